@@ -1,0 +1,67 @@
+# Every target the README names. `make run` and `make test` do all set-up themselves.
+SHELL := /bin/bash
+PY := .venv/bin/python
+DEMO_SCALE ?= small
+DEMO_SEED ?= 7
+DEMO_AS_OF ?= 2025-11-20
+DEMO_SOURCES := data/demo/sources
+DEMO_RUN := runs/demo
+PORT ?= 8501
+
+.PHONY: setup system-deps run demo-data demo-run test test-fast neo4j-up neo4j-down lint format bench clean
+
+setup: .venv/.installed
+
+.venv/.installed: requirements.txt pyproject.toml
+	test -x $(PY) || python3 -m venv .venv
+	.venv/bin/pip install -q -r requirements.txt
+	.venv/bin/pip install -q --no-deps -e .
+	touch $@
+
+# Debian packages for browser tests and PDF/Chinese fonts (needs root; .ci/run calls it).
+system-deps:
+	@if ! command -v chromium >/dev/null; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi
+
+$(DEMO_SOURCES)/calls.csv $(DEMO_SOURCES)/calls.xlsx:
+	$(MAKE) demo-data
+
+demo-data: setup
+	@if ! ls $(DEMO_SOURCES)/calls.* >/dev/null 2>&1; then \
+		$(PY) cli.py generate --scale $(DEMO_SCALE) --seed $(DEMO_SEED) --out $(DEMO_SOURCES); fi
+
+demo-run: demo-data
+	@if [ ! -f $(DEMO_RUN)/scores.csv ]; then \
+		$(PY) cli.py run --sources $(DEMO_SOURCES) --as-of $(DEMO_AS_OF) --out $(DEMO_RUN); fi
+
+run: demo-run
+	RUN_DIR=$(DEMO_RUN) .venv/bin/streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
+
+test: setup
+	@$(MAKE) --no-print-directory neo4j-up
+	@status=0; $(PY) -m pytest $(PYTEST_ARGS) || status=$$?; \
+		$(MAKE) --no-print-directory neo4j-down; exit $$status
+
+test-fast: setup
+	$(PY) -m pytest -m "not neo4j and not browser and not slow" $(PYTEST_ARGS)
+
+neo4j-up:
+	@bash ops/neo4j/neo4j.sh up
+
+neo4j-down:
+	@bash ops/neo4j/neo4j.sh down
+
+lint: setup
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy
+	$(PY) -m security.secret_scan .
+
+format: setup
+	.venv/bin/ruff format .
+	.venv/bin/ruff check --fix .
+
+bench: setup
+	$(PY) cli.py bench --scale small
+
+clean:
+	rm -rf runs var .pytest_cache

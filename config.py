@@ -1,0 +1,52 @@
+"""Configuration in one place: environment variables with defaults, read when asked."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime settings. Build with :func:`get_settings`; never read at import time."""
+
+    store: str
+    neo4j_uri: str
+    neo4j_user: str
+    neo4j_password: str
+    neo4j_database: str
+    data_dir: Path
+    runs_dir: Path
+    run_dir: Path | None
+    app_mode: str
+    users_file: Path
+    audit_log: Path
+    session_minutes: int
+
+
+def _path(value: str) -> Path:
+    path = Path(value)
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def get_settings(env: dict[str, str] | None = None) -> Settings:
+    """Read settings from ``env`` (default: the process environment)."""
+    env = dict(os.environ if env is None else env)
+    run_dir = env.get("RUN_DIR", "").strip()
+    return Settings(
+        store=env.get("STORE", "memory").strip().lower() or "memory",
+        neo4j_uri=env.get("NEO4J_URI", "bolt://127.0.0.1:7687"),
+        neo4j_user=env.get("NEO4J_USER", "neo4j"),
+        neo4j_password=env.get("NEO4J_PASSWORD", "dispute-dev-pass"),
+        neo4j_database=env.get("NEO4J_DATABASE", "neo4j"),
+        data_dir=_path(env.get("DATA_DIR", "data")),
+        runs_dir=_path(env.get("RUNS_DIR", "runs")),
+        run_dir=_path(run_dir) if run_dir else None,
+        app_mode=env.get("APP_MODE", "demo").strip().lower() or "demo",
+        users_file=_path(env.get("USERS_FILE", "var/users.json")),
+        audit_log=_path(env.get("AUDIT_LOG", "var/audit.log")),
+        session_minutes=int(env.get("SESSION_MINUTES", "30")),
+    )

@@ -1,0 +1,1 @@
+"""Ingest a source drop (data-contract v1) into canonical tables."""
