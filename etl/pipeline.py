@@ -1,0 +1,296 @@
+"""Ingest a source drop: read → validate/quarantine → normalise → resolve → link → outcomes.
+
+:func:`ingest_drop` is the whole ETL as one call; :func:`write_outputs` persists its result.
+Missing values in the canonical tables are NaN / NaT / <NA>, never empty strings.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from etl.contract import PERSON_TABLES, TABLE_ORDER, TABLES
+from etl.link import address_ids, build_dispute_parties, build_disputes, link_calls, link_followups
+from etl.normalise import (
+    normalise_address_text,
+    normalise_ids,
+    normalise_names,
+    normalise_phones,
+    split_addresses,
+)
+from etl.outcomes import derive_outcomes
+from etl.reader import ROW, RawTable, read_drop
+from etl.resolve import representative_persons, resolve_persons
+from etl.runfolder import write_tables
+from etl.schema import CANONICAL_COLUMNS, CanonicalTables
+from etl.validate import QUARANTINE_COLUMNS, validate_table
+
+
+@dataclass
+class IngestResult:
+    """Canonical tables, the run report (run_report.json content) and the quarantined rows.
+
+    ``pairs`` holds the scored candidate pairs of person resolution (record positions, comparison
+    levels, per-comparison weights, ``accepted``) for explaining matches.
+    """
+
+    tables: CanonicalTables
+    report: dict
+    quarantine: pd.DataFrame
+    pairs: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def validate_drop(raw: dict[str, RawTable]) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, list[dict]]:
+    """Validate every table in reference order. Returns (clean frames, quarantine, per-file counts)."""
+    known_keys: dict[str, set[str]] = {}
+    clean: dict[str, pd.DataFrame] = {}
+    quarantines, files = [], []
+    for name in TABLE_ORDER:
+        if name not in raw:
+            continue
+        spec, table = TABLES[name], raw[name]
+        good, bad = validate_table(table.frame, spec, table.file, known_keys)
+        if spec.key is not None:
+            known_keys[name] = set(good[spec.key].tolist())
+        clean[name] = good
+        quarantines.append(bad)
+        files.append(
+            {
+                "file": table.file,
+                "rows_read": len(table.frame),
+                "rows_loaded": len(table.frame) - len(bad),
+                "rows_quarantined": len(bad),
+            }
+        )
+    quarantine = (
+        pd.concat(quarantines, ignore_index=True) if quarantines else pd.DataFrame(columns=QUARANTINE_COLUMNS)
+    )
+    return clean, quarantine[QUARANTINE_COLUMNS], files
+
+
+def _area_grids(staff: pd.DataFrame, grids: pd.DataFrame) -> pd.Series:
+    """The grids each staff member covers, from level and area, as sorted ';'-joined ids."""
+    grid_ids = set(grids["grid_id"])
+    by_township = grids.groupby("township")["grid_id"].agg(lambda g: sorted(g)).to_dict()
+    by_county = grids.groupby("county")["grid_id"].agg(lambda g: sorted(g)).to_dict()
+    all_grids = sorted(grid_ids)
+    out = []
+    for level, area in zip(staff["level"].fillna(""), staff["area"].fillna(""), strict=True):
+        if level == "township":
+            covered = by_township.get(area, [])
+        elif level == "county":
+            covered = by_county.get(area, [])
+        elif level == "city":
+            covered = all_grids
+        else:
+            covered = sorted({g.strip() for g in area.split(";")} & grid_ids)
+        out.append(";".join(covered))
+    result = pd.Series(out, index=staff.index, dtype="str")
+    return result.where(result != "")
+
+
+def build_person_records(clean: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """One row per person mention (calls, reports, cases, both sides of relations), in a fixed
+    order, with normalised name, id, phone and address."""
+    parts = []
+    for table, kind in PERSON_TABLES.items():
+        frame = clean[table]
+        event_col = TABLES[table].columns[0].name
+        parts.append(
+            pd.DataFrame(
+                {
+                    "source_file": table,
+                    "source_row": frame[ROW],
+                    "event_kind": kind,
+                    "event_id": frame[event_col],
+                    "role": frame["role"],
+                    "name": frame["name"],
+                    "id_number": frame["id_number"],
+                    "phone": frame["phone"],
+                    "gender": frame["gender"],
+                    "birth_year": frame["birth_year"],
+                    "address": frame["address"],
+                }
+            )
+        )
+    if "relations" in clean:
+        rel = clean["relations"]
+        for side in ("a", "b"):
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "source_file": "relations",
+                        "source_row": rel[ROW],
+                        "event_kind": "relation",
+                        "event_id": "R" + rel[ROW].astype("str"),
+                        "role": side,
+                        "name": rel[f"name_{side}"],
+                        "id_number": rel[f"id_number_{side}"],
+                        "phone": pd.Series(np.nan, index=rel.index, dtype="str"),
+                        "gender": pd.Series(np.nan, index=rel.index, dtype="str"),
+                        "birth_year": pd.Series(pd.NA, index=rel.index, dtype="Int64"),
+                        "address": pd.Series(np.nan, index=rel.index, dtype="str"),
+                    }
+                )
+            )
+    records = pd.concat(parts, ignore_index=True)
+    # Relations sides interleave by row (a then b) so record order follows the file.
+    kind_order = records["event_kind"].map({"call": 0, "report": 1, "case": 2, "relation": 3})
+    side = records["role"].where(records["event_kind"] == "relation").map({"a": 0, "b": 1}).fillna(0)
+    records = records.assign(_k=kind_order, _s=side).sort_values(["_k", "source_row", "_s"], kind="stable")
+    records = records.drop(columns=["_k", "_s"]).reset_index(drop=True)
+    records.insert(0, "record_id", np.arange(1, len(records) + 1, dtype="int64"))
+    for col in ("source_file", "event_kind", "event_id", "role", "gender"):
+        records[col] = records[col].astype("str")
+    records["source_row"] = records["source_row"].astype("int64")
+    records["birth_year"] = records["birth_year"].astype("Int64")
+    records["name_norm"] = normalise_names(records["name"].astype("str"))
+    ids = normalise_ids(records["id_number"].astype("str").fillna(""))
+    records["id_number"] = ids["id_number"]
+    records["id_valid"] = ids["id_valid"]
+    records["id_birth_year"] = ids["id_birth_year"]
+    records["id_gender"] = ids["id_gender"]
+    records["phone"] = normalise_phones(records["phone"].astype("str").fillna(""))
+    records["address"] = normalise_address_text(records["address"].astype("str"))
+    return records
+
+
+def ingest_drop(sources: Path) -> IngestResult:
+    """Read, validate, normalise, resolve and link the drop in ``sources``.
+
+    Raises :class:`etl.errors.DropError` for fatal problems (unreadable file, unknown encoding,
+    missing required column or table, empty file); bad rows go to the quarantine instead.
+    """
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[stage] = round(now - clock, 3)
+        clock = now
+
+    raw = read_drop(Path(sources))
+    lap("read")
+    clean, quarantine, files = validate_drop(raw)
+    lap("validate")
+
+    def strip_row(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame.drop(columns=[ROW]).reset_index(drop=True)
+
+    stations, grids = strip_row(clean["stations"]), strip_row(clean["grids"])
+    staff = strip_row(clean["staff"])
+    staff["phone"] = normalise_phones(staff["phone"].fillna(""))
+    staff["area_grids"] = _area_grids(staff, grids)
+
+    calls = strip_row(clean["calls"])
+    calls["address"] = normalise_address_text(calls["address"])
+    call_places = split_addresses(calls["address"], grids)
+    calls["grid_source"] = np.where(
+        calls["grid_id"].notna(), "given", np.where(call_places["grid_id"].notna(), "address", "none")
+    )
+    calls["grid_source"] = calls["grid_source"].astype("str")
+    calls["grid_id"] = calls["grid_id"].fillna(call_places["grid_id"]).astype("str")
+    cases = strip_row(clean["cases"])
+    cases["address"] = normalise_address_text(cases["address"])
+    lap("normalise_events")
+
+    records = build_person_records(clean)
+    records["community"] = split_addresses(records["address"], grids)["community"]
+    lap("normalise_persons")
+    person_ids, pairs = resolve_persons(records)
+    records["person_id"] = person_ids
+    persons = representative_persons(records)
+    lap("resolve")
+
+    relations = pd.DataFrame(columns=CANONICAL_COLUMNS["relations"], dtype="str")
+    if "relations" in clean:
+        rel_records = records[records["event_kind"] == "relation"]
+        side_a = rel_records[rel_records["role"] == "a"].set_index("source_row")["person_id"]
+        side_b = rel_records[rel_records["role"] == "b"].set_index("source_row")["person_id"]
+        rel = clean["relations"]
+        relations = pd.DataFrame(
+            {
+                "person_id_a": rel[ROW].map(side_a).astype("str"),
+                "person_id_b": rel[ROW].map(side_b).astype("str"),
+                "relation": rel["relation"].astype("str"),
+            }
+        )
+
+    reports = strip_row(clean["reports"])
+    reports["dispute_id"] = ("D-" + reports["dispute_ref"]).astype("str")
+    calls["dispute_id"] = link_calls(calls, reports, records)
+    mediations, visits = strip_row(clean["mediations"]), strip_row(clean["visits"])
+    mediations["dispute_id"], visits["dispute_id"] = link_followups(mediations, visits, calls)
+
+    all_addresses = pd.concat([calls["address"], cases["address"], records["address"]], ignore_index=True)
+    unique_addresses = pd.Series(sorted(all_addresses.dropna().unique()), dtype="str")
+    addresses = split_addresses(unique_addresses, grids)
+    addresses.insert(0, "address_id", address_ids(addresses["address"]))
+    disputes = build_disputes(calls, reports, mediations, visits, grids, address_ids(calls["address"]))
+    dispute_parties = build_dispute_parties(calls, reports, records)
+    lap("link")
+    case_records = records[records["event_kind"] == "case"]
+    disputes = derive_outcomes(disputes, dispute_parties, cases, case_records)
+    lap("outcomes")
+
+    frames = {
+        "stations": stations,
+        "grids": grids,
+        "staff": staff,
+        "calls": calls,
+        "reports": reports,
+        "mediations": mediations,
+        "visits": visits,
+        "cases": cases,
+        "person_records": records,
+        "persons": persons,
+        "relations": relations,
+        "addresses": addresses,
+        "disputes": disputes,
+        "dispute_parties": dispute_parties,
+    }
+    tables = CanonicalTables(
+        **{name: frames[name][CANONICAL_COLUMNS[name]].reset_index(drop=True) for name in frames}
+    )
+    accepted = pairs[pairs["accepted"]] if len(pairs) else pairs
+    report = {
+        "files": files,
+        "persons": int(len(persons)),
+        "disputes": int(len(disputes)),
+        "person_records": int(len(records)),
+        "resolution": {
+            "candidate_pairs": int(len(pairs)),
+            "accepted_pairs": int(len(accepted)),
+            "records_with_valid_id": int(records["id_valid"].sum()),
+            "records_with_invalid_id": int((records["id_number"].notna() & ~records["id_valid"]).sum()),
+        },
+        "linking": {
+            "calls_by_dispute_ref": int(calls["dispute_ref"].notna().sum()),
+            "calls_linked_by_party": int(
+                (calls["dispute_ref"].isna() & ~calls["dispute_id"].str.startswith("D-C")).sum()
+            ),
+            "calls_new_dispute": int(calls["dispute_id"].str.startswith("D-C").sum()),
+            "calls_located_by_address": int((calls["grid_source"] == "address").sum()),
+            "disputes_turned_criminal": int(disputes["turned_criminal_at"].notna().sum()),
+        },
+        "quarantined": int(len(quarantine)),
+        "timings_s": timings,
+    }
+    return IngestResult(tables=tables, report=report, quarantine=quarantine, pairs=pairs)
+
+
+def write_outputs(result: IngestResult, out: Path) -> None:
+    """Write ``out/run_report.json``, ``out/quarantine.csv`` and ``out/tables/<name>.parquet``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_tables(result.tables, out)
+    result.quarantine[QUARANTINE_COLUMNS].to_csv(out / "quarantine.csv", index=False, encoding="utf-8")
+    (out / "run_report.json").write_text(
+        json.dumps(result.report, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8"
+    )

@@ -1,0 +1,380 @@
+"""Person resolution: Fellegi–Sunter record linkage over every person mention.
+
+Each person record (a row of call/report/case persons, or one side of a relation) is compared
+with the records it shares a block with (valid id, phone, pinyin of name + birth year,
+name + community, pinyin of name + id prefix). Each comparison falls into a level with explicit
+m (probability among true matches) and u (among non-matches) probabilities; the match weight of
+a pair is the sum of log2(m/u) over comparisons (a missing value contributes 0). Pairs at or
+above :data:`MATCH_THRESHOLD` are joined into persons by union–find in order of decreasing
+weight, refusing any union that would put two different valid id numbers in one person.
+
+The m/u values below are set by hand from what the sources are known to do (ids usually
+right when valid, phones reformatted but stable, names with homophone and one-character typos)
+and can be refined with :func:`estimate_m_u` (EM on the candidate pairs).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pandas as pd
+
+# comparison -> level -> (m, u). Level order matters only for display.
+M_U: dict[str, dict[str, tuple[float, float]]] = {
+    "id": {
+        "exact": (0.95, 1e-8),  # same valid id
+        "close": (0.04, 1e-5),  # one character apart, at least one invalid: a typo
+        "conflict": (0.001, 0.9),  # two different valid ids
+        "diff": (0.009, 0.1),
+    },
+    "phone": {"exact": (0.85, 1e-4), "diff": (0.15, 0.9999)},
+    "name": {
+        "exact": (0.85, 0.002),
+        "pinyin": (0.07, 0.001),  # homophone: same toneless pinyin
+        "edit1": (0.05, 0.01),
+        "diff": (0.03, 0.987),
+    },
+    "birth_year": {"exact": (0.90, 0.02), "near": (0.06, 0.04), "diff": (0.04, 0.94)},
+    "gender": {"agree": (0.98, 0.5), "diff": (0.02, 0.5)},
+    "address": {"exact": (0.5, 0.001), "community": (0.3, 0.01), "diff": (0.2, 0.989)},
+}
+COMPARISONS = list(M_U)
+# log2 posterior odds = weight + log2 prior odds; 17 bits accepts e.g. homophone name + phone,
+# or name + birth year + gender + community, but not name + birth year + gender alone.
+MATCH_THRESHOLD = 17.0
+BLOCK_CAPS = {"id": 500, "phone": 200, "pinyin_year": 60, "name_community": 60, "pinyin_idprefix": 60}
+
+RESOLVE_COLUMNS = [
+    "name_norm",
+    "id_number",
+    "id_valid",
+    "phone",
+    "gender",
+    "birth_year",
+    "address",
+    "community",
+]
+
+
+def weights_table(
+    m_u: dict[str, dict[str, tuple[float, float]]] | None = None,
+) -> dict[str, dict[str, float]]:
+    """log2(m/u) per comparison level."""
+    m_u = m_u or M_U
+    return {c: {lvl: float(np.log2(m / u)) for lvl, (m, u) in levels.items()} for c, levels in m_u.items()}
+
+
+@functools.cache
+def _char_pinyin(ch: str) -> str:
+    from pypinyin import lazy_pinyin
+
+    return "".join(lazy_pinyin(ch))
+
+
+def pinyin_keys(names: pd.Series) -> pd.Series:
+    """Toneless pinyin of each name (homophones share it); missing stays missing."""
+    chars = set("".join(names.dropna().astype("str").unique().tolist()))
+    table = {ord(c): _char_pinyin(c) for c in chars if ord(c) > 0x2E80}
+    keys = names.astype("str").str.translate(table).str.lower()
+    return keys.where(names.notna())
+
+
+def prepare_records(records: pd.DataFrame) -> pd.DataFrame:
+    """Resolution features: effective birth year / gender (from a valid id when absent), pinyin."""
+    out = pd.DataFrame(index=records.index)
+    out["name"] = records["name_norm"].astype("str")
+    out["pinyin"] = pinyin_keys(records["name_norm"])
+    out["id_number"] = records["id_number"].astype("str")
+    out["id_valid"] = records["id_valid"].astype(bool)
+    out["phone"] = records["phone"].astype("str")
+    out["birth_year"] = records["birth_year"].astype("Int64").fillna(records["id_birth_year"].astype("Int64"))
+    out["gender"] = records["gender"].astype("str").fillna(records["id_gender"].astype("str"))
+    out["address"] = records["address"].astype("str")
+    out["community"] = records["community"].astype("str")
+    return out
+
+
+def _block_keys(prep: pd.DataFrame) -> dict[str, pd.Series]:
+    year = prep["birth_year"].astype("str")
+    id_prefix = prep["id_number"].where(prep["id_number"].str.len() >= 14).str[:14]
+    return {
+        "id": prep["id_number"].where(prep["id_valid"]),
+        "phone": prep["phone"],
+        "pinyin_year": prep["pinyin"] + "|" + year,
+        "name_community": prep["name"] + "|" + prep["community"],
+        "pinyin_idprefix": prep["pinyin"] + "|" + id_prefix,
+    }
+
+
+def candidate_pairs(prep: pd.DataFrame) -> pd.DataFrame:
+    """Distinct pairs (i < j, positional) sharing at least one block; over-large blocks are skipped."""
+    found = []
+    for name, key in _block_keys(prep).items():
+        key = key.dropna()
+        if key.empty:
+            continue
+        codes, _ = pd.factorize(key, sort=False)
+        pos = prep.index.get_indexer(key.index)
+        sizes = np.bincount(codes)
+        keep = (sizes[codes] >= 2) & (sizes[codes] <= BLOCK_CAPS[name])
+        frame = pd.DataFrame({"k": codes[keep], "i": pos[keep]})
+        if frame.empty:
+            continue
+        pairs = frame.merge(frame, on="k", suffixes=("", "_j"))
+        pairs = pairs[pairs["i"] < pairs["i_j"]]
+        found.append(np.stack([pairs["i"].to_numpy(), pairs["i_j"].to_numpy()], axis=1))
+    if not found:
+        return pd.DataFrame({"i": np.array([], dtype=np.int64), "j": np.array([], dtype=np.int64)})
+    both = np.unique(np.concatenate(found).astype(np.int64), axis=0)
+    return pd.DataFrame({"i": both[:, 0], "j": both[:, 1]})
+
+
+def _char_matrix(values: np.ndarray, width: int) -> np.ndarray:
+    return np.asarray(values, dtype=f"U{width}").view(np.uint32).reshape(len(values), width)
+
+
+def _within_one_edit(a: np.ndarray, b: np.ndarray, width: int = 24) -> np.ndarray:
+    """Levenshtein distance <= 1 between strings, vectorised (substitution, insertion, deletion)."""
+    n = len(a)
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    la = np.char.str_len(a.astype("U"))
+    lb = np.char.str_len(b.astype("U"))
+    ma, mb = _char_matrix(a, width), _char_matrix(b, width)
+    same_len = la == lb
+    subst = same_len & ((ma != mb).sum(axis=1) <= 1)
+    # Insertion/deletion: the longer one with one character removed equals the shorter one.
+    long_m = np.where((la > lb)[:, None], ma, mb)
+    short_m = np.where((la > lb)[:, None], mb, ma)
+    diff_len = np.abs(la - lb) == 1
+    prefix_eq = np.cumprod(long_m[:, :-1] == short_m[:, :-1], axis=1).astype(bool)
+    suffix_eq = np.cumprod((long_m[:, 1:] == short_m[:, :-1])[:, ::-1], axis=1)[:, ::-1].astype(bool)
+    # Deleting position k: long[:k] == short[:k] and long[k+1:] == short[k:].
+    cols = width - 1
+    pre = np.concatenate([np.ones((n, 1), dtype=bool), prefix_eq], axis=1)[:, :cols]
+    ok = pre & suffix_eq
+    indel = diff_len & ok.any(axis=1)
+    return subst | indel
+
+
+def _ids_close(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Same length and at most one differing character, or one adjacent transposition."""
+    if len(a) == 0:
+        return np.zeros(0, dtype=bool)
+    ma, mb = _char_matrix(a, 18), _char_matrix(b, 18)
+    diff = ma != mb
+    n_diff = diff.sum(axis=1)
+    swapped = (ma[:, :-1] == mb[:, 1:]) & (ma[:, 1:] == mb[:, :-1]) & diff[:, :-1] & diff[:, 1:]
+    return (n_diff <= 1) | ((n_diff == 2) & swapped.any(axis=1))
+
+
+def compare_pairs(prep: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
+    """Comparison level of every comparison for each pair ('' = a value is missing)."""
+    i, j = pairs["i"].to_numpy(), pairs["j"].to_numpy()
+
+    def col(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        values = prep[name]
+        present = values.notna().to_numpy()
+        arr = values.to_numpy(dtype=object)
+        return arr[i], arr[j], present[i] & present[j]
+
+    levels = {}
+    a, b, both = col("id_number")
+    valid = prep["id_valid"].to_numpy()
+    va, vb = valid[i], valid[j]
+    equal = both & (a == b)
+    idx = np.flatnonzero(both & ~equal)
+    close = np.zeros(len(pairs), dtype=bool)
+    close[idx] = _ids_close(a[idx].astype(str), b[idx].astype(str))
+    levels["id"] = np.select(
+        [~both, equal & va, equal, va & vb, close], ["", "exact", "exact", "conflict", "close"], "diff"
+    )
+    a, b, both = col("phone")
+    levels["phone"] = np.select([~both, a == b], ["", "exact"], "diff")
+    a, b, both = col("name")
+    pa, pb, _ = col("pinyin")
+    equal = both & (a == b)
+    homophone = both & ~equal & (pa == pb)
+    idx = np.flatnonzero(both & ~equal & ~homophone)
+    edit1 = np.zeros(len(pairs), dtype=bool)
+    edit1[idx] = _within_one_edit(a[idx].astype(str), b[idx].astype(str))
+    levels["name"] = np.select([~both, equal, homophone, edit1], ["", "exact", "pinyin", "edit1"], "diff")
+    years = prep["birth_year"].astype("float64").to_numpy()
+    ya, yb = years[i], years[j]
+    both = ~np.isnan(ya) & ~np.isnan(yb)
+    gap = np.abs(np.nan_to_num(ya) - np.nan_to_num(yb))
+    levels["birth_year"] = np.select([~both, gap == 0, gap <= 1], ["", "exact", "near"], "diff")
+    a, b, both = col("gender")
+    levels["gender"] = np.select([~both, a == b], ["", "agree"], "diff")
+    a, b, both = col("address")
+    ca, cb, both_c = col("community")
+    levels["address"] = np.select([~both, a == b, both_c & (ca == cb)], ["", "exact", "community"], "diff")
+    return pd.DataFrame({name: pd.Series(v, dtype="str") for name, v in levels.items()})
+
+
+def score_pairs(
+    levels: pd.DataFrame, m_u: dict[str, dict[str, tuple[float, float]]] | None = None
+) -> pd.DataFrame:
+    """Per-comparison match weights (``w_<comparison>``) and their sum ``weight``."""
+    table = weights_table(m_u)
+    out = pd.DataFrame(index=levels.index)
+    total = np.zeros(len(levels))
+    for comp in COMPARISONS:
+        w = levels[comp].map(table[comp]).fillna(0.0).astype("float64").to_numpy()
+        out[f"w_{comp}"] = w
+        total += w
+    out["weight"] = total
+    return out
+
+
+def estimate_m_u(
+    levels: pd.DataFrame, iterations: int = 20, prior: float = 0.3
+) -> dict[str, dict[str, tuple[float, float]]]:
+    """Refine m/u by expectation–maximisation on the candidate pairs (conditional independence),
+    starting from :data:`M_U`. Missing values are ignored for the comparison they miss."""
+    m_u = {c: dict(v) for c, v in M_U.items()}
+    lam = prior
+    for _ in range(iterations):
+        weights = score_pairs(levels, m_u)["weight"].to_numpy()
+        log_odds = weights + np.log2(lam / (1 - lam))
+        post = 1.0 / (1.0 + np.exp2(-np.clip(log_odds, -60, 60)))
+        lam = float(np.clip(post.mean(), 1e-6, 1 - 1e-6))
+        for comp, lvls in M_U.items():
+            present = (levels[comp] != "").to_numpy()
+            pm, pu = post[present].sum(), (1 - post[present]).sum()
+            for lvl in lvls:
+                hit = (levels[comp] == lvl).to_numpy()
+                m = (post[hit].sum() + 1e-3) / (pm + 1e-3 * len(lvls))
+                u = ((1 - post[hit]).sum() + 1e-3) / (pu + 1e-3 * len(lvls))
+                m_u[comp][lvl] = (float(m), float(max(u, 1e-9)))
+    return m_u
+
+
+def cluster_pairs(n: int, pairs: pd.DataFrame, weight: np.ndarray, valid_ids: pd.Series) -> np.ndarray:
+    """Union–find over accepted pairs, strongest first; a union joining two different valid ids
+    is refused, so no chain of weaker links can merge two id holders. Returns a root per record."""
+    parent = np.arange(n)
+    ids = valid_ids.to_numpy(dtype=object)
+    root_id: dict[int, object] = {int(k): v for k, v in enumerate(ids) if isinstance(v, str)}
+
+    def find(x: int) -> int:
+        root = x
+        while parent[root] != root:
+            root = parent[root]
+        while parent[x] != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    order = np.argsort(-weight, kind="stable")
+    ii, jj = pairs["i"].to_numpy()[order], pairs["j"].to_numpy()[order]
+    for a, b in zip(ii.tolist(), jj.tolist(), strict=True):
+        ra, rb = find(a), find(b)
+        if ra == rb:
+            continue
+        ida, idb = root_id.get(ra), root_id.get(rb)
+        if ida is not None and idb is not None and ida != idb:
+            continue
+        if ra > rb:
+            ra, rb = rb, ra
+        parent[rb] = ra
+        merged_id = ida if ida is not None else idb
+        if merged_id is not None:
+            root_id[ra] = merged_id
+    return np.array([find(x) for x in range(n)])
+
+
+def resolve_persons(
+    records: pd.DataFrame, threshold: float = MATCH_THRESHOLD
+) -> tuple[pd.Series, pd.DataFrame]:
+    """Resolve person records (in their deterministic record order) to person ids.
+
+    ``records`` needs name_norm, id_number, id_valid, id_birth_year, id_gender, phone, gender,
+    birth_year, address, community. Returns (person_id per record, scored candidate pairs with
+    ``record_i``/``record_j`` positions, levels, per-comparison weights and ``accepted``).
+    Person ids are ``P`` + zero-padded number in order of each person's first record.
+    """
+    prep = prepare_records(records.reset_index(drop=True))
+    pairs = candidate_pairs(prep)
+    levels = compare_pairs(prep, pairs)
+    scores = score_pairs(levels)
+    accepted = scores["weight"].to_numpy() >= threshold
+    roots = cluster_pairs(
+        len(prep),
+        pairs[accepted],
+        scores["weight"].to_numpy()[accepted],
+        prep["id_number"].where(prep["id_valid"]),
+    )
+    # Roots are the smallest record position of each component: number persons in that order.
+    order, inverse = np.unique(roots, return_inverse=True)
+    width = max(6, len(str(len(order))))
+    person_ids = pd.Series(
+        np.char.add("P", np.char.zfill(np.arange(1, len(order) + 1).astype(str), width))[inverse],
+        index=records.index,
+        dtype="str",
+    )
+    scored = pd.concat([pairs.rename(columns={"i": "record_i", "j": "record_j"}), levels, scores], axis=1)
+    scored["accepted"] = accepted
+    return person_ids, scored
+
+
+def explain_pair(records: pd.DataFrame, i: int, j: int) -> pd.DataFrame:
+    """Comparison levels and match weights of records at positions ``i`` and ``j``: one row per
+    comparison (comparison, level, m, u, weight), plus the total."""
+    prep = prepare_records(records.reset_index(drop=True))
+    levels = compare_pairs(prep, pd.DataFrame({"i": [i], "j": [j]}))
+    rows = []
+    for comp in COMPARISONS:
+        lvl = levels.at[0, comp]
+        m, u = M_U[comp].get(lvl, (np.nan, np.nan))
+        rows.append(
+            {
+                "comparison": comp,
+                "level": lvl or "missing",
+                "m": m,
+                "u": u,
+                "weight": float(np.log2(m / u)) if lvl else 0.0,
+            }
+        )
+    frame = pd.DataFrame(rows)
+    total = pd.DataFrame(
+        [{"comparison": "total", "level": "", "m": np.nan, "u": np.nan, "weight": frame["weight"].sum()}]
+    )
+    return pd.concat([frame, total], ignore_index=True)
+
+
+def _mode(frame: pd.DataFrame, key: str, value: str) -> pd.Series:
+    """Most frequent non-missing value per key; ties go to the value seen first."""
+    sub = frame[[key, value, "_order"]].dropna(subset=[value])
+    counts = (
+        sub.groupby([key, value], sort=False).agg(n=("_order", "size"), first=("_order", "min")).reset_index()
+    )
+    counts = counts.sort_values([key, "n", "first"], ascending=[True, False, True])
+    return counts.drop_duplicates(key).set_index(key)[value]
+
+
+def representative_persons(records: pd.DataFrame) -> pd.DataFrame:
+    """One row per person: most frequent name, valid id, phone, gender, birth year, address."""
+    frame = records.reset_index(drop=True).copy()
+    frame["_order"] = np.arange(len(frame))
+    frame["_valid_id"] = frame["id_number"].where(frame["id_valid"].astype(bool))
+    frame["_gender"] = frame["gender"].fillna(frame["id_gender"])
+    frame["_birth_year"] = frame["birth_year"].astype("Int64").fillna(frame["id_birth_year"].astype("Int64"))
+    persons = frame.groupby("person_id", sort=True).size().rename("n_records").to_frame()
+    for out_col, src in [
+        ("name", "name_norm"),
+        ("id_number", "_valid_id"),
+        ("phone", "phone"),
+        ("gender", "_gender"),
+        ("birth_year", "_birth_year"),
+        ("address", "address"),
+    ]:
+        persons[out_col] = _mode(frame, "person_id", src)
+    persons = persons.reset_index()
+    for col in ("name", "id_number", "phone", "gender", "address"):
+        persons[col] = persons[col].astype("str")
+    persons["birth_year"] = persons["birth_year"].astype("Int64")
+    persons["n_records"] = persons["n_records"].astype("int64")
+    return persons[
+        ["person_id", "name", "id_number", "phone", "gender", "birth_year", "address", "n_records"]
+    ]

@@ -1,0 +1,201 @@
+"""Validation of raw tables against the contract: typed clean rows plus a quarantine with reasons.
+
+Pure functions of DataFrames. A row is quarantined for the first problem found, in this order:
+wrong number of cells, missing required value, bad timestamp / number / enum value, unknown
+reference, conflicting duplicate key. Identical re-exported duplicates are dropped as harmless
+and count as loaded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from etl.contract import TableSpec
+from etl.reader import RAW, ROW, SHAPE_ERROR
+
+QUARANTINE_COLUMNS = ["file", "row", "reason", "raw"]
+TIMESTAMP_DTYPE = "datetime64[us]"
+
+_TS_PATTERN = (
+    r"^(?P<year>\d{4})\s*[-/年.]\s*(?P<month>\d{1,2})\s*[-/月.]\s*(?P<day>\d{1,2})\s*日?"
+    r"(?:[T\s]*(?P<hour>\d{1,2})\s*[:：时点]\s*(?P<minute>\d{1,2})"
+    r"(?:\s*[:：分]\s*(?P<second>\d{1,2})(?:\.\d+)?)?\s*[分秒]?)?$"
+)
+_EXCEL_SERIAL = r"^\d{1,7}(?:\.\d+)?$"
+_EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+_INT_PATTERN = r"^[+-]?\d{1,12}(?:\.0*)?$"
+
+
+def clean_strings(values: pd.Series) -> pd.Series:
+    """Strip surrounding white space (including full-width spaces); keep the text otherwise."""
+    return values.astype("str").str.strip().str.strip("\u3000")
+
+
+def parse_timestamps(values: pd.Series) -> pd.Series:
+    """Parse contract timestamps (ISO, ``2025/3/7 21:15``, ``2025年3月7日21时15分``, date alone,
+    Excel serial day numbers) to naive local datetimes; empty or unparseable values give NaT."""
+    text = clean_strings(values)
+    parts = text.str.extract(_TS_PATTERN).astype("float64")
+    for unit in ("hour", "minute", "second"):
+        parts[unit] = parts[unit].fillna(0.0)
+    in_range = (parts["hour"] < 24) & (parts["minute"] < 60) & (parts["second"] < 60)
+    parts = parts.where(in_range, np.nan)
+    parsed = pd.to_datetime(parts, errors="coerce").astype(TIMESTAMP_DTYPE)
+    is_serial = text.str.fullmatch(_EXCEL_SERIAL).fillna(False).astype(bool)
+    if is_serial.any():
+        days = pd.to_numeric(text.where(is_serial), errors="coerce")
+        # Serials before 1900-03-01 or beyond year 9999 are not plausible dates here.
+        days = days.where((days >= 61) & (days < 2958466))
+        seconds = (days * 86400).round()
+        serial_times = (_EXCEL_EPOCH + pd.to_timedelta(seconds, unit="s")).astype(TIMESTAMP_DTYPE)
+        parsed = parsed.where(~is_serial, serial_times)
+    return parsed
+
+
+def parse_ints(values: pd.Series) -> pd.Series:
+    """Whole numbers (``1980`` or ``1980.0``) as nullable Int64; anything else is <NA>."""
+    text = clean_strings(values)
+    ok = text.str.fullmatch(_INT_PATTERN).fillna(False).astype(bool)
+    numbers = pd.to_numeric(text.where(ok).str.replace(r"\.0*$", "", regex=True), errors="coerce")
+    return numbers.astype("Int64")
+
+
+def parse_floats(values: pd.Series) -> pd.Series:
+    """Decimal numbers as float64; anything else is NaN."""
+    text = clean_strings(values)
+    return pd.to_numeric(text.where(text != ""), errors="coerce").astype("float64")
+
+
+def parse_enum(values: pd.Series, lookup: dict[str, str]) -> pd.Series:
+    """Map accepted spellings (English code any case, Chinese label) to the English code."""
+    text = clean_strings(values)
+    return text.str.lower().map(lookup).astype("str")
+
+
+def _quoted(values: pd.Series) -> pd.Series:
+    return "'" + values.astype("str") + "'"
+
+
+def _first_reason(reason: pd.Series, bad: pd.Series, message: pd.Series | str) -> pd.Series:
+    """Keep earlier reasons; add ``message`` where ``bad`` and no reason yet."""
+    take = bad & (reason == "")
+    if not take.any():
+        return reason
+    return reason.mask(take, message)
+
+
+# Extra row rules per table: frame of cleaned strings -> reason ("" when fine).
+RowRule = Callable[[pd.DataFrame], pd.Series]
+
+
+def _mediation_rule(frame: pd.DataFrame) -> pd.Series:
+    both_empty = (frame["dispute_ref"] == "") & (frame["call_id"] == "")
+    return pd.Series(
+        np.where(both_empty, "missing dispute_ref and call_id", ""), index=frame.index, dtype="str"
+    )
+
+
+def _relation_rule(frame: pd.DataFrame) -> pd.Series:
+    reason = pd.Series("", index=frame.index, dtype="str")
+    for side in ("a", "b"):
+        empty = (frame[f"name_{side}"] == "") & (frame[f"id_number_{side}"] == "")
+        reason = _first_reason(reason, empty, f"missing name_{side} and id_number_{side}")
+    return reason
+
+
+ROW_RULES: dict[str, RowRule] = {"mediations": _mediation_rule, "relations": _relation_rule}
+
+
+def validate_table(
+    frame: pd.DataFrame, spec: TableSpec, file: str, known_keys: dict[str, set[str]]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Check one raw table. Returns (clean typed rows with ``_row``, quarantine rows).
+
+    ``known_keys`` maps a table name to the keys loaded from it so far (for references).
+    Empty strings in the clean frame become missing values (NaN / NaT / <NA>).
+    """
+    text = pd.DataFrame({c: clean_strings(frame[c]) for c in spec.names}, index=frame.index)
+    reason = frame[SHAPE_ERROR].astype("str")
+    typed: dict[str, pd.Series] = {}
+    for col in spec.columns:
+        values = text[col.name]
+        empty = values == ""
+        if col.required:
+            label = f"missing key {col.name}" if col.name == spec.key else f"missing {col.name}"
+            reason = _first_reason(reason, empty, label)
+        if col.kind == "timestamp":
+            parsed = parse_timestamps(values)
+            reason = _first_reason(
+                reason, ~empty & parsed.isna(), f"bad timestamp in {col.name}: " + _quoted(values)
+            )
+        elif col.kind == "int":
+            parsed = parse_ints(values)
+            reason = _first_reason(
+                reason, ~empty & parsed.isna(), f"bad integer in {col.name}: " + _quoted(values)
+            )
+        elif col.kind == "float":
+            parsed = parse_floats(values)
+            reason = _first_reason(
+                reason, ~empty & parsed.isna(), f"bad number in {col.name}: " + _quoted(values)
+            )
+        elif col.kind == "enum":
+            assert col.enum is not None
+            parsed = parse_enum(values, col.enum)
+            reason = _first_reason(reason, ~empty & parsed.isna(), f"invalid {col.name} " + _quoted(values))
+        else:
+            parsed = values.where(~empty)
+        typed[col.name] = parsed
+    rule = ROW_RULES.get(spec.name)
+    if rule is not None:
+        extra = rule(text)
+        reason = _first_reason(reason, extra != "", extra)
+    for col in spec.columns:
+        if col.ref is None:
+            continue
+        values = text[col.name]
+        unknown = (values != "") & ~values.isin(known_keys.get(col.ref, set()))
+        reason = _first_reason(reason, unknown, f"unknown {col.name} " + _quoted(values))
+    if spec.key is not None:
+        reason, harmless = _check_duplicates(text, spec, frame[ROW], reason)
+    else:
+        harmless = pd.Series(False, index=frame.index)
+    bad = reason != ""
+    clean = pd.DataFrame(typed, index=frame.index)[~bad & ~harmless]
+    clean[ROW] = frame.loc[clean.index, ROW].astype("int64")
+    clean = clean.reset_index(drop=True)
+    quarantine = pd.DataFrame(
+        {
+            "file": pd.Series(file, index=frame.index, dtype="str")[bad],
+            "row": frame.loc[bad, ROW].astype("int64"),
+            "reason": reason[bad],
+            "raw": frame.loc[bad, RAW].astype("str"),
+        }
+    ).reset_index(drop=True)
+    return clean, quarantine
+
+
+def _check_duplicates(
+    text: pd.DataFrame, spec: TableSpec, rows: pd.Series, reason: pd.Series
+) -> tuple[pd.Series, pd.Series]:
+    """Mark key duplicates: identical to the first occurrence -> harmless, else quarantined."""
+    key = text[spec.key]
+    has_key = key != ""
+    later = key.duplicated(keep="first") & has_key
+    if not later.any():
+        return reason, pd.Series(False, index=text.index)
+    row_hash = pd.util.hash_pandas_object(text[spec.names], index=False)
+    grouped = pd.DataFrame({"key": key, "hash": row_hash, "row": rows, "bad": reason != ""})
+    first = grouped.groupby("key", sort=False).transform("first")
+    identical = later & (grouped["hash"] == first["hash"])
+    first_bad = first["bad"].astype(bool)
+    first_row = first["row"].astype("int64").astype("str")
+    conflicting_msg = (
+        f"conflicting duplicate of {spec.key} " + _quoted(key) + " (first at row " + first_row + ")"
+    )
+    reason = _first_reason(reason, later & ~identical, conflicting_msg)
+    reason = _first_reason(reason, identical & first_bad, "duplicate of quarantined row " + first_row)
+    harmless = identical & ~first_bad & (reason == "")
+    return reason, harmless
