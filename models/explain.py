@@ -1,0 +1,134 @@
+"""Per-dispute explanations: exact TreeSHAP attributions turned into plain Chinese reasons.
+
+LightGBM computes exact SHAP values of its trees (``pred_contrib=True``), in log-odds of the
+uncalibrated model; Platt calibration is monotone, so the ranking of reasons is unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from models.train import TrainedModel
+
+CATEGORY_NAMES = {
+    "family": "婚姻家庭",
+    "neighbour": "邻里",
+    "land": "土地山林",
+    "labour": "劳资",
+    "debt": "债务",
+    "medical": "医患",
+    "traffic": "交通事故",
+    "property": "物业",
+    "other": "其他",
+}
+
+
+def _n(value: float) -> str:
+    return str(int(round(value)))
+
+
+# Feature -> phrase from the row's values. A phrase describes the fact that raised the risk.
+PHRASES: dict[str, Callable[[pd.Series], str]] = {
+    "h_calls_7d": lambda r: f"近7天报警{_n(r['h_calls_7d'])}次",
+    "h_calls_30d": lambda r: f"近30天报警{_n(r['h_calls_30d'])}次",
+    "h_calls_90d": lambda r: (
+        f"90天内报警{_n(r['h_calls_90d'])}次" + ("且间隔缩短" if r.get("h_gap_shrinking", 0) == 1 else "")
+    ),
+    "h_calls_365d": lambda r: f"一年内报警{_n(r['h_calls_365d'])}次",
+    "h_calls_total": lambda r: f"累计报警{_n(r['h_calls_total'])}次",
+    "h_call_acceleration": lambda r: "报警频次加快",
+    "h_gap_shrinking": lambda r: "报警间隔缩短",
+    "h_last_call_gap_days": lambda r: f"两次报警仅隔{_n(r['h_last_call_gap_days'])}天",
+    "h_night_calls_90d": lambda r: f"近90天夜间报警{_n(r['h_night_calls_90d'])}次",
+    "h_escalated_dispositions": lambda r: "曾转治安或刑事案件处理",
+    "h_age_days": lambda r: f"纠纷已持续{_n(r['h_age_days'])}天",
+    "h_days_since_last_event": lambda r: f"{_n(r['h_days_since_last_event'])}天前仍有新情况",
+    "r_reports": lambda r: f"网格员上报{_n(r['r_reports'])}次",
+    "r_max_severity": lambda r: "纠纷等级为" + ("重大" if r["r_max_severity"] >= 2 else "较大"),
+    "r_status_open": lambda r: "纠纷尚未化解",
+    "r_status_in_progress": lambda r: "纠纷仍在化解中",
+    "r_status_failed": lambda r: "化解失败",
+    "m_mediations": lambda r: f"已调解{_n(r['m_mediations'])}次未能平息",
+    "m_failed": lambda r: f"调解失败{_n(r['m_failed'])}次",
+    "m_partial": lambda r: "调解仅部分达成",
+    "m_ongoing": lambda r: "调解尚在进行",
+    "v_agitated_90d": lambda r: f"走访时当事人情绪激动{_n(r['v_agitated_90d'])}次",
+    "v_unsettled_90d": lambda r: "走访时当事人情绪波动",
+    "v_last_mood": lambda r: "最近一次走访情绪" + ("激动" if r["v_last_mood"] >= 2 else "波动"),
+    "v_days_since_visit": lambda r: f"已{_n(r['v_days_since_visit'])}天未走访",
+    "t_threat": lambda r: "当事人扬言实施极端行为",
+    "t_threat_90d": lambda r: "近90天有扬言极端行为",
+    "t_weapon": lambda r: "涉及刀具等凶器",
+    "t_weapon_90d": lambda r: "近期涉及刀具等凶器",
+    "t_alcohol": lambda r: "当事人酒后滋事",
+    "t_alcohol_90d": lambda r: "近期有酒后滋事",
+    "t_separation": lambda r: "涉及离婚或分居",
+    "t_separation_90d": lambda r: "近期涉及离婚或分居",
+    "t_self_harm": lambda r: "有轻生言行",
+    "t_self_harm_90d": lambda r: "近期有轻生言行",
+    "t_violence": lambda r: "已发生肢体冲突",
+    "t_violence_90d": lambda r: "近期发生肢体冲突",
+}
+
+# Graph features are matched by name fragment, so new graph features still read well.
+GRAPH_PHRASES: list[tuple[str, str]] = [
+    ("prior_violent", "当事人有暴力犯罪前科"),
+    ("prior_escalation", "当事人曾卷入民转刑案件"),
+    ("kin_escalated", "亲属卷入另一起激化纠纷"),
+    ("kin_active", "亲属卷入其他在办纠纷"),
+    ("hop1_escalated", "直接关系人涉及激化案件"),
+    ("hop2_escalated", "社会关系网络中有激化案件"),
+    ("community_recent", "所在关系圈近期有激化案件"),
+    ("community", "所在关系圈规模较大"),
+    ("other_disputes", "当事人同时涉及其他纠纷"),
+    ("address_prior_escalation", "同一地址曾发生民转刑"),
+    ("address_prior", "同一地址曾多次发生纠纷"),
+    ("grid_escalation", "所在网格近一年有民转刑案件"),
+    ("grid_disputes", "所在网格纠纷多发"),
+    ("pagerank", "当事人处于关系网络中心"),
+    ("degree", "当事人社会关系复杂"),
+    ("n_parties", "涉及当事人较多"),
+]
+
+
+def phrase(feature: str, row: pd.Series) -> str:
+    """The plain-Chinese reason for one feature of one dispute."""
+    if feature in PHRASES:
+        return PHRASES[feature](row)
+    if feature.startswith("c_"):
+        return f"{CATEGORY_NAMES.get(feature[2:], feature[2:])}类纠纷"
+    for fragment, text in GRAPH_PHRASES:
+        if fragment in feature:
+            return text
+    return feature
+
+
+def contributions(model: TrainedModel, frame: pd.DataFrame) -> pd.DataFrame:
+    """Exact SHAP values (log-odds) per feature for each row (LightGBM pipelines only)."""
+    pipeline = model.base
+    X = frame[model.feature_columns]
+    if len(pipeline.steps) > 1:
+        X = pipeline[:-1].transform(X)
+    booster = pipeline[-1].booster_
+    values = booster.predict(np.asarray(X, dtype=float), pred_contrib=True)
+    return pd.DataFrame(values[:, :-1], columns=model.feature_columns, index=frame.index)
+
+
+def top_factors(model: TrainedModel, frame: pd.DataFrame, k: int = 3) -> pd.Series:
+    """The ``k`` strongest risk-raising reasons per row, ``;``-separated, in Chinese."""
+    shap = contributions(model, frame)
+    reasons = []
+    for index, row in frame.iterrows():
+        ranked = shap.loc[index].sort_values(ascending=False)
+        picked: list[str] = []
+        for feature, value in ranked.items():
+            if value <= 0 or len(picked) == k:
+                break
+            text = phrase(str(feature), row)
+            if text not in picked:
+                picked.append(text)
+        reasons.append(";".join(picked) if picked else "无突出风险因素")
+    return pd.Series(reasons, index=frame.index, name="top_factors")
