@@ -44,6 +44,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+@command
+def cmd_score(args: argparse.Namespace) -> int:
+    from models.pipeline import score_run
+
+    scores = score_run(Path(args.run), args.as_of)
+    print(json.dumps({"scored": len(scores), "tiers": scores["tier"].value_counts().to_dict()}, ensure_ascii=False))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
     parser = argparse.ArgumentParser(prog="cli.py", description=__doc__.splitlines()[0])
@@ -61,6 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--store", choices=["memory", "neo4j"], default=None)
+
+    p = sub.add_parser("score", help="re-score a run with its saved model (fast)")
+    p.add_argument("--run", required=True)
+    p.add_argument("--as-of", default=None, help="default: the date the model was trained as of")
     return parser
 
 
