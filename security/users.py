@@ -1,0 +1,356 @@
+"""Users, password hashes (argon2id, salted), principals with their scope, and sessions.
+
+Users live in a JSON file (``get_settings().users_file``), written atomically with mode 0600::
+
+    {"users": {"gw-w1": {"role": "grid_worker", "display_name": "王芳", "staff_id": "W1",
+               "county": null, "grids": ["G1"], "password_hash": "$argon2id$...",
+               "demo": false, "created_at": "..."}}}
+
+Modes (``APP_MODE``):
+
+- ``demo``: :func:`ensure_users` creates the documented demo users of :data:`DEMO_USERS`
+  (one per role, plus a county commander), with scopes taken from the run's staff table, so
+  that the grid worker demo user is a real grid worker of the city with that person's grids.
+- ``production``: there is no default password. :func:`ensure_users` refuses to start
+  without a users file or when any demo user is in it; :func:`create_user` refuses the demo
+  passwords and passwords shorter than :data:`MIN_PASSWORD_LENGTH`; login with a demo
+  password is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import tempfile
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from pathlib import Path
+
+import pandas as pd
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from config import Settings, get_settings
+from security.audit import AuditLog
+from security.policy import GRID_SCOPED_ROLES, Role, check_role
+
+MIN_PASSWORD_LENGTH = 12
+MODES = ("demo", "production")
+
+
+class ConfigurationError(RuntimeError):
+    """The access-control set-up is unsafe or incomplete; the application must not start."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated user and the part of the city they may see.
+
+    ``grids`` None means no grid restriction; ``county`` None means no county restriction.
+    Grid workers and community officers must carry their grids.
+    """
+
+    username: str
+    role: str
+    display_name: str
+    staff_id: str | None = None
+    county: str | None = None
+    grids: frozenset[str] | None = None
+
+    def __post_init__(self) -> None:
+        check_role(self.role)
+        if self.role in GRID_SCOPED_ROLES and not self.grids:
+            raise ValueError(f"{self.role} {self.username!r} needs at least one grid in scope")
+
+
+@dataclass(frozen=True)
+class Session:
+    """A login that expires ``SESSION_MINUTES`` after it was issued or last renewed."""
+
+    principal: Principal
+    issued_at: datetime
+    expires_at: datetime
+    token: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+
+    def is_valid(self, now: datetime | None = None) -> bool:
+        """True while ``issued_at <= now < expires_at`` (``now`` defaults to the current UTC time)."""
+        now = now or datetime.now(UTC)
+        return self.issued_at <= now < self.expires_at
+
+    def renewed(self, now: datetime, minutes: int) -> Session:
+        """The same session extended to ``now + minutes`` (activity keeps a valid session alive)."""
+        if not self.is_valid(now):
+            raise ValueError("an expired session cannot be renewed; log in again")
+        return replace(self, expires_at=now + timedelta(minutes=minutes))
+
+
+def start_session(principal: Principal, minutes: int, now: datetime | None = None) -> Session:
+    """A new session for ``principal`` valid for ``minutes`` from ``now``."""
+    if minutes <= 0:
+        raise ValueError("SESSION_MINUTES must be positive")
+    now = now or datetime.now(UTC)
+    return Session(principal=principal, issued_at=now, expires_at=now + timedelta(minutes=minutes))
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    """One documented demo account; ``bind`` says how its scope comes from the staff table."""
+
+    username: str
+    password: str
+    role: str
+    display_name: str
+    bind: str = "none"  # none | grid_worker | community_officer | county_leader
+
+
+# The documented demo accounts (APP_MODE=demo only). These passwords are public on purpose.
+DEMO_USERS: tuple[DemoUser, ...] = (
+    DemoUser("commander", "demo-commander", Role.COMMANDER, "演示·市级指挥长"),
+    DemoUser("county-commander", "demo-county-commander", Role.COMMANDER, "演示·区县指挥长", "county_leader"),
+    DemoUser("analyst", "demo-analyst", Role.ANALYST, "演示·研判分析员"),
+    DemoUser("gridworker", "demo-gridworker", Role.GRID_WORKER, "演示·网格员", "grid_worker"),
+    DemoUser("officer", "demo-officer", Role.COMMUNITY_OFFICER, "演示·社区民警", "community_officer"),
+    DemoUser("scientist", "demo-scientist", Role.DATA_SCIENTIST, "演示·数据分析师"),
+    DemoUser("admin", "demo-admin", Role.ADMIN, "演示·系统管理员"),
+)
+DEMO_PASSWORDS = frozenset(user.password for user in DEMO_USERS)
+
+
+@cache
+def _hasher() -> PasswordHasher:
+    return PasswordHasher()
+
+
+@cache
+def _dummy_hash() -> str:
+    # Verified against when the user is unknown, so both paths cost one argon2 verification.
+    return _hasher().hash(secrets.token_hex(16))
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of ``password`` with a fresh random salt."""
+    return _hasher().hash(password)
+
+
+def load_users(path: Path) -> dict[str, dict]:
+    """The users of the file at ``path`` (``{}`` when it does not exist)."""
+    path = Path(path)
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ConfigurationError(f"users file {path} is not valid JSON: {exc}") from exc
+    users = data.get("users") if isinstance(data, dict) else None
+    if not isinstance(users, dict):
+        raise ConfigurationError(f"users file {path} has no 'users' object")
+    return users
+
+
+def save_users(path: Path, users: dict[str, dict]) -> None:
+    """Write ``users`` to ``path`` atomically, readable by the owner only."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(prefix=".users-", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump({"users": users}, out, ensure_ascii=False, indent=2, sort_keys=True)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _principal(username: str, record: dict) -> Principal:
+    grids = record.get("grids")
+    return Principal(
+        username=username,
+        role=record["role"],
+        display_name=record.get("display_name") or username,
+        staff_id=record.get("staff_id") or None,
+        county=record.get("county") or None,
+        grids=frozenset(grids) if grids is not None else None,
+    )
+
+
+def scope_from_staff(staff: pd.DataFrame, staff_id: str) -> tuple[str | None, frozenset[str]]:
+    """``(county, grids)`` of a staff member from the canonical staff table (``area_grids``).
+
+    The county is set for county-level staff (their ``area``); otherwise None.
+    """
+    rows = staff[staff["staff_id"].astype(str) == str(staff_id)]
+    if rows.empty:
+        raise ValueError(f"staff_id {staff_id!r} is not in the staff table")
+    row = rows.iloc[0]
+    grids = frozenset(g.strip() for g in str(row.get("area_grids") or "").split(";") if g.strip())
+    county = (
+        str(row["area"]).strip() if str(row.get("level")) == "county" and str(row["area"]).strip() else None
+    )
+    return county, grids
+
+
+def create_user(
+    path: Path,
+    username: str,
+    password: str,
+    role: str,
+    display_name: str | None = None,
+    staff_id: str | None = None,
+    county: str | None = None,
+    grids: frozenset[str] | set[str] | list[str] | None = None,
+    mode: str = "production",
+    demo: bool = False,
+    overwrite: bool = False,
+) -> Principal:
+    """Add a user to the users file at ``path`` and return its principal.
+
+    In ``production`` mode demo passwords and passwords shorter than
+    :data:`MIN_PASSWORD_LENGTH` are refused. An existing username is an error unless
+    ``overwrite``.
+    """
+    username = username.strip()
+    if not username or any(ch.isspace() for ch in username):
+        raise ValueError("username must be non-empty without spaces")
+    if mode not in MODES:
+        raise ValueError(f"unknown APP_MODE {mode!r}; expected one of {MODES}")
+    if mode == "production":
+        if demo or password in DEMO_PASSWORDS:
+            raise ValueError("demo passwords are not allowed in production mode")
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise ValueError(f"passwords need at least {MIN_PASSWORD_LENGTH} characters in production mode")
+    elif not password:
+        raise ValueError("password must not be empty")
+    principal = Principal(
+        username=username,
+        role=check_role(role),
+        display_name=display_name or username,
+        staff_id=staff_id or None,
+        county=county or None,
+        grids=frozenset(grids) if grids is not None else None,
+    )
+    users = load_users(path)
+    if username in users and not overwrite:
+        raise ValueError(f"user {username!r} already exists")
+    users[username] = {
+        "role": principal.role,
+        "display_name": principal.display_name,
+        "staff_id": principal.staff_id,
+        "county": principal.county,
+        "grids": sorted(principal.grids) if principal.grids is not None else None,
+        "password_hash": hash_password(password),
+        "demo": demo,
+        "created_at": datetime.now(UTC).isoformat(),
+    }
+    save_users(path, users)
+    return principal
+
+
+def authenticate(username: str, password: str, settings: Settings | None = None) -> Principal | None:
+    """The principal of ``username`` if ``password`` is right, else None (unknown users included).
+
+    Hashes made with older argon2 parameters are upgraded on a successful login. In
+    production mode demo users and demo passwords never authenticate.
+    """
+    settings = settings or get_settings()
+    users = load_users(settings.users_file)
+    record = users.get(username)
+    stored = str(record.get("password_hash", "")) if record else _dummy_hash()
+    try:
+        _hasher().verify(stored, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return None
+    if record is None or record.get("disabled"):
+        return None
+    if settings.app_mode == "production" and (record.get("demo") or password in DEMO_PASSWORDS):
+        return None
+    if _hasher().check_needs_rehash(stored):
+        record["password_hash"] = hash_password(password)
+        save_users(settings.users_file, users)
+    return _principal(username, record)
+
+
+def login(
+    username: str,
+    password: str,
+    audit: AuditLog,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> Session | None:
+    """Authenticate, audit the attempt (success or failure), and start a session on success."""
+    settings = settings or get_settings()
+    principal = authenticate(username, password, settings)
+    role = principal.role if principal else ""
+    audit.record(username, role, "login", f"user:{username}", detail={"ok": principal is not None}, now=now)
+    if principal is None:
+        return None
+    return start_session(principal, settings.session_minutes, now)
+
+
+def _demo_scope(
+    demo: DemoUser, staff: pd.DataFrame
+) -> tuple[str | None, str | None, frozenset[str] | None, str]:
+    """(staff_id, county, grids, display_name) of a demo user from the staff table."""
+    if demo.bind == "none":
+        return None, None, None, demo.display_name
+    role = Role.COMMUNITY_OFFICER if demo.bind == "community_officer" else Role.GRID_WORKER
+    if demo.bind == "county_leader":
+        candidates = staff[(staff["role"] == "leader") & (staff["level"] == "county")]
+    else:
+        candidates = staff[staff["role"] == role]
+    candidates = candidates[candidates["area_grids"].fillna("").astype(str).str.strip() != ""]
+    if candidates.empty:
+        raise ConfigurationError(
+            f"the staff table has no {demo.bind} with grids to bind demo user {demo.username}"
+        )
+    row = candidates.sort_values("staff_id").iloc[0]
+    county, grids = scope_from_staff(staff, row["staff_id"])
+    name = f"{demo.display_name}（{row['name']}）"
+    if demo.bind == "county_leader":
+        return str(row["staff_id"]), county, None, name
+    return str(row["staff_id"]), None, grids, name
+
+
+def ensure_users(settings: Settings, staff: pd.DataFrame | None = None) -> list[str]:
+    """Make the users file safe to start on; return the usernames created.
+
+    ``demo``: create each missing demo user (scopes from ``staff``, the run's staff table).
+    ``production``: raise :class:`ConfigurationError` if the users file is missing or empty,
+    or holds a demo user.
+    """
+    if settings.app_mode not in MODES:
+        raise ConfigurationError(f"APP_MODE must be one of {MODES}, not {settings.app_mode!r}")
+    users = load_users(settings.users_file)
+    if settings.app_mode == "production":
+        if not settings.users_file.exists() or not users:
+            raise ConfigurationError(
+                f"production mode needs a users file at {settings.users_file}; add users with "
+                "`python cli.py users add`"
+            )
+        demo_users = sorted(name for name, record in users.items() if record.get("demo"))
+        if demo_users:
+            raise ConfigurationError(f"demo users are not allowed in production: {', '.join(demo_users)}")
+        return []
+    if staff is None:
+        raise ValueError("demo mode needs the run's staff table to bind demo users")
+    created = []
+    for demo in DEMO_USERS:
+        if demo.username in users:
+            continue
+        staff_id, county, grids, display_name = _demo_scope(demo, staff)
+        create_user(
+            settings.users_file,
+            demo.username,
+            demo.password,
+            demo.role,
+            display_name=display_name,
+            staff_id=staff_id,
+            county=county,
+            grids=grids,
+            mode="demo",
+            demo=True,
+        )
+        created.append(demo.username)
+    return created
