@@ -27,13 +27,17 @@ Objective (minimised; weights in :class:`AssignmentOptions`):
 * ``- weight_specialty`` when a mediator's or lawyer's specialty lists the category;
 * ``+ weight_overload`` per case a person carries above their fair share (their remaining
   capacity times the demand/supply ratio of their role), so work is spread evenly;
+* ``- weight_complete_team`` per dispute whose core team (all but the lawyer) is complete,
+  so scarce people complete some teams rather than half-staff many (below the unfilled
+  penalty: never at the cost of leaving more slots empty);
 * ``+ weight_distance_per_km`` times the distance from the dispute's grid to the centre of
   the candidate's area (capped at ``max_distance_km``; unknown coordinates cost nothing).
 
 Variables: one binary per (slot, candidate) after filtering, one slack per slot (1 = left
 empty, which turns an infeasible slot into an explained ``unfilled`` row instead of a
-failed solve) and one continuous overload per candidate staff member. Rows: exactly one
-per slot (candidates + slack), capacity per person, fair share per person. Solved with
+failed solve), one continuous overload per candidate staff member and one binary per
+dispute marking a complete core team. Rows: exactly one per slot (candidates + slack),
+capacity per person, fair share per person, and "complete only if no core slack". Solved with
 ``scipy.optimize.milp`` (HiGHS).
 """
 
@@ -111,6 +115,7 @@ class AssignmentOptions:
     weight_overload: float = 3.0
     weight_distance_per_km: float = 0.05
     max_distance_km: float = 200.0
+    weight_complete_team: float = 300.0
     unfilled_penalty: dict[str, float] = field(default_factory=lambda: {"red": 2000.0, "orange": 1000.0})
     leader_level_by_tier: dict[str, str] = field(
         default_factory=lambda: {"red": "county", "orange": "township"}
@@ -449,53 +454,79 @@ def _fair_share(cand: pd.DataFrame, staff: pd.DataFrame, capacity: pd.Series) ->
 
 def _solve(
     slots: pd.DataFrame, cand: pd.DataFrame, capacity: pd.Series, fair: pd.Series, options: AssignmentOptions
-) -> tuple[np.ndarray, np.ndarray, dict[str, object]]:
-    """Chosen candidate mask and slack-per-slot mask, plus solver facts."""
+) -> tuple[np.ndarray, dict[str, object]]:
+    """Mask of the chosen candidates, plus solver facts.
+
+    Columns: x (one per candidate), s (slack per slot with candidates), o (overload per
+    staff member), y (1 = the dispute's core team is complete; only for disputes whose every
+    core slot has a candidate).
+    """
+    if cand.empty:
+        return np.zeros(0, bool), {"status": "no candidates", "objective": 0.0}
     n_x = len(cand)
     slot_ids = np.sort(cand["slot"].unique())
     n_s = len(slot_ids)
     slot_row = np.searchsorted(slot_ids, cand["slot"].to_numpy())
     staff_ids = fair.index.to_numpy()
-    staff_pos = pd.Series(np.arange(len(staff_ids)), index=staff_ids)
-    staff_row = cand["staff_id"].map(staff_pos).to_numpy()
+    staff_row = cand["staff_id"].map(pd.Series(np.arange(len(staff_ids)), index=staff_ids)).to_numpy()
     n_o = len(staff_ids)
-    n_var = n_x + n_s + n_o
-    if n_x == 0:
-        return np.zeros(0, bool), np.zeros(len(slots), bool), {"status": "no candidates", "objective": 0.0}
 
-    tier_of_slot = slots.set_index("slot").loc[slot_ids, "tier"]
-    penalty = tier_of_slot.map(options.unfilled_penalty).fillna(max(options.unfilled_penalty.values()))
-    c = np.concatenate(
-        [cand["cost"].to_numpy(float), penalty.to_numpy(float), np.full(n_o, options.weight_overload)]
+    solver_slots = slots.set_index("slot").loc[slot_ids]
+    core = solver_slots["role_in_team"].ne("lawyer").to_numpy()
+    core_total = slots[slots["role_in_team"].ne("lawyer")].groupby("dispute_id").size()
+    core_here = solver_slots[core].groupby("dispute_id").size()
+    completable = core_here[core_here.eq(core_total.reindex(core_here.index))].index.to_numpy()
+    n_y = len(completable)
+    n_var = n_x + n_s + n_o + n_y
+    s0, o0, y0 = n_x, n_x + n_s, n_x + n_s + n_o
+
+    penalty = (
+        solver_slots["tier"].map(options.unfilled_penalty).fillna(max(options.unfilled_penalty.values()))
     )
-
+    c = np.concatenate(
+        [
+            cand["cost"].to_numpy(float),
+            penalty.to_numpy(float),
+            np.full(n_o, options.weight_overload),
+            np.full(n_y, -options.weight_complete_team),
+        ]
+    )
     x_cols = np.arange(n_x)
-    # exactly one per slot: candidates + slack
-    eq = csr_array(
+    exactly_one = csr_array(
         (
             np.ones(n_x + n_s),
-            (np.concatenate([slot_row, np.arange(n_s)]), np.concatenate([x_cols, n_x + np.arange(n_s)])),
+            (np.concatenate([slot_row, np.arange(n_s)]), np.concatenate([x_cols, s0 + np.arange(n_s)])),
         ),
         shape=(n_s, n_var),
     )
-    cap = csr_array((np.ones(n_x), (staff_row, x_cols)), shape=(n_o, n_var))
-    load = csr_array(
+    capacity_rows = csr_array((np.ones(n_x), (staff_row, x_cols)), shape=(n_o, n_var))
+    fair_rows = csr_array(
         (
             np.concatenate([np.ones(n_x), -np.ones(n_o)]),
-            (
-                np.concatenate([staff_row, np.arange(n_o)]),
-                np.concatenate([x_cols, n_x + n_s + np.arange(n_o)]),
-            ),
+            (np.concatenate([staff_row, np.arange(n_o)]), np.concatenate([x_cols, o0 + np.arange(n_o)])),
         ),
         shape=(n_o, n_var),
     )
+    # y_d + s_slot <= 1 for every core slot of a completable dispute d.
+    core_slots = np.flatnonzero(core & np.isin(solver_slots["dispute_id"].to_numpy(), completable))
+    y_of_slot = np.searchsorted(completable, solver_slots["dispute_id"].to_numpy()[core_slots])
+    n_c = len(core_slots)
+    complete_rows = csr_array(
+        (
+            np.ones(2 * n_c),
+            (np.tile(np.arange(n_c), 2), np.concatenate([y0 + y_of_slot, s0 + core_slots])),
+        ),
+        shape=(n_c, n_var),
+    )
     constraints = [
-        LinearConstraint(eq, np.ones(n_s), np.ones(n_s)),
-        LinearConstraint(cap, -np.inf, capacity.reindex(staff_ids).to_numpy(float)),
-        LinearConstraint(load, -np.inf, fair.to_numpy(float)),
+        LinearConstraint(exactly_one, np.ones(n_s), np.ones(n_s)),
+        LinearConstraint(capacity_rows, -np.inf, capacity.reindex(staff_ids).to_numpy(float)),
+        LinearConstraint(fair_rows, -np.inf, fair.to_numpy(float)),
     ]
-    integrality = np.concatenate([np.ones(n_x), np.zeros(n_s + n_o)])
-    upper = np.concatenate([np.ones(n_x + n_s), np.full(n_o, np.inf)])
+    if n_c:
+        constraints.append(LinearConstraint(complete_rows, -np.inf, np.ones(n_c)))
+    integrality = np.concatenate([np.ones(n_x), np.zeros(n_s + n_o), np.ones(n_y)])
+    upper = np.concatenate([np.ones(n_x + n_s), np.full(n_o, np.inf), np.ones(n_y)])
     res = milp(
         c,
         constraints=constraints,
@@ -505,19 +536,15 @@ def _solve(
     )
     if res.x is None:
         raise RuntimeError(f"assignment solver found no solution: {res.message}")
-    chosen = res.x[:n_x] > 0.5
-    slack = np.zeros(len(slots), bool)
-    filled_slots = set(cand.loc[chosen, "slot"])
-    slack[slot_ids] = [s not in filled_slots for s in slot_ids]
     facts = {
         "status": {0: "optimal", 1: "time or iteration limit (best found)"}.get(res.status, str(res.status)),
         "message": res.message,
         "objective": float(res.fun),
-        "mip_gap": float(getattr(res, "mip_gap", 0.0) or 0.0),
         "variables": int(n_var),
-        "binary_variables": int(n_x),
+        "binary_variables": int(n_x + n_y),
+        "constraints": int(n_s + 2 * n_o + n_c),
     }
-    return chosen, slack, facts
+    return res.x[:n_x] > 0.5, facts
 
 
 # --------------------------------------------------------------------------------------------
@@ -545,7 +572,7 @@ def _role_label(slot: pd.Series | dict, options: AssignmentOptions) -> str:
 
 def _unfilled_reason(slot: dict, counts: dict, options: AssignmentOptions) -> str:
     area, label = _area_of(slot, options), _role_label(slot, options)
-    n, conflicted, full = counts["in_area"], counts["conflicted"], counts["full"]
+    n, conflicted = counts["in_area"], counts["conflicted"]
     if n == 0:
         return f"{area}无{label}"
     if conflicted == n:
@@ -553,11 +580,10 @@ def _unfilled_reason(slot: dict, counts: dict, options: AssignmentOptions) -> st
     parts = []
     if conflicted:
         parts.append(f"{conflicted}人因利害关系回避")
+    # Whether a person was full before this run or filled up by more urgent cases in it, the
+    # commander's answer is the same: everyone who could take it is at capacity.
     busy = n - conflicted
-    if full == busy:
-        parts.append(f"{busy}人均已满负荷" if busy > 1 else "1人已满负荷")
-    else:
-        parts.append(f"{busy}人均已满负荷(含本次分配的其他案件)")
+    parts.append(f"{busy}人均已满负荷" if busy > 1 else "1人已满负荷")
     return f"{area}无可用{label}: " + ", ".join(parts)
 
 
@@ -611,7 +637,7 @@ def assign_teams(
     cand, counts = _candidates(tables, staff, coverage, slots, conflicts, capacity, prior, options)
     fair = _fair_share(cand, staff, capacity) if len(cand) else pd.Series(dtype="float64")
     built = time.perf_counter()
-    chosen, slack, facts = _solve(slots, cand, capacity, fair, options)
+    chosen, facts = _solve(slots, cand, capacity, fair, options)
     solved = time.perf_counter()
 
     picked = cand[chosen].merge(slots[["slot", "tier", "township", "county", "as_of"]], on="slot")
@@ -682,6 +708,7 @@ def assign_teams(
         "conflicts_excluded": int(counts["conflicted"].sum()),
         "solver": "scipy.optimize.milp (HiGHS)",
         "solver_status": facts["status"],
+        "solver_variables": facts.get("variables", 0),
         "objective": facts.get("objective"),
         "build_seconds": round(built - started, 3),
         "solve_seconds": round(solved - built, 3),
