@@ -1,0 +1,466 @@
+"""The Neo4j GraphStore: all Cypher of the project lives in this module.
+
+Every query is a constant or is assembled only from the fixed graph model (labels, types and
+key names in :mod:`graph.store` and :mod:`graph.build`); values always travel as parameters.
+Loads create the uniqueness constraints and indexes first, then ``MERGE`` nodes and
+relationships in ``UNWIND $rows`` batches, each batch a managed write transaction
+(``session.execute_write``) that the driver retries on transient errors. Loading the same
+tables again, or again after an interrupted load, ends with the same graph.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import pandas as pd
+from neo4j import Driver, GraphDatabase, ManagedTransaction, RoutingControl
+
+from config import Settings, get_settings
+from etl.schema import CanonicalTables
+from graph.build import (
+    DISPUTE_RESULT_COLUMNS,
+    EGO_RELATIONSHIP_TYPES,
+    LABELS,
+    PATH_RELATIONSHIP_TYPES,
+    PERSON_RESULT_COLUMNS,
+    RELATIONSHIP_TYPES,
+    GraphFrames,
+    RelationshipFrame,
+    build_graph_frames,
+    clean_value,
+    edge_choice_key,
+    edge_frame,
+    iter_records,
+    node_frame,
+    normalise_id_number,
+    normalise_phone,
+    property_frame,
+    validate_assignments,
+    validate_scores,
+)
+from graph.store import NODE_KEYS
+
+DEFAULT_BATCH_SIZE = 10_000
+MAX_PATH_HOPS = 15
+_PROPERTY_INDEXES: list[tuple[str, str]] = [
+    ("Person", "id_number"),
+    ("Person", "phone"),
+    ("Person", "id_number_norm"),
+    ("Person", "phone_norm"),
+    ("Dispute", "county"),
+    ("Dispute", "township"),
+    ("Dispute", "grid_id"),
+]
+# Event time of a Call, Report or Case, whichever label the node has.
+_EVENT_TIME = "coalesce(e.received_at, e.reported_at, e.filed_at)"
+_IN_WINDOW = "($since IS NULL OR {t} >= $since) AND ($until IS NULL OR {t} < $until)"
+_EVENT = "(e:Call OR e:Report OR e:Case)"
+
+
+def _node_merge_query(label: str) -> str:
+    return f"UNWIND $rows AS row MERGE (n:{label} {{{NODE_KEYS[label]}: row.key}}) SET n += row.props"
+
+
+def _relationship_merge_query(rel: RelationshipFrame) -> str:
+    identity = ", ".join(f"{name}: row.{name}" for name in rel.identity)
+    pattern = f"[r:{rel.type} {{{identity}}}]" if identity else f"[r:{rel.type}]"
+    return (
+        "UNWIND $rows AS row "
+        f"MATCH (a:{rel.start_label} {{{NODE_KEYS[rel.start_label]}: row.start}}) "
+        f"MATCH (b:{rel.end_label} {{{NODE_KEYS[rel.end_label]}: row.end}}) "
+        f"MERGE (a)-{pattern}->(b) SET r += row.props"
+    )
+
+
+def _node_rows(frame: pd.DataFrame, label: str, batch_size: int) -> Iterable[list[dict[str, Any]]]:
+    key = NODE_KEYS[label]
+    for batch in iter_records(frame, batch_size):
+        yield [{"key": str(r.pop(key)), "props": r} for r in batch]
+
+
+def _relationship_rows(rel: RelationshipFrame, batch_size: int) -> Iterable[list[dict[str, Any]]]:
+    for batch in iter_records(rel.frame, batch_size):
+        rows = []
+        for record in batch:
+            row = {
+                "start": record["start"],
+                "end": record["end"],
+                "props": {p: record[p] for p in rel.properties},
+            }
+            row.update({name: record[name] for name in rel.identity})
+            rows.append(row)
+        yield rows
+
+
+def _run_counting(tx: ManagedTransaction, query: str, **params: Any) -> tuple[int, int]:
+    counters = tx.run(query, **params).consume().counters
+    return counters.nodes_created, counters.relationships_created
+
+
+class Neo4jStore:
+    """GraphStore on a Neo4j 5 server over Bolt (official driver)."""
+
+    def __init__(
+        self,
+        uri: str,
+        user: str,
+        password: str,
+        database: str = "neo4j",
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        max_retry_seconds: float = 30.0,
+    ) -> None:
+        self._driver: Driver = GraphDatabase.driver(
+            uri,
+            auth=(user, password),
+            max_transaction_retry_time=max_retry_seconds,
+            # Queries name relationship types that may not exist yet (RESPONSIBLE_FOR before any
+            # assignment); the server's notices about that are noise.
+            notifications_min_severity="OFF",
+        )
+        self.database = database
+        self.batch_size = batch_size
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None, **options: Any) -> Neo4jStore:
+        """A store connected as the settings say (NEO4J_URI, NEO4J_USER, NEO4J_PASSWORD, NEO4J_DATABASE)."""
+        s = settings or get_settings()
+        return cls(s.neo4j_uri, s.neo4j_user, s.neo4j_password, s.neo4j_database, **options)
+
+    # --- driver wrapper -----------------------------------------------------------------
+
+    def _read(self, query: str, **params: Any) -> list[Any]:
+        records, _, _ = self._driver.execute_query(
+            query, params, database_=self.database, routing_=RoutingControl.READ
+        )
+        return records
+
+    def _write(self, work: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        with self._driver.session(database=self.database) as session:
+            return session.execute_write(work, *args, **kwargs)
+
+    def close(self) -> None:
+        """Release connections."""
+        self._driver.close()
+
+    def verify(self) -> None:
+        """Raise a clear error when the server is unreachable or rejects the credentials."""
+        self._driver.verify_connectivity()
+
+    # --- schema and loading -------------------------------------------------------------
+
+    def ensure_schema(self) -> None:
+        """Uniqueness constraint per node key and the look-up indexes (idempotent), then wait for them."""
+        statements = [
+            f"CREATE CONSTRAINT {label.lower()}_key IF NOT EXISTS FOR (n:{label}) REQUIRE n.{key} IS UNIQUE"
+            for label, key in NODE_KEYS.items()
+        ]
+        statements += [
+            f"CREATE INDEX {label.lower()}_{prop} IF NOT EXISTS FOR (n:{label}) ON (n.{prop})"
+            for label, prop in _PROPERTY_INDEXES
+        ]
+        statements.append("CREATE TEXT INDEX person_name_text IF NOT EXISTS FOR (n:Person) ON (n.name)")
+        for statement in statements:
+            self._driver.execute_query(statement, database_=self.database)
+        self._driver.execute_query("CALL db.awaitIndexes(300)", database_=self.database)
+
+    def load(self, tables: CanonicalTables) -> dict[str, int]:
+        """Load (idempotently, incrementally) the canonical tables; return rows written per kind."""
+        return self.load_frames(build_graph_frames(tables))
+
+    def load_frames(self, frames: GraphFrames, batch_size: int | None = None) -> dict[str, int]:
+        """MERGE built graph frames in batches; rows per label/type plus created and skipped counts."""
+        size = batch_size or self.batch_size
+        self.ensure_schema()
+        written: dict[str, int] = {}
+        created_nodes = created_rels = 0
+        for label, frame in frames.nodes.items():
+            query = _node_merge_query(label)
+            for rows in _node_rows(frame, label, size):
+                nodes, _ = self._write(_run_counting, query, rows=rows)
+                created_nodes += nodes
+            written[label] = len(frame)
+        for rel in frames.relationships:
+            query = _relationship_merge_query(rel)
+            for rows in _relationship_rows(rel, size):
+                _, rels = self._write(_run_counting, query, rows=rows)
+                created_rels += rels
+            written[rel.type] = written.get(rel.type, 0) + len(rel.frame)
+        written["nodes_created"] = created_nodes
+        written["relationships_created"] = created_rels
+        written["relationships_skipped"] = len(frames.skipped)
+        return written
+
+    def load_one_row_per_transaction(self, tables: CanonicalTables) -> dict[str, int]:
+        """The naive way, one transaction per row: only for measuring what batching gains."""
+        return self.load_frames(build_graph_frames(tables), batch_size=1)
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """``{"nodes": {label: n}, "relationships": {type: n}}`` over every label and type."""
+        nodes = {label: self._read(f"MATCH (n:{label}) RETURN count(n) AS n")[0]["n"] for label in LABELS}
+        rels = {
+            rel_type: self._read(f"MATCH ()-[r:{rel_type}]->() RETURN count(r) AS n")[0]["n"]
+            for rel_type in RELATIONSHIP_TYPES
+        }
+        return {"nodes": nodes, "relationships": rels}
+
+    def clear(self) -> None:
+        """Remove every node and relationship (in batches; constraints and indexes stay)."""
+        with self._driver.session(database=self.database) as session:
+            session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+
+    # --- queries ------------------------------------------------------------------------
+
+    def _subgraph(
+        self, ids: list[str], types: Iterable[str] | None = None, relations: list[str] | None = None
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The nodes with these element ids and the relationships among them."""
+        if not ids:
+            return node_frame([]), edge_frame([])
+        nodes = self._read(
+            "MATCH (n) WHERE elementId(n) IN $ids RETURN elementId(n) AS id, labels(n) AS labels, "
+            "properties(n) AS props",
+            ids=ids,
+        )
+        keys, labelled = {}, []
+        for record in nodes:
+            label = next(lbl for lbl in record["labels"] if lbl in NODE_KEYS)
+            keys[record["id"]] = str(record["props"][NODE_KEYS[label]])
+            labelled.append((label, record["props"]))
+        edges = self._read(
+            "MATCH (a)-[r]->(b) WHERE elementId(a) IN $ids AND elementId(b) IN $ids "
+            "AND ($types IS NULL OR type(r) IN $types) "
+            "AND (type(r) <> 'RELATED_TO' OR $relations IS NULL OR r.relation IN $relations) "
+            "RETURN elementId(a) AS a, elementId(b) AS b, type(r) AS type, properties(r) AS props",
+            ids=ids,
+            types=list(types) if types is not None else None,
+            relations=relations,
+        )
+        return node_frame(labelled), edge_frame(
+            (keys[e["a"]], keys[e["b"]], e["type"], e["props"]) for e in edges
+        )
+
+    def dispute_subgraph(self, dispute_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Parties, calls, reports, mediations, visits, address, grid, case and staff of one dispute,
+        with every relationship among them."""
+        records = self._read(
+            "MATCH (d:Dispute {dispute_id: $dispute_id}) "
+            "RETURN [elementId(d)] "
+            "+ COLLECT { MATCH (e)-[:PART_OF]->(d) RETURN elementId(e) } "
+            "+ COLLECT { MATCH (a)-[:ON]->(d) RETURN elementId(a) } "
+            "+ COLLECT { MATCH (p:Person)-[:INVOLVED_IN]->()-[:PART_OF]->(d) RETURN DISTINCT elementId(p) } "
+            "+ COLLECT { MATCH (s:Staff)-[:CONDUCTED]->()-[:ON]->(d) RETURN DISTINCT elementId(s) } "
+            "+ COLLECT { MATCH (s:Staff)-[:RESPONSIBLE_FOR]->(d) RETURN elementId(s) } "
+            "+ COLLECT { MATCH (d)-[:TURNED_INTO]->(k) RETURN elementId(k) } "
+            "+ COLLECT { MATCH (d)-[:LOCATED_AT]->(x) RETURN elementId(x) } "
+            "+ COLLECT { MATCH (d)-[:LOCATED_AT]->()-[:IN_GRID]->(g) RETURN elementId(g) } AS ids",
+            dispute_id=str(dispute_id),
+        )
+        ids = sorted(set(records[0]["ids"])) if records else []
+        return self._subgraph(ids)
+
+    def ego_network(
+        self,
+        person_id: str,
+        hops: int = 2,
+        since: pd.Timestamp | None = None,
+        until: pd.Timestamp | None = None,
+        relations: list[str] | None = None,
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Persons within ``hops`` steps of ``person_id``, their events in ``[since, until)`` and the
+        disputes of those events. A step joins two persons who are RELATED_TO (of a kind in
+        ``relations``; None = any kind), involved in the same event, or in events of the same dispute
+        (events inside the window only)."""
+        window = {"since": clean_value(since), "until": clean_value(until)}
+        if not self._read("MATCH (p:Person {person_id: $pid}) RETURN 1 AS found", pid=str(person_id)):
+            return node_frame([]), edge_frame([])
+        in_window = _IN_WINDOW.format(t=_EVENT_TIME)
+        in_window_2 = _IN_WINDOW.format(t=_EVENT_TIME.replace("e.", "e2."))
+        neighbours_query = (
+            "UNWIND $frontier AS pid MATCH (p:Person {person_id: pid}) "
+            "CALL (p) { "
+            "  MATCH (p)-[r:RELATED_TO]-(q:Person) WHERE $relations IS NULL OR r.relation IN $relations "
+            "  RETURN q "
+            "  UNION "
+            f" MATCH (p)-[:INVOLVED_IN]->(e)<-[:INVOLVED_IN]-(q:Person) WHERE {_EVENT} AND {in_window} "
+            "  RETURN q "
+            "  UNION "
+            "  MATCH (p)-[:INVOLVED_IN]->(e)-[:PART_OF]->(:Dispute)<-[:PART_OF]-(e2)<-[:INVOLVED_IN]-(q:Person) "
+            f" WHERE {in_window} AND {in_window_2} "
+            "  RETURN q "
+            "} "
+            "RETURN DISTINCT q.person_id AS person_id"
+        )
+        reached = {str(person_id)}
+        frontier = set(reached)
+        for _ in range(int(hops)):
+            found = {
+                r["person_id"]
+                for r in self._read(
+                    neighbours_query, frontier=sorted(frontier), relations=relations, **window
+                )
+            }
+            frontier = found - reached
+            if not frontier:
+                break
+            reached |= frontier
+        records = self._read(
+            "UNWIND $persons AS pid MATCH (p:Person {person_id: pid}) "
+            "RETURN [elementId(p)] "
+            f"+ COLLECT {{ MATCH (p)-[:INVOLVED_IN]->(e) WHERE {_EVENT} AND {in_window} RETURN elementId(e) }} "
+            f"+ COLLECT {{ MATCH (p)-[:INVOLVED_IN]->(e)-[:PART_OF]->(d:Dispute) WHERE {in_window} "
+            "RETURN elementId(d) } AS ids",
+            persons=sorted(reached),
+            **window,
+        )
+        ids = sorted({i for record in records for i in record["ids"]})
+        return self._subgraph(ids, EGO_RELATIONSHIP_TYPES, relations)
+
+    def shortest_path(
+        self, person_a: str, person_b: str, max_hops: int = 6
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The shortest path between two persons over RELATED_TO, INVOLVED_IN, PART_OF and LIVES_AT
+        (either direction), at most ``max_hops`` relationships; among equally short paths the one with
+        the smallest (label, key) sequence. Nodes and edges in path order; empty frames if none."""
+        hops = int(max_hops)
+        if not 1 <= hops <= MAX_PATH_HOPS:
+            raise ValueError(f"max_hops must be between 1 and {MAX_PATH_HOPS}")
+        if str(person_a) == str(person_b):
+            found = self._read(
+                "MATCH (p:Person {person_id: $a}) RETURN properties(p) AS props", a=str(person_a)
+            )
+            return node_frame([("Person", r["props"]) for r in found]), edge_frame([])
+        types = "|".join(PATH_RELATIONSHIP_TYPES)
+        # The hop bound cannot be a parameter in a variable-length pattern; it is a checked int.
+        records = self._read(
+            "MATCH (a:Person {person_id: $a}), (b:Person {person_id: $b}) "
+            f"MATCH p = allShortestPaths((a)-[:{types}*..{hops}]-(b)) "
+            "RETURN [n IN nodes(p) | [labels(n), properties(n)]] AS nodes, "
+            "[r IN relationships(p) | [elementId(startNode(r)), elementId(endNode(r)), type(r), properties(r)]] "
+            "AS rels, [n IN nodes(p) | elementId(n)] AS ids",
+            a=str(person_a),
+            b=str(person_b),
+        )
+        if not records:
+            return node_frame([]), edge_frame([])
+        paths = []
+        for record in records:
+            nodes = []
+            for labels, props in record["nodes"]:
+                label = next(lbl for lbl in labels if lbl in NODE_KEYS)
+                nodes.append((label, str(props[NODE_KEYS[label]]), props))
+            keys = dict(zip(record["ids"], (n[1] for n in nodes), strict=True))
+            rels = [(keys[s], keys[e], t, props) for s, e, t, props in record["rels"]]
+            paths.append(([(n[0], n[1]) for n in nodes], nodes, rels))
+        best = min(p[0] for p in paths)
+        chosen = [p for p in paths if p[0] == best]
+        edges = [
+            min((path[2][step] for path in chosen), key=lambda c: edge_choice_key(*c))
+            for step in range(len(best) - 1)
+        ]
+        nodes = [(label, props) for label, _, props in chosen[0][1]]
+        return node_frame(nodes, sort=False), edge_frame(edges, sort=False)
+
+    def find_persons(
+        self, name: str | None = None, id_number: str | None = None, phone: str | None = None
+    ) -> pd.DataFrame:
+        """Persons whose name contains ``name``, whose normalised id equals ``id_number`` and whose
+        normalised phone equals ``phone`` (all given criteria must hold)."""
+        name = name.strip() if name and name.strip() else None
+        id_norm, phone_norm = normalise_id_number(id_number), normalise_phone(phone)
+        conditions = []
+        if name is not None:
+            conditions.append("p.name CONTAINS $name")
+        if id_norm is not None:
+            conditions.append("p.id_number_norm = $id_norm")
+        if phone_norm is not None:
+            conditions.append("p.phone_norm = $phone_norm")
+        if not conditions:
+            raise ValueError("find_persons needs a name, an id_number or a phone")
+        records = self._read(
+            "MATCH (p:Person) WHERE " + " AND ".join(conditions) + " RETURN properties(p) AS props",
+            name=name,
+            id_norm=id_norm,
+            phone_norm=phone_norm,
+        )
+        return property_frame((r["props"] for r in records), PERSON_RESULT_COLUMNS, "person_id")
+
+    def disputes_in_area(
+        self, grid_id: str | None = None, township: str | None = None, county: str | None = None
+    ) -> pd.DataFrame:
+        """Disputes whose grid_id, township and county equal the given values (all given must hold)."""
+        wanted = {k: v for k, v in (("grid_id", grid_id), ("township", township), ("county", county)) if v}
+        if not wanted:
+            raise ValueError("disputes_in_area needs a grid_id, a township or a county")
+        conditions = " AND ".join(f"d.{name} = ${name}" for name in wanted)
+        records = self._read(f"MATCH (d:Dispute) WHERE {conditions} RETURN properties(d) AS props", **wanted)
+        return property_frame((r["props"] for r in records), DISPUTE_RESULT_COLUMNS, "dispute_id")
+
+    # --- writes -------------------------------------------------------------------------
+
+    def write_scores(self, scores: pd.DataFrame) -> int:
+        """Set probability/tier/rank/as_of/top_factors on Dispute nodes; return nodes updated."""
+        frame = validate_scores(scores)
+        query = (
+            "UNWIND $rows AS row MATCH (d:Dispute {dispute_id: row.dispute_id}) "
+            "SET d.probability = row.probability, d.tier = row.tier, d.rank = row.rank, "
+            "d.as_of = row.as_of, d.top_factors = row.top_factors RETURN count(d) AS n"
+        )
+        updated = 0
+        for rows in iter_records(frame, self.batch_size):
+            updated += self._write(lambda tx, rows: tx.run(query, rows=rows).single()["n"], rows)
+        return updated
+
+    def write_assignments(self, assignments: pd.DataFrame) -> int:
+        """Replace the RESPONSIBLE_FOR relationships of the disputes named in ``assignments``;
+        return relationships written (rows whose staff or dispute is unknown are not written)."""
+        frame = validate_assignments(assignments)
+        rows = next(iter_records(frame, max(len(frame), 1)), [])
+        disputes = sorted(frame["dispute_id"].unique().tolist())
+
+        def replace(tx: ManagedTransaction) -> int:
+            tx.run(
+                "UNWIND $disputes AS did MATCH (:Staff)-[r:RESPONSIBLE_FOR]->(:Dispute {dispute_id: did}) DELETE r",
+                disputes=disputes,
+            ).consume()
+            record = tx.run(
+                "UNWIND $rows AS row MATCH (s:Staff {staff_id: row.staff_id}) "
+                "MATCH (d:Dispute {dispute_id: row.dispute_id}) "
+                "MERGE (s)-[r:RESPONSIBLE_FOR]->(d) SET r.role = row.role, r.since = row.since "
+                "RETURN count(r) AS n",
+                rows=rows,
+            ).single()
+            return record["n"] if record else 0
+
+        return self._write(replace)
+
+
+def measure_load_rates(
+    store: Neo4jStore, tables: CanonicalTables, naive_tables: CanonicalTables
+) -> dict[str, float]:
+    """Rows per second of the batched load of ``tables`` and of the one-row-per-transaction load
+    of ``naive_tables`` (smaller: it is slow), each into an empty database. Clears the store."""
+
+    def timed_load(frames: GraphFrames, batch_size: int | None) -> tuple[int, float]:
+        store.clear()
+        store.ensure_schema()
+        rows = sum(frames.node_counts().values()) + sum(frames.relationship_counts().values())
+        started = time.perf_counter()
+        store.load_frames(frames, batch_size=batch_size)
+        return rows, time.perf_counter() - started
+
+    batched_rows, batched_seconds = timed_load(build_graph_frames(tables), None)
+    naive_rows, naive_seconds = timed_load(build_graph_frames(naive_tables), 1)
+    store.clear()
+    batched_rate, naive_rate = batched_rows / batched_seconds, naive_rows / naive_seconds
+    return {
+        "batch_size": store.batch_size,
+        "batched_rows": batched_rows,
+        "batched_seconds": round(batched_seconds, 3),
+        "batched_rows_per_s": round(batched_rate, 1),
+        "one_per_tx_rows": naive_rows,
+        "one_per_tx_seconds": round(naive_seconds, 3),
+        "one_per_tx_rows_per_s": round(naive_rate, 1),
+        "ratio": round(batched_rate / naive_rate, 1),
+    }
