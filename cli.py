@@ -34,6 +34,16 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 @command
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from etl.pipeline import ingest_drop, write_outputs
+
+    result = ingest_drop(Path(args.sources))
+    write_outputs(result, Path(args.out))
+    print(json.dumps(result.report, ensure_ascii=False, indent=2, default=str))
+    return 0
+
+
+@command
 def cmd_run(args: argparse.Namespace) -> int:
     from models.pipeline import run_pipeline
 
@@ -64,6 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--truth", default=None, help="truth folder (default: OUT/../truth)")
     p.add_argument("--format", choices=["mixed", "clean"], default="mixed")
+
+    p = sub.add_parser("ingest", help="read, validate, resolve and link a drop into canonical tables")
+    p.add_argument("--sources", required=True)
+    p.add_argument("--out", required=True)
 
     p = sub.add_parser("run", help="ingest, graph, train and score a drop as of a date")
     p.add_argument("--sources", required=True)

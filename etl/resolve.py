@@ -2,7 +2,7 @@
 
 Each person record (a row of call/report/case persons, or one side of a relation) is compared
 with the records it shares a block with (valid id, phone, pinyin of name + birth year,
-name + community, pinyin of name + id prefix). Each comparison falls into a level with explicit
+name + community, pinyin of name + either half of the id). Each comparison falls into a level with explicit
 m (probability among true matches) and u (among non-matches) probabilities; the match weight of
 a pair is the sum of log2(m/u) over comparisons (a missing value contributes 0). Pairs at or
 above :data:`MATCH_THRESHOLD` are joined into persons by union–find in order of decreasing
@@ -43,7 +43,14 @@ COMPARISONS = list(M_U)
 # log2 posterior odds = weight + log2 prior odds; 17 bits accepts e.g. homophone name + phone,
 # or name + birth year + gender + community, but not name + birth year + gender alone.
 MATCH_THRESHOLD = 17.0
-BLOCK_CAPS = {"id": 500, "phone": 200, "pinyin_year": 60, "name_community": 60, "pinyin_idprefix": 60}
+BLOCK_CAPS = {
+    "id": 500,
+    "phone": 200,
+    "pinyin_year": 60,
+    "name_community": 60,
+    "pinyin_id_head": 60,
+    "pinyin_id_tail": 60,
+}
 
 RESOLVE_COLUMNS = [
     "name_norm",
@@ -97,13 +104,15 @@ def prepare_records(records: pd.DataFrame) -> pd.DataFrame:
 
 def _block_keys(prep: pd.DataFrame) -> dict[str, pd.Series]:
     year = prep["birth_year"].astype("str")
-    id_prefix = prep["id_number"].where(prep["id_number"].str.len() >= 14).str[:14]
+    # One mistyped character leaves one half of an 18-character id intact.
+    long_id = prep["id_number"].where(prep["id_number"].str.len() >= 16)
     return {
         "id": prep["id_number"].where(prep["id_valid"]),
         "phone": prep["phone"],
         "pinyin_year": prep["pinyin"] + "|" + year,
         "name_community": prep["name"] + "|" + prep["community"],
-        "pinyin_idprefix": prep["pinyin"] + "|" + id_prefix,
+        "pinyin_id_head": prep["pinyin"] + "|" + long_id.str[:9],
+        "pinyin_id_tail": prep["pinyin"] + "|" + long_id.str[9:],
     }
 
 

@@ -1,0 +1,168 @@
+"""Person resolution on tiny hand-made cases with exact expected results."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from etl.normalise import normalise_ids, normalise_names, normalise_phones
+from etl.resolve import MATCH_THRESHOLD, explain_pair, pinyin_keys, representative_persons, resolve_persons
+
+WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+
+
+def valid_id(body17: str) -> str:
+    return body17 + "10X98765432"[sum(int(c) * w for c, w in zip(body17, WEIGHTS, strict=True)) % 11]
+
+
+def records(rows: list[dict]) -> pd.DataFrame:
+    """Person records as the pipeline prepares them, from a few fields per row."""
+    frame = pd.DataFrame(
+        [
+            {
+                "name": r.get("name"),
+                "id_number": r.get("id", ""),
+                "phone": r.get("phone", ""),
+                "gender": r.get("gender"),
+                "birth_year": r.get("year"),
+                "address": r.get("address"),
+                "community": r.get("community"),
+            }
+            for r in rows
+        ]
+    )
+    ids = normalise_ids(frame["id_number"].astype("str"))
+    return pd.DataFrame(
+        {
+            "name_norm": normalise_names(frame["name"].astype("str")),
+            "id_number": ids["id_number"],
+            "id_valid": ids["id_valid"],
+            "id_birth_year": ids["id_birth_year"],
+            "id_gender": ids["id_gender"],
+            "phone": normalise_phones(frame["phone"].astype("str")),
+            "gender": frame["gender"].astype("str"),
+            "birth_year": frame["birth_year"].astype("Int64"),
+            "address": frame["address"].astype("str"),
+            "community": frame["community"].astype("str"),
+        }
+    )
+
+
+def test_pinyin_keys_make_homophones_equal():
+    keys = pinyin_keys(pd.Series(["张伟", "章炜", "张薇", "李娜", None], dtype="str"))
+    assert keys[0] == keys[1] == keys[2] == "zhangwei"
+    assert keys[3] == "lina" and pd.isna(keys[4])
+
+
+def test_homophone_name_and_same_phone_is_one_person():
+    recs = records(
+        [
+            {"name": "张伟", "phone": "138 0013 8000", "gender": "M", "year": 1985},
+            {"name": "章炜", "phone": "+86-138-0013-8000"},
+            {"name": "李娜", "phone": "13900139000", "gender": "F"},
+        ]
+    )
+    ids, pairs = resolve_persons(recs)
+    assert ids.tolist() == ["P000001", "P000001", "P000002"]
+    accepted = pairs[pairs["accepted"]]
+    assert accepted[["record_i", "record_j"]].values.tolist() == [[0, 1]]
+    assert accepted["name"].tolist() == ["pinyin"] and accepted["phone"].tolist() == ["exact"]
+
+
+def test_same_name_different_valid_ids_are_different_persons():
+    recs = records(
+        [
+            {
+                "name": "张伟",
+                "id": valid_id("42050219850312001"),
+                "gender": "M",
+                "year": 1985,
+                "address": "东山社区一组1号",
+                "community": "东山社区",
+            },
+            {
+                "name": "张伟",
+                "id": valid_id("42050219900920003"),
+                "gender": "M",
+                "year": 1990,
+                "address": "东山社区一组1号",
+                "community": "东山社区",
+            },
+        ]
+    )
+    ids, _ = resolve_persons(recs)
+    assert ids.tolist() == ["P000001", "P000002"]
+
+
+def test_mistyped_id_and_traditional_name_join_the_right_person():
+    good = valid_id("42050219870505002")
+    typo = good[:10] + ("6" if good[10] != "6" else "7") + good[11:]
+    recs = records(
+        [
+            {"name": "李娜", "id": good, "phone": "13900139000"},
+            {"name": "李娜", "id": typo},
+            {"name": "趙強", "phone": "13600136000", "year": 1965},
+            {"name": "赵强", "phone": "136-0013-6000", "year": 1965},
+        ]
+    )
+    ids, pairs = resolve_persons(recs)
+    assert ids.tolist() == ["P000001", "P000001", "P000002", "P000002"]
+    row = pairs[(pairs["record_i"] == 0) & (pairs["record_j"] == 1)].iloc[0]
+    assert row["id"] == "close" and row["name"] == "exact"
+
+
+def test_chaining_cannot_merge_two_valid_ids():
+    # Record 1 (no id) looks like both 0 and 2, which hold different valid ids.
+    id_a, id_b = valid_id("42050219850312001"), valid_id("42050219850312003")
+    recs = records(
+        [
+            {"name": "王芳", "id": id_a, "phone": "13700137000", "year": 1985},
+            {"name": "王芳", "phone": "13700137000", "year": 1985},
+            {"name": "王芳", "id": id_b, "phone": "13700137000", "year": 1985},
+        ]
+    )
+    ids, pairs = resolve_persons(recs)
+    assert ids[0] != ids[2]
+    assert ids[1] in (ids[0], ids[2])
+    assert pairs[(pairs["record_i"] == 0) & (pairs["record_j"] == 2)]["id"].tolist() == ["conflict"]
+
+
+def test_same_name_and_year_alone_is_not_enough():
+    recs = records(
+        [
+            {"name": "刘洋", "gender": "M", "year": 1980},
+            {"name": "刘洋", "gender": "M", "year": 1980},
+            {"name": "刘洋", "gender": "M", "year": 1980, "address": "桃花村3号", "community": "桃花村"},
+            {"name": "刘洋", "gender": "M", "year": 1980, "address": "桃花村4号", "community": "桃花村"},
+        ]
+    )
+    ids, _ = resolve_persons(recs)
+    assert ids.tolist() == ["P000001", "P000002", "P000003", "P000003"]
+
+
+def test_explain_pair_sums_weights():
+    recs = records([{"name": "张伟", "phone": "13800138000"}, {"name": "章炜", "phone": "13800138000"}])
+    table = explain_pair(recs, 0, 1)
+    by = table.set_index("comparison")
+    assert by.loc["name", "level"] == "pinyin" and by.loc["phone", "level"] == "exact"
+    assert by.loc["id", "level"] == "missing" and by.loc["id", "weight"] == 0
+    assert abs(by.loc["total", "weight"] - by.drop("total")["weight"].sum()) < 1e-9
+    assert by.loc["total", "weight"] >= MATCH_THRESHOLD
+
+
+def test_representatives_take_most_frequent_values():
+    recs = records(
+        [
+            {"name": "张炜", "phone": "13800138000"},
+            {"name": "张伟", "phone": "13800138000", "id": valid_id("42050219850312001")},
+            {"name": "张伟", "phone": "13800138000"},
+        ]
+    )
+    recs["address"] = pd.Series(["a", None, "a"], dtype="str")
+    recs["person_id"] = resolve_persons(recs)[0]
+    persons = representative_persons(recs)
+    assert persons[["person_id", "name", "phone", "n_records"]].values.tolist() == [
+        ["P000001", "张伟", "13800138000", 3]
+    ]
+    assert persons.loc[0, "id_number"] == valid_id("42050219850312001")
+    assert persons.loc[0, "birth_year"] == 1985 and persons.loc[0, "gender"] == "M"
+    assert persons.loc[0, "address"] == "a"
