@@ -58,7 +58,7 @@ def text_cue_flags(texts: pd.Series) -> pd.DataFrame:
 
 def build_event_index(tables: CanonicalTables) -> EventIndex:
     """Precompute per-event columns (night calls, cue flags) once for all snapshots."""
-    calls = tables.calls.loc[tables.calls["dispute_id"].astype(str).ne("")].copy()
+    calls = tables.calls.loc[tables.calls["dispute_id"].fillna("").ne("")].copy()
     hour = calls["received_at"].dt.hour
     calls["night"] = ((hour >= 22) | (hour < 6)).astype(np.int8)
     calls["escalated_disposition"] = (
@@ -69,7 +69,7 @@ def build_event_index(tables: CanonicalTables) -> EventIndex:
     reports = tables.reports[["dispute_id", "reported_at", "severity", "status", "category"]].copy()
     reports["severity_level"] = reports["severity"].map(SEVERITY_LEVEL).astype(float)
     mediations = tables.mediations.loc[
-        tables.mediations["dispute_id"].astype(str).ne(""),
+        tables.mediations["dispute_id"].fillna("").ne(""),
         ["dispute_id", "started_at", "ended_at", "outcome", "channel"],
     ].copy()
     visits = tables.visits[["dispute_id", "visited_at", "kind", "mood"]].copy()
@@ -85,7 +85,7 @@ def build_event_index(tables: CanonicalTables) -> EventIndex:
         tables.visits[["dispute_id", "visited_at", "note"]].set_axis(["dispute_id", "at", "text"], axis=1),
     ]
     texts = pd.concat(text_parts, ignore_index=True)
-    texts = texts.loc[texts["dispute_id"].astype(str).ne("")]
+    texts = texts.loc[texts["dispute_id"].fillna("").ne("")]
     texts = pd.concat([texts[["dispute_id", "at"]], text_cue_flags(texts["text"])], axis=1)
     return EventIndex(calls=calls, reports=reports, mediations=mediations, visits=visits, texts=texts)
 

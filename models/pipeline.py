@@ -42,13 +42,13 @@ def source_refs(known: CanonicalTables) -> pd.Series:
         [
             known.reports[["dispute_id", "dispute_ref"]].set_axis(["dispute_id", "ref"], axis=1),
             known.calls.loc[
-                known.calls["dispute_ref"].astype(str).ne(""), ["dispute_id", "dispute_ref"]
+                known.calls["dispute_ref"].fillna("").ne(""), ["dispute_id", "dispute_ref"]
             ].set_axis(["dispute_id", "ref"], axis=1),
             known.calls[["dispute_id", "call_id"]].set_axis(["dispute_id", "ref"], axis=1),
             known.reports[["dispute_id", "report_id"]].set_axis(["dispute_id", "ref"], axis=1),
         ]
     )
-    parts = parts.loc[parts["ref"].astype(str).ne("")].drop_duplicates()
+    parts = parts.loc[parts["ref"].fillna("").ne("")].drop_duplicates()
     return parts.groupby("dispute_id", sort=True)["ref"].agg(lambda refs: ";".join(dict.fromkeys(refs)))
 
 

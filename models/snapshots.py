@@ -74,7 +74,7 @@ def tables_as_of(tables: CanonicalTables, as_of: pd.Timestamp) -> CanonicalTable
     )
     future = disputes["turned_criminal_at"].isna() | (disputes["turned_criminal_at"] >= as_of)
     disputes.loc[future, "turned_criminal_at"] = pd.NaT
-    disputes.loc[future, ["case_id", "offence"]] = ""
+    disputes.loc[future, ["case_id", "offence"]] = None
     parties = tables.dispute_parties
     parties = parties.loc[(parties["first_seen_at"] < as_of) & parties["dispute_id"].isin(spans.index)].copy()
     return replace(tables, **kept, person_records=person_records, disputes=disputes, dispute_parties=parties)
@@ -92,7 +92,7 @@ def event_log(tables: CanonicalTables) -> pd.DataFrame:
             continue
         frame = getattr(tables, name)
         key = frame.columns[0]
-        part = frame.loc[frame["dispute_id"].astype(str).ne(""), ["dispute_id", key, column]]
+        part = frame.loc[frame["dispute_id"].fillna("").ne(""), ["dispute_id", key, column]]
         parts.append(part.set_axis(["dispute_id", "event_id", "at"], axis=1).assign(kind=name[:-1]))
     log = pd.concat(parts, ignore_index=True)
     log = log.loc[log["at"].notna()]
