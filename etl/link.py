@@ -198,11 +198,16 @@ def build_disputes(
         {
             "first_event_at": grouped["at"].min(),
             "last_event_at": grouped["at"].max(),
-            "n_calls": grouped["kind"].agg(lambda k: int((k == "call").sum())).astype("int64"),
-            "n_reports": grouped["kind"].agg(lambda k: int((k == "report").sum())).astype("int64"),
+            "n_calls": (events["kind"] == "call").groupby(events["dispute_id"]).sum().astype("int64"),
+            "n_reports": (events["kind"] == "report").groupby(events["dispute_id"]).sum().astype("int64"),
         }
     )
-    refs = events.dropna(subset=["ref"]).groupby("dispute_id")["ref"].agg(lambda r: ";".join(sorted(set(r))))
+    refs = (
+        events.dropna(subset=["ref"])
+        .drop_duplicates(["dispute_id", "ref"])
+        .sort_values(["dispute_id", "ref"])
+    )
+    refs = refs.groupby("dispute_id")["ref"].agg(";".join)
     disputes["dispute_refs"] = refs
     disputes["category"] = _mode_by(events, "dispute_id", "category", "at")
     disputes["grid_id"] = _mode_by(events, "dispute_id", "grid_id", "at")

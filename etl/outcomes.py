@@ -17,7 +17,8 @@ def match_cases_to_disputes(
     A case qualifies for a dispute when its offence is criminal, it names at least one of the
     dispute's resolved parties as suspect or victim, and it was filed after the dispute's first
     event and no later than 365 days after its last. A case fitting several disputes goes to the
-    one whose parties it names most, then the most recent (latest last event, then first event).
+    one whose parties it names most, then the most recent (latest first event, then the greatest
+    dispute id).
     """
     criminal = cases[cases["offence"].isin(CRIMINAL_OFFENCES)][["case_id", "filed_at", "offence"]]
     named = case_records[case_records["role"].isin(["suspect", "victim"])][["event_id", "person_id"]]
@@ -33,8 +34,8 @@ def match_cases_to_disputes(
         cand["filed_at"] <= cand["last_event_at"] + OUTCOME_HORIZON
     )
     cand = cand[fits].sort_values(
-        ["case_id", "n_named", "last_event_at", "first_event_at", "dispute_id"],
-        ascending=[True, False, False, False, True],
+        ["case_id", "n_named", "first_event_at", "dispute_id"],
+        ascending=[True, False, False, False],
     )
     best = cand.drop_duplicates("case_id")
     return best[["case_id", "dispute_id", "filed_at", "offence", "n_named"]].reset_index(drop=True)
