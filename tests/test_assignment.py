@@ -21,6 +21,8 @@ from models.assignment import (
 )
 from tests.fixtures_tables import tiny_tables
 
+T = pd.Timestamp
+
 
 def _scores(tiers: dict[str, str], as_of: str = "2025-04-20") -> pd.DataFrame:
     ids = list(tiers)
@@ -550,3 +552,120 @@ def test_city_scale_assignment_is_fast_and_mostly_staffed():
     assert time.perf_counter() - started < 30
     assert again.summary["continued"] == len(result.assignments)
     assert again.summary["disputes_fully_staffed"] == result.summary["disputes_fully_staffed"]
+
+
+# --------------------------------------------------------------------------------------------
+# Team change log
+
+
+def test_team_log_appends_reads_and_applies_overrides(tmp_path):
+    from models.team_log import apply_overrides, drop_filled, read_log, record_change
+
+    log_path = tmp_path / "team_log.jsonl"
+    result = assign_teams(tiny_tables(), _scores({"D-R2": "red", "D-C5": "orange"}))
+    record_change(
+        log_path,
+        actor="commander01",
+        action="accept",
+        dispute_id="D-R2",
+        role_in_team="leader",
+        old_staff_id="L2",
+        new_staff_id="L2",
+        at="2025-04-21 09:00",
+    )
+    record_change(
+        log_path,
+        actor="commander01",
+        action="override",
+        dispute_id="D-R2",
+        role_in_team="mediator",
+        old_staff_id="M1",
+        new_staff_id="M9",
+        reason="何静休产假",
+        at="2025-04-21 09:30",
+    )
+    record_change(
+        log_path,
+        actor="commander02",
+        action="override",
+        dispute_id="D-C5",
+        role_in_team="lawyer",
+        new_staff_id="Y1",
+        reason="跨区调派律师",
+        at="2025-04-22 10:00",
+    )
+    record_change(
+        log_path,
+        actor="commander02",
+        action="override",
+        dispute_id="D-R1",
+        role_in_team="leader",
+        new_staff_id="L2",
+        reason="不在本期范围",
+        at="2025-04-22 11:00",
+    )
+    log = read_log(log_path)
+    assert log["action"].tolist() == ["accept", "override", "override", "override"]
+    assert log.at[1, "at"] == T("2025-04-21 09:30")
+    assert len(log_path.read_text(encoding="utf-8").splitlines()) == 4
+
+    team = apply_overrides(result.assignments, log)
+    rows = team.set_index(["dispute_id", "role_in_team"])
+    assert rows.at[("D-R2", "mediator"), "staff_id"] == "M9"
+    assert rows.at[("D-R2", "mediator"), "reason"] == "人工调整: 何静休产假(commander01, 2025-04-21)"
+    assert rows.at[("D-R2", "mediator"), "since"] == "2025-04-21"
+    assert rows.at[("D-C5", "lawyer"), "staff_id"] == "Y1"
+    assert rows.at[("D-R2", "leader"), "staff_id"] == "L2"  # accepted: unchanged
+    assert "D-R1" not in set(team["dispute_id"])  # not a serious case this run
+    assert len(team) == len(result.assignments) + 1
+    assert drop_filled(result.unfilled, team).empty  # the lawyer slot is filled now
+
+
+def test_an_override_without_a_reason_is_refused(tmp_path):
+    from models.team_log import read_log, record_change
+
+    log_path = tmp_path / "team_log.jsonl"
+    with pytest.raises(ValueError, match="must say why"):
+        record_change(
+            log_path,
+            actor="commander01",
+            action="override",
+            dispute_id="D-R2",
+            role_in_team="mediator",
+            old_staff_id="M1",
+            new_staff_id="M9",
+            reason="  ",
+        )
+    assert not log_path.exists()
+    with pytest.raises(ValueError, match="unknown team action"):
+        record_change(log_path, actor="a", action="delete", dispute_id="D-R2", role_in_team="mediator")
+    log_path.write_text('{"actor": "x", "action": "override", "dispute_id": "D-R2"}\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="team_log.jsonl:1"):
+        read_log(log_path)
+
+
+def test_overrides_carry_into_the_next_run_through_continuity(tmp_path):
+    from models.team_log import apply_overrides, read_log, record_change
+
+    plain = ("M3", "钱多", "mediator", "township", "夜明珠街道", "", 3, "13900000033", "G1;G2")
+    tables = _with_staff(tiny_tables(), [plain])
+    first = assign_teams(tables, _scores({"D-R2": "red"}))
+    assert _team(first)["D-R2", "mediator"] == "M1"
+    log_path = tmp_path / "team_log.jsonl"
+    record_change(
+        log_path,
+        actor="commander01",
+        action="override",
+        dispute_id="D-R2",
+        role_in_team="mediator",
+        old_staff_id="M1",
+        new_staff_id="M3",
+        reason="当事人信任钱多",
+        at="2025-04-25 10:00",
+    )
+    current = apply_overrides(first.assignments, read_log(log_path))
+    following = assign_teams(tables, _scores({"D-R2": "red"}, as_of="2025-05-20"), existing=current)
+    rows = following.assignments.set_index("role_in_team")
+    assert rows.at["mediator", "staff_id"] == "M3"
+    assert rows.at["mediator", "since"] == "2025-04-25"
+    assert rows.at["leader", "since"] == "2025-04-20"
