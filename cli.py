@@ -63,6 +63,15 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
+@command
+def cmd_assign(args: argparse.Namespace) -> int:
+    from models.assignment import assign_run
+
+    summary = assign_run(Path(args.run), store=args.store)
+    print(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
     parser = argparse.ArgumentParser(prog="cli.py", description=__doc__.splitlines()[0])
@@ -88,6 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("score", help="re-score a run with its saved model (fast)")
     p.add_argument("--run", required=True)
     p.add_argument("--as-of", default=None, help="default: the date the model was trained as of")
+
+    p = sub.add_parser("assign", help="staff red/orange disputes with 多包一 teams (assignments.csv)")
+    p.add_argument("--run", required=True)
+    p.add_argument("--store", choices=["memory", "neo4j"], default=None)
     return parser
 
 
