@@ -152,6 +152,10 @@ def mask_person_columns(
     pseudonymise = visibility(role, "name") is Visibility.PSEUDONYM
     if pseudonymise and pseudonym_key is None:
         raise ValueError("a pseudonym key is needed to show persons to role " + role)
+
+    def to_pseudonym(person_id: object) -> object:
+        return pseudonym(person_id, pseudonym_key or b"")
+
     for column, field in mapping.items():
         if column not in out.columns:
             continue
@@ -163,12 +167,12 @@ def mask_person_columns(
         elif seen is Visibility.MASKED:
             out[column] = out[column].map(_MASKERS[field]).astype(object)
         elif field == "name" and "person_id" in out.columns:
-            out[column] = out["person_id"].map(lambda p: pseudonym(p, pseudonym_key)).astype(object)
+            out[column] = out["person_id"].map(to_pseudonym).astype(object)
         else:
             out[column] = out[column].map(mask_name).astype(object)
     if pseudonymise:
         for column in [c for c in ("person_id", "person_id_a", "person_id_b") if c in out.columns]:
-            out[column] = out[column].map(lambda p: pseudonym(p, pseudonym_key)).astype(object)
+            out[column] = out[column].map(to_pseudonym).astype(object)
     ordered_names = sorted(set(known_names or []), key=len, reverse=True)
     ids_raw = visibility(role, "id_number") is Visibility.RAW
     phones_raw = visibility(role, "phone") is Visibility.RAW

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -149,6 +150,15 @@ def search_persons_in_tables(
     return persons[hit]
 
 
+def _as_set(value: object) -> set[str]:
+    """A filter value given as one string or an iterable of strings, as a set."""
+    if isinstance(value, str):
+        return {value}
+    if isinstance(value, Iterable):
+        return {str(v) for v in value}
+    return {str(value)}
+
+
 def _masked_query(name: str | None, id_number: str | None, phone: str | None) -> dict[str, object]:
     # Search terms are personal data too: the audit log keeps them masked.
     return {
@@ -262,7 +272,7 @@ class ScopedRun:
         )
 
     def _deny(
-        self, obj: str, why: str, exc: type[AccessDenied] = AccessDenied, **detail: object
+        self, obj: str, why: str, exc: type[AccessDenied] = AccessDenied, **detail: Any
     ) -> AccessDenied:
         self._log("denied", obj, reason=why, **detail)
         return exc(f"{self.principal.username}: {why} ({obj})")
@@ -305,7 +315,7 @@ class ScopedRun:
             raise ValueError(f"unknown ranking filters {sorted(unknown)}; expected {sorted(RANKING_FILTERS)}")
         requested_grids = filters.get("grid_id")
         if requested_grids is not None:
-            wanted = {requested_grids} if isinstance(requested_grids, str) else set(requested_grids)  # type: ignore[arg-type]
+            wanted = _as_set(requested_grids)
             if not wanted <= self.grid_ids:
                 raise self._deny("ranking", "grid outside scope", grids=sorted(wanted - self.grid_ids))
         county = filters.get("county")
@@ -319,8 +329,7 @@ class ScopedRun:
         frame = frame.merge(self.tables.grids[["grid_id", "grid_name"]], on="grid_id", how="left")
         frame = frame[_text(frame["dispute_id"]).isin(self.dispute_ids)]
         if "tier" in filters:
-            tiers = {filters["tier"]} if isinstance(filters["tier"], str) else set(filters["tier"])  # type: ignore[arg-type]
-            frame = frame[frame["tier"].isin(tiers)]
+            frame = frame[frame["tier"].isin(_as_set(filters["tier"]))]
         for key in ("county", "township", "category"):
             if filters.get(key) is not None:
                 frame = frame[_text(frame[key]) == str(filters[key])]
@@ -342,7 +351,8 @@ class ScopedRun:
         """
         self._require_dispute(dispute_id)
         disputes = self.tables.disputes
-        row = disputes[_text(disputes["dispute_id"]) == str(dispute_id)].iloc[0].to_dict()
+        found = disputes[_text(disputes["dispute_id"]) == str(dispute_id)].iloc[0]
+        row: dict[str, object] = {str(k): v for k, v in found.items()}
         grid = self.tables.grids[_text(self.tables.grids["grid_id"]) == str(row.get("grid_id") or "")]
         row["grid_name"] = grid["grid_name"].iloc[0] if not grid.empty else ""
         address = self.tables.addresses[
@@ -455,9 +465,9 @@ class ScopedRun:
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The case network around a dispute or a person, restricted to scope and masked.
 
-        Uses the graph store when there is one (``dispute_subgraph`` plus the ego networks of
-        the dispute's parties, or ``ego_network`` of the person), else a graph built from the
-        tables. Returns ``(nodes, edges)`` with the store's columns.
+        Asks the graph store (``dispute_subgraph`` plus the ego networks of the dispute's
+        parties, or ``ego_network`` of the person; without a store, an embedded store loaded
+        from the tables) and returns ``(nodes, edges)`` with the store's columns.
         """
         self._require("network", f"network:{dispute_id or person_id}")
         if (dispute_id is None) == (person_id is None):
@@ -486,21 +496,15 @@ class ScopedRun:
     def _raw_network(
         self, dispute_id: str | None, starts: list[str], hops: int
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        store = self._graph
         node_parts: list[pd.DataFrame] = []
         edge_parts: list[pd.DataFrame] = []
-        if self.store is not None:
-            if dispute_id is not None:
-                n, e = self.store.dispute_subgraph(dispute_id)
-                node_parts.append(n)
-                edge_parts.append(e)
-            for person in starts:
-                n, e = self.store.ego_network(person, hops=hops)
-                node_parts.append(n)
-                edge_parts.append(e)
-        else:
-            graph_nodes, adjacency = self._table_graph
-            roots = [("Person", p) for p in starts] + ([("Dispute", str(dispute_id))] if dispute_id else [])
-            n, e = _ego_from_adjacency(graph_nodes, adjacency, roots, hops)
+        if dispute_id is not None:
+            n, e = store.dispute_subgraph(dispute_id)
+            node_parts.append(n)
+            edge_parts.append(e)
+        for person in starts:
+            n, e = store.ego_network(person, hops=hops)
             node_parts.append(n)
             edge_parts.append(e)
         node_parts = [p for p in node_parts if not p.empty]
@@ -510,6 +514,17 @@ class ScopedRun:
         nodes = nodes.drop_duplicates(["label", "key"]).reset_index(drop=True)
         edges = edges.drop_duplicates(["source", "target", "type"]).reset_index(drop=True)
         return nodes, edges
+
+    @cached_property
+    def _graph(self) -> GraphStore:
+        """The given store, else an embedded store loaded from the tables (once per ScopedRun)."""
+        if self.store is not None:
+            return self.store
+        from graph.memory_store import MemoryStore
+
+        store = MemoryStore()
+        store.load(self.tables)
+        return store
 
     def _node_allowed(self, label: str, key: str) -> bool:
         if label == "Person":
@@ -575,10 +590,6 @@ class ScopedRun:
             else:
                 captions.append(mask_text(caption))
         return nodes.assign(caption=pd.Series(captions, index=nodes.index, dtype=object))
-
-    @cached_property
-    def _table_graph(self) -> tuple[dict[tuple[str, str], tuple[str, object]], dict]:
-        return _graph_from_tables(self.tables)
 
     # ------------------------------------------------------ exports, unmask
     def export(self, frame_name: str, justification: str) -> pd.DataFrame:
@@ -704,90 +715,3 @@ def list_users(principal: Principal, users_file: Path, audit: AuditLog) -> pd.Da
     ]
     audit.record(principal.username, principal.role, "admin", "users", detail={"rows": len(rows)})
     return pd.DataFrame(rows)
-
-
-# --------------------------------------------------- table-built fallback graph
-def _graph_from_tables(tables: CanonicalTables) -> tuple[dict[tuple[str, str], tuple[str, object]], dict]:
-    """Nodes ``{(label, key): (caption, at)}`` and an undirected adjacency
-    ``{(label, key): [((label, key), (source, target, type, detail, at))]}`` over persons,
-    events and disputes, following the graph model of :mod:`graph.store`."""
-    nodes: dict[tuple[str, str], tuple[str, object]] = {}
-    adjacency: dict[tuple[str, str], list] = {}
-
-    def add_edge(a: tuple[str, str], b: tuple[str, str], kind: str, detail: str, at: object) -> None:
-        edge = (a[1], b[1], kind, detail, at)
-        adjacency.setdefault(a, []).append((b, edge))
-        adjacency.setdefault(b, []).append((a, edge))
-
-    t = tables
-    for pid, name in zip(_text(t.persons["person_id"]), _text(t.persons["name"]), strict=True):
-        nodes[("Person", pid)] = (name, pd.NaT)
-    for label, frame, key, at, caption in (
-        ("Call", t.calls, "call_id", "received_at", "category"),
-        ("Report", t.reports, "report_id", "reported_at", "category"),
-        ("Mediation", t.mediations, "mediation_id", "started_at", "outcome"),
-        ("Visit", t.visits, "visit_id", "visited_at", "kind"),
-    ):
-        for k, when, cap, dispute in zip(
-            _text(frame[key]), frame[at], _text(frame[caption]), _text(frame["dispute_id"]), strict=True
-        ):
-            nodes[(label, k)] = (cap, when)
-            if dispute:
-                add_edge(
-                    (label, k),
-                    ("Dispute", dispute),
-                    "PART_OF" if label in ("Call", "Report") else "ON",
-                    "",
-                    when,
-                )
-    for k, when, offence in zip(
-        _text(t.cases["case_id"]), t.cases["filed_at"], _text(t.cases["offence"]), strict=True
-    ):
-        nodes[("Case", k)] = (offence, when)
-    for k, category, first, case_id in zip(
-        _text(t.disputes["dispute_id"]), _text(t.disputes["category"]), t.disputes["first_event_at"],
-        _text(t.disputes["case_id"]), strict=True,
-    ):  # fmt: skip
-        nodes[("Dispute", k)] = (category, first)
-        if case_id and ("Case", case_id) in nodes:
-            add_edge(("Dispute", k), ("Case", case_id), "TURNED_INTO", "", nodes[("Case", case_id)][1])
-    labels = {"call": "Call", "report": "Report", "case": "Case"}
-    records = t.person_records
-    for kind, event, role, pid in zip(
-        _text(records["event_kind"]), _text(records["event_id"]), _text(records["role"]), _text(records["person_id"]),
-        strict=True,
-    ):  # fmt: skip
-        target = (labels.get(kind, ""), event)
-        if target in nodes and ("Person", pid) in nodes:
-            add_edge(("Person", pid), target, "INVOLVED_IN", role, nodes[target][1])
-    for a, b, relation in zip(
-        _text(t.relations["person_id_a"]), _text(t.relations["person_id_b"]), _text(t.relations["relation"]),
-        strict=True,
-    ):  # fmt: skip
-        if ("Person", a) in nodes and ("Person", b) in nodes:
-            add_edge(("Person", a), ("Person", b), "RELATED_TO", relation, pd.NaT)
-    return nodes, adjacency
-
-
-def _ego_from_adjacency(
-    nodes: dict[tuple[str, str], tuple[str, object]],
-    adjacency: dict,
-    roots: list[tuple[str, str]],
-    hops: int,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Nodes within ``hops`` edges of any root, and the edges among them, as store frames."""
-    depth = {root: 0 for root in roots if root in nodes}
-    queue = deque(depth)
-    while queue:
-        node = queue.popleft()
-        if depth[node] >= hops:
-            continue
-        for neighbour, _edge in adjacency.get(node, ()):
-            if neighbour not in depth:
-                depth[neighbour] = depth[node] + 1
-                queue.append(neighbour)
-    node_rows = [(key, label, *nodes[(label, key)]) for (label, key) in depth]
-    edge_rows = {edge for node in depth for neighbour, edge in adjacency.get(node, ()) if neighbour in depth}
-    node_frame = pd.DataFrame(node_rows, columns=NODE_COLUMNS)
-    edge_frame = pd.DataFrame(sorted(edge_rows, key=lambda e: (e[0], e[1], e[2])), columns=EDGE_COLUMNS)
-    return node_frame, edge_frame
