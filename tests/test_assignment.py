@@ -669,3 +669,57 @@ def test_overrides_carry_into_the_next_run_through_continuity(tmp_path):
     assert rows.at["mediator", "staff_id"] == "M3"
     assert rows.at["mediator", "since"] == "2025-04-25"
     assert rows.at["leader", "since"] == "2025-04-20"
+
+
+# --------------------------------------------------------------------------------------------
+# Run folder and CLI
+
+
+def test_cli_assign_writes_teams_keeps_overrides_and_fills_the_graph(tmp_path, capsys):
+    import json
+
+    from cli import main
+    from etl.runfolder import write_tables
+    from models.team_log import record_change
+
+    tables = tiny_tables()
+    write_tables(tables, tmp_path)
+    _scores({"D-R2": "red", "D-C5": "orange", "D-R3": "orange"}).to_csv(tmp_path / "scores.csv", index=False)
+    record_change(
+        tmp_path / "team_log.jsonl",
+        actor="commander01",
+        action="override",
+        dispute_id="D-R3",
+        role_in_team="mediator",
+        old_staff_id="M2",
+        new_staff_id="M1",
+        reason="跨镇借调调解员",
+        at="2025-04-21 09:00",
+    )
+    assert main(["assign", "--run", str(tmp_path), "--store", "memory"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assignments = pd.read_csv(tmp_path / "assignments.csv", dtype="str", keep_default_na=False)
+    unfilled = pd.read_csv(tmp_path / "unfilled.csv", dtype="str", keep_default_na=False)
+    assert len(assignments) == 12
+    team = assignments.set_index(["dispute_id", "role_in_team"])["staff_id"]
+    assert team["D-R3", "mediator"] == "M1"  # the logged override wins over the solver
+    assert team["D-C5", "mediator"] == "M2"
+    assert unfilled[["dispute_id", "role_in_team"]].values.tolist() == [["D-C5", "lawyer"]]
+    assert summary["relationships_written"] == 12
+    assert summary["share_fully_staffed"] == 1.0
+    assert (tmp_path / "assignment_summary.json").exists()
+
+    # A second run keeps every member (continuity) and the override. M1 does not cover G3, so
+    # the solver cannot continue that one; the logged override puts M1 back on top.
+    assert main(["assign", "--run", str(tmp_path), "--store", "memory"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["continued"] == 11
+    rerun = pd.read_csv(tmp_path / "assignments.csv", dtype="str", keep_default_na=False)
+    assert rerun.set_index(["dispute_id", "role_in_team"])["staff_id"].equals(team)
+
+
+def test_cli_assign_without_scores_is_a_clear_error(tmp_path, capsys):
+    from cli import main
+
+    assert main(["assign", "--run", str(tmp_path), "--store", "memory"]) == 2
+    assert "scores.csv" in capsys.readouterr().err
