@@ -121,6 +121,7 @@ class Neo4jStore:
         )
         self.database = database
         self.batch_size = batch_size
+        self._schema_ready = False
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, **options: Any) -> Neo4jStore:
@@ -150,8 +151,11 @@ class Neo4jStore:
 
     # --- schema and loading -------------------------------------------------------------
 
-    def ensure_schema(self) -> None:
-        """Uniqueness constraint per node key and the look-up indexes (idempotent), then wait for them."""
+    def ensure_schema(self, force: bool = False) -> None:
+        """Uniqueness constraint per node key and the look-up indexes (idempotent), then wait for them.
+        Done once per store unless ``force``."""
+        if self._schema_ready and not force:
+            return
         statements = [
             f"CREATE CONSTRAINT {label.lower()}_key IF NOT EXISTS FOR (n:{label}) REQUIRE n.{key} IS UNIQUE"
             for label, key in NODE_KEYS.items()
@@ -164,6 +168,7 @@ class Neo4jStore:
         for statement in statements:
             self._driver.execute_query(statement, database_=self.database)
         self._driver.execute_query("CALL db.awaitIndexes(300)", database_=self.database)
+        self._schema_ready = True
 
     def load(self, tables: CanonicalTables) -> dict[str, int]:
         """Load (idempotently, incrementally) the canonical tables; return rows written per kind."""
@@ -444,7 +449,7 @@ def measure_load_rates(
 
     def timed_load(frames: GraphFrames, batch_size: int | None) -> tuple[int, float]:
         store.clear()
-        store.ensure_schema()
+        store.ensure_schema(force=True)
         rows = sum(frames.node_counts().values()) + sum(frames.relationship_counts().values())
         started = time.perf_counter()
         store.load_frames(frames, batch_size=batch_size)
