@@ -72,6 +72,35 @@ def cmd_assign(args: argparse.Namespace) -> int:
     return 0
 
 
+@command
+def cmd_load(args: argparse.Namespace) -> int:
+    from etl.runfolder import read_tables
+    from graph.open import open_store
+
+    store = open_store(kind=args.store)
+    try:
+        written = store.load(read_tables(Path(args.run)))
+        print(json.dumps({"written": written, **store.counts()}, ensure_ascii=False, indent=2))
+    finally:
+        store.close()
+    return 0
+
+
+@command
+def cmd_stats(args: argparse.Namespace) -> int:
+    from etl.runfolder import read_tables
+    from graph.open import open_store
+
+    store = open_store(kind=args.store)
+    try:
+        if args.store == "memory":  # the embedded store lives in this process: build it from the run
+            store.load(read_tables(Path(args.run)))
+        print(json.dumps(store.counts(), ensure_ascii=False, indent=2))
+    finally:
+        store.close()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
     parser = argparse.ArgumentParser(prog="cli.py", description=__doc__.splitlines()[0])
@@ -101,6 +130,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("assign", help="staff red/orange disputes with 多包一 teams (assignments.csv)")
     p.add_argument("--run", required=True)
     p.add_argument("--store", choices=["memory", "neo4j"], default=None)
+
+    p = sub.add_parser("load", help="load a run's canonical tables into the graph store (idempotent)")
+    p.add_argument("--run", required=True)
+    p.add_argument("--store", choices=["memory", "neo4j"], default=None)
+
+    p = sub.add_parser("stats", help="node and relationship counts of the graph store")
+    p.add_argument("--run", required=True, help="run folder (the memory store is built from it)")
+    p.add_argument("--store", choices=["memory", "neo4j"], default="memory")
     return parser
 
 
