@@ -319,9 +319,12 @@ def _slots(
         scope = scope[scope["dispute_id"].isin(options.dispute_ids)]
     disputes = tables.disputes[["dispute_id", "category", "grid_id", "township", "county"]].astype("str")
     disputes = disputes.drop_duplicates("dispute_id")
-    placed = scope[["dispute_id", "tier", "as_of"]].merge(disputes, on="dispute_id", how="left")
+    placed = scope[["dispute_id", "tier", "as_of"]].merge(
+        disputes, on="dispute_id", how="left", indicator=True
+    )
     placed["grid_id"] = placed["grid_id"].replace({"nan": "", "None": "", "<NA>": ""}).fillna("")
-    unknown = placed["category"].isna()
+    unknown = placed["_merge"].eq("left_only").to_numpy()
+    placed = placed.drop(columns="_merge")
     no_grid = ~unknown & placed["grid_id"].eq("")
     lost_rows = []
     for mask, why in [

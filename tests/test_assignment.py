@@ -364,7 +364,7 @@ def _random_city(draw) -> tuple[CanonicalTables, pd.DataFrame, pd.DataFrame]:
     return tables, _scores(tiers), existing
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_random_cities_never_break_a_hard_constraint(data):
     tables, scores, existing = _random_city(data.draw)
