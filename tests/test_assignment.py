@@ -262,6 +262,8 @@ def test_conflicts_of_interest_by_phone_and_by_name_in_the_same_grid():
         ("W1", "D-R3"): "刘芳与当事人刘军系兄弟姐妹关系(同名且居住在其负责网格G1, 人员P000002)",
         # W3 has the same name but covers G3 only, where no 刘芳 lives: no conflict.
     }
+    only_r3 = conflicts_of_interest(_conflicted_tables(), {"D-R3"})
+    assert only_r3.equals(conflicts[conflicts["dispute_id"].eq("D-R3")].reset_index(drop=True))
 
 
 def test_conflicted_staff_are_never_assigned_and_the_gap_is_explained():
