@@ -101,6 +101,36 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+@command
+def cmd_users(args: argparse.Namespace) -> int:
+    from config import get_settings
+    from security.users import add_user, read_new_password, read_staff, users_frame
+
+    settings = get_settings()
+    if args.action == "list":
+        print(users_frame(settings.users_file).to_string(index=False))
+        return 0
+    if not args.username or not args.role:
+        raise ValueError("users add needs --username and --role")
+    staff = read_staff(Path(args.run)) if args.staff_id and args.run else None
+    grids = frozenset(g for g in args.grids.split(";") if g) if args.grids else None
+    password = read_new_password(args.password_stdin)
+    principal = add_user(
+        settings,
+        args.username,
+        password,
+        args.role,
+        display_name=args.display_name,
+        staff_id=args.staff_id,
+        county=args.county,
+        grids=grids,
+        staff=staff,
+    )
+    scope = {"county": principal.county, "grids": sorted(principal.grids) if principal.grids else None}
+    print(json.dumps({"added": principal.username, "role": principal.role, **scope}, ensure_ascii=False))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
     parser = argparse.ArgumentParser(prog="cli.py", description=__doc__.splitlines()[0])
@@ -138,6 +168,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("stats", help="node and relationship counts of the graph store")
     p.add_argument("--run", required=True, help="run folder (the memory store is built from it)")
     p.add_argument("--store", choices=["memory", "neo4j"], default="memory")
+
+    p = sub.add_parser("users", help="add or list dashboard users (USERS_FILE, APP_MODE)")
+    p.add_argument("action", choices=["add", "list"])
+    p.add_argument("--username")
+    p.add_argument(
+        "--role",
+        choices=["commander", "analyst", "grid_worker", "community_officer", "data_scientist", "admin"],
+    )
+    p.add_argument("--display-name", default=None)
+    p.add_argument("--staff-id", default=None, help="bind to a staff member (scope from --run's staff table)")
+    p.add_argument("--run", default=None, help="run folder whose staff table gives the scope of --staff-id")
+    p.add_argument("--county", default=None, help="commander's county (default: the whole city)")
+    p.add_argument("--grids", default=None, help="';'-separated grid_ids (grid workers, officers)")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     return parser
 
 

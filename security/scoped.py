@@ -703,15 +703,11 @@ def read_audit(principal: Principal, audit: AuditLog) -> pd.DataFrame:
 
 def list_users(principal: Principal, users_file: Path, audit: AuditLog) -> pd.DataFrame:
     """The users (without password hashes) for the admin's user page; audited."""
-    from security.users import load_users
+    from security.users import users_frame
 
     if not can(principal.role, "manage_users"):
         audit.record(principal.username, principal.role, "denied", "users", reason="may not manage users")
         raise AccessDenied(f"{principal.username}: role {principal.role} may not manage users")
-    users = load_users(users_file)
-    rows = [
-        {"username": name, **{k: v for k, v in record.items() if k != "password_hash"}}
-        for name, record in sorted(users.items())
-    ]
-    audit.record(principal.username, principal.role, "admin", "users", detail={"rows": len(rows)})
-    return pd.DataFrame(rows)
+    frame = users_frame(users_file)
+    audit.record(principal.username, principal.role, "admin", "users", detail={"rows": len(frame)})
+    return frame

@@ -354,3 +354,74 @@ def ensure_users(settings: Settings, staff: pd.DataFrame | None = None) -> list[
         )
         created.append(demo.username)
     return created
+
+
+def read_staff(run_dir: Path) -> pd.DataFrame:
+    """The canonical staff table of a run folder (``RUN_DIR/tables/staff.parquet``)."""
+    from etl.runfolder import TABLES_DIR
+
+    path = Path(run_dir) / TABLES_DIR / "staff.parquet"
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no staff table in this run folder (run `cli.py ingest` first)")
+    return pd.read_parquet(path)
+
+
+def read_new_password(from_stdin: bool = False) -> str:
+    """A new password from the first line of stdin, or typed twice at a hidden prompt."""
+    import getpass
+    import sys
+
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("new password: ")
+    if first != getpass.getpass("repeat password: "):
+        raise ValueError("the two passwords differ")
+    return first
+
+
+def add_user(
+    settings: Settings,
+    username: str,
+    password: str,
+    role: str,
+    display_name: str | None = None,
+    staff_id: str | None = None,
+    county: str | None = None,
+    grids: frozenset[str] | None = None,
+    staff: pd.DataFrame | None = None,
+) -> Principal:
+    """Add a user in the configured mode (``cli.py users add``).
+
+    With ``staff_id`` and the run's ``staff`` table, county and grids not given explicitly are
+    taken from that staff member (``area_grids``; county for county-level staff); the display
+    name defaults to the staff member's name.
+    """
+    if staff_id and staff is not None:
+        staff_county, staff_grids = scope_from_staff(staff, staff_id)
+        if grids is None and role in GRID_SCOPED_ROLES:
+            grids = staff_grids
+        if county is None and role == Role.COMMANDER:
+            county = staff_county
+        if display_name is None:
+            display_name = str(staff.loc[staff["staff_id"].astype(str) == staff_id, "name"].iloc[0])
+    return create_user(
+        settings.users_file,
+        username,
+        password,
+        role,
+        display_name=display_name,
+        staff_id=staff_id,
+        county=county,
+        grids=grids,
+        mode=settings.app_mode,
+    )
+
+
+def users_frame(path: Path) -> pd.DataFrame:
+    """The users of the file at ``path`` without their password hashes, one row per user."""
+    rows = [
+        {"username": name, **{k: v for k, v in record.items() if k != "password_hash"}}
+        for name, record in sorted(load_users(path).items())
+    ]
+    columns = ["username", "role", "display_name", "staff_id", "county", "grids", "demo", "created_at"]
+    return pd.DataFrame(rows, columns=columns)

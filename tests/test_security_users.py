@@ -199,3 +199,25 @@ def test_advisory_notice_for_red_and_orange_only() -> None:
     assert "最终处置由责任人决定" in (advisory_notice("red") or "")
     assert "最终处置由责任人决定" in (advisory_notice("ORANGE") or "")
     assert advisory_notice("yellow") is None and advisory_notice(None) is None
+
+
+def test_cli_users_add_binds_scope_from_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+
+    import cli
+    from etl.runfolder import write_tables
+
+    write_tables(tiny_tables(), tmp_path / "run")
+    monkeypatch.setenv("APP_MODE", "production")
+    monkeypatch.setenv("USERS_FILE", str(tmp_path / "users.json"))
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough passphrase\n"))
+    argv = ["users", "add", "--username", "wang", "--role", "grid_worker", "--staff-id", "W2"]
+    assert cli.main([*argv, "--run", str(tmp_path / "run"), "--password-stdin"]) == 0
+    principal = authenticate("wang", "a long enough passphrase", get_settings())
+    assert principal is not None
+    assert (principal.display_name, principal.grids) == ("李强", frozenset({"G2"}))
+    monkeypatch.setattr("sys.stdin", io.StringIO("demo-admin\n"))
+    assert cli.main(["users", "add", "--username", "root", "--role", "admin", "--password-stdin"]) == 2
+    assert "demo passwords are not allowed" in capsys.readouterr().err
