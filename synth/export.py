@@ -12,6 +12,7 @@ import io
 import random
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -235,6 +236,7 @@ class FileStyle:
     header: str = "en"  # en | zh
     timestamps: str = "iso_space"
     enums: str = "en"  # en | zh | mixed
+    stray_formats: bool = False  # a few rows in another timestamp format (merged exports)
 
     def describe(self) -> dict[str, str]:
         """The style as a plain dict (for the summary)."""
@@ -251,7 +253,7 @@ def choose_styles(row_counts: dict[str, int], rng: random.Random, fmt: str) -> d
     """A reproducible style per table; in the mixed format every quirk appears at least once."""
     if fmt == "clean":
         return {t: FileStyle() for t in TABLE_ORDER}
-    styles = {t: FileStyle() for t in TABLE_ORDER}
+    styles = {t: FileStyle(stray_formats=True) for t in TABLE_ORDER}
     # XLSX for two tables small enough for a spreadsheet (Excel exports of big tables time out).
     xlsx_candidates = [t for t in TABLE_ORDER if row_counts.get(t, 0) <= 60_000 and t != "relations"]
     timed = ["calls", "reports", "mediations", "visits", "cases"]
@@ -395,12 +397,12 @@ def plant_duplicates(table: TableRows, rng: random.Random, rate: float) -> None:
 
 
 def _render_cell(table: str, column: str, value: object, style: FileStyle, rng: random.Random) -> object:
-    if value is None or value == "":
+    if value is None or value == "" or value != value:  # NaT and NaN are unequal to themselves
         return "" if style.kind == "csv" else None
     if isinstance(value, datetime):
         if style.kind == "xlsx":
             return value
-        fmt = style.timestamps if rng.random() >= 0.05 else rng.choice(TS_FORMATS)
+        fmt = rng.choice(TS_FORMATS) if style.stray_formats and rng.random() < 0.05 else style.timestamps
         return format_timestamp(value, fmt)
     if column in ENUM_COLUMNS and isinstance(value, str) and value in ENUM_ZH[column]:
         if style.enums == "zh" or (style.enums == "mixed" and rng.random() < 0.4):
@@ -417,9 +419,12 @@ def write_table(out: Path, table: TableRows, style: FileStyle, rng: random.Rando
     header = [en if style.header == "en" else zh for en, zh in columns]
     if style.header == "zh":
         header = [h if rng.random() > 0.15 else f" {h} " for h in header]
-    body = [
-        [_render_cell(table.name, en, row.get(en), style, rng) for en, _zh in columns] for row in table.rows
-    ]
+    salt = rng.randrange(2**31)
+    body = []
+    for row in table.rows:
+        # Seeded by the row's content, so a re-exported identical row is rendered identically.
+        row_rng = random.Random(zlib.crc32(repr(sorted(row.items(), key=lambda kv: kv[0])).encode()) ^ salt)
+        body.append([_render_cell(table.name, en, row.get(en), style, row_rng) for en, _zh in columns])
     if style.kind == "xlsx":
         name = f"{table.name}.xlsx"
         (out / name).write_bytes(_xlsx_bytes(header, body))

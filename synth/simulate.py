@@ -648,7 +648,7 @@ class CitySimulator:
             heat = max(0.05, heat * 0.85 + 0.15 * n_new)
             d.max_heat = max(d.max_heat, heat)
             # Registration in the governance system.
-            if d.registered_at is None and n_new and rng.random() < 0.4 + 0.2 * min(n_new, 2):
+            if d.registered_at is None and n_new and rng.random() < 0.5 + 0.2 * min(n_new, 2):
                 self._register(
                     d, min(d.call_times[-1] + rng.uniform(0, 3), PERIOD_DAYS - 0.01), heat, status="open"
                 )
@@ -796,9 +796,9 @@ class CitySimulator:
         d.n_calls += 1
         d.last_event = max(d.last_event, day)
         # The operator links the call when the governance system already knows the dispute.
-        if d.registered_at is not None and d.registered_at <= day and rng.random() < 0.9:
+        if d.registered_at is not None and d.registered_at <= day and rng.random() < 0.95:
             self.calls[idx]["linked"] = True
-        if disposition == "referred" and d.registered_at is None and rng.random() < 0.6:
+        if disposition == "referred" and d.registered_at is None and rng.random() < 0.75:
             self._register(d, min(day + rng.uniform(0.1, 2), PERIOD_DAYS - 0.01), heat, status="open")
             if rng.random() < 0.8:
                 self.calls[idx]["linked"] = True
