@@ -1,0 +1,207 @@
+"""Reusable pieces of the pages: tier badges, the network figure, the grid map, file downloads."""
+
+from __future__ import annotations
+
+import io
+import math
+
+import networkx as nx
+import pandas as pd
+import plotly.graph_objects as go
+
+from models.indicators import tier_colour
+from ui.i18n import label, t
+
+TIER_HEX = {"red": "#d62728", "orange": "#ff7f0e", "yellow": "#e6be00", "green": "#2ca02c"}
+TIER_EMOJI = {"red": "🔴", "orange": "🟠", "yellow": "🟡", "green": "🟢"}
+NODE_COLOURS = {
+    "Person": "#1f77b4",
+    "Dispute": "#d62728",
+    "Call": "#ff7f0e",
+    "Report": "#bcbd22",
+    "Mediation": "#2ca02c",
+    "Visit": "#17becf",
+    "Case": "#7f0000",
+    "Address": "#8c564b",
+    "Grid": "#9467bd",
+    "Station": "#e377c2",
+    "Staff": "#7f7f7f",
+}
+NODE_SIZES = {"Person": 16, "Dispute": 22, "Case": 20}
+
+
+def tier_badge(tier: object) -> str:
+    """A tier as a coloured dot and its name (for tables)."""
+    code = str(tier or "")
+    return f"{TIER_EMOJI.get(code, '⚪')} {label('tier', code)}"
+
+
+def tier_html(tier: object) -> str:
+    """A tier as a coloured HTML badge (for headers)."""
+    code = str(tier or "")
+    colour = TIER_HEX.get(code, "#999")
+    return (
+        f"<span style='background:{colour};color:white;padding:2px 10px;border-radius:10px;"
+        f"font-weight:600'>{label('tier', code)}</span>"
+    )
+
+
+def _layout(nodes: pd.DataFrame, edges: pd.DataFrame, root: str | None) -> dict[str, tuple[float, float]]:
+    graph = nx.Graph()
+    graph.add_nodes_from(nodes["key"].astype(str))
+    graph.add_edges_from(zip(edges["source"].astype(str), edges["target"].astype(str), strict=True))
+    if graph.number_of_nodes() == 0:
+        return {}
+    k = 1.6 / math.sqrt(max(graph.number_of_nodes(), 1))
+    fixed = None
+    start = None
+    if root is not None and root in graph:
+        start, fixed = {root: (0.0, 0.0)}, [root]
+    return nx.spring_layout(graph, k=k, seed=7, iterations=60, pos=start, fixed=fixed)
+
+
+def network_figure(
+    nodes: pd.DataFrame,
+    edges: pd.DataFrame,
+    root: str | None = None,
+    highlight: set[str] | None = None,
+    person_colours: dict[str, str] | None = None,
+    height: int = 560,
+) -> go.Figure:
+    """An interactive network: nodes coloured by label (or persons by ``person_colours``), hover
+    shows type, key, caption and time; ``highlight`` keys are drawn larger with a dark ring."""
+    highlight = highlight or set()
+    position = _layout(nodes, edges, root)
+    figure = go.Figure()
+    edge_x: list[float | None] = []
+    edge_y: list[float | None] = []
+    mid_x, mid_y, mid_text = [], [], []
+    for source, target, kind, detail in zip(
+        edges["source"].astype(str), edges["target"].astype(str), edges["type"], edges["detail"], strict=True
+    ):
+        if source not in position or target not in position:
+            continue
+        (x0, y0), (x1, y1) = position[source], position[target]
+        edge_x += [x0, x1, None]
+        edge_y += [y0, y1, None]
+        mid_x.append((x0 + x1) / 2)
+        mid_y.append((y0 + y1) / 2)
+        shown = label("relation", detail) if kind == "RELATED_TO" else label("role", detail)
+        mid_text.append(f"{kind} {shown}".strip())
+    figure.add_trace(
+        go.Scatter(x=edge_x, y=edge_y, mode="lines", line={"width": 1, "color": "#bbb"}, hoverinfo="skip",
+                   showlegend=False)
+    )  # fmt: skip
+    figure.add_trace(
+        go.Scatter(x=mid_x, y=mid_y, mode="markers", marker={"size": 4, "color": "#ddd"}, text=mid_text,
+                   hoverinfo="text", showlegend=False)
+    )  # fmt: skip
+    for node_label, group in nodes.groupby("label", sort=True):
+        keys = group["key"].astype(str).tolist()
+        xs = [position[k][0] for k in keys if k in position]
+        ys = [position[k][1] for k in keys if k in position]
+        captions = group["caption"].fillna("").astype(str).tolist()
+        times = [
+            "" if pd.isna(at) else f"<br>{pd.Timestamp(at):%Y-%m-%d %H:%M}" for at in group["at"].tolist()
+        ]
+        hover = [
+            f"{label('node', node_label)} {k}<br>{_caption(str(node_label), c)}{when}"
+            for k, c, when in zip(keys, captions, times, strict=True)
+        ]
+        short = [_short(str(node_label), k, c) for k, c in zip(keys, captions, strict=True)]
+        base = NODE_SIZES.get(str(node_label), 12)
+        sizes = [base + 10 if k in highlight else base for k in keys]
+        colour: object = NODE_COLOURS.get(str(node_label), "#999")
+        if node_label == "Person" and person_colours:
+            colour = [person_colours.get(k, NODE_COLOURS["Person"]) for k in keys]
+        figure.add_trace(
+            go.Scatter(
+                x=xs, y=ys, mode="markers+text", name=label("node", node_label), text=short,
+                textposition="top center", textfont={"size": 11}, hovertext=hover, hoverinfo="text",
+                marker={"size": sizes, "color": colour,
+                        "line": {"width": [3 if k in highlight else 1 for k in keys], "color": "#222"}},
+            )
+        )  # fmt: skip
+    figure.update_layout(
+        height=height,
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        xaxis={"visible": False},
+        yaxis={"visible": False},
+        legend={"orientation": "h", "y": -0.02},
+        plot_bgcolor="white",
+        hovermode="closest",
+    )
+    return figure
+
+
+def _caption(node_label: str, caption: str) -> str:
+    if node_label in ("Dispute", "Call", "Report"):
+        return label("category", caption)
+    if node_label in ("Mediation", "Visit", "Case"):
+        return label("detail", caption)
+    return caption
+
+
+def _short(node_label: str, key: str, caption: str) -> str:
+    if node_label == "Person":
+        return caption or key
+    if node_label == "Dispute":
+        return key
+    return ""
+
+
+def community_colours(communities: dict[str, int]) -> dict[str, str]:
+    """A colour per person from its community number (a fixed qualitative palette)."""
+    palette = ["#1f77b4", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#ff9896", "#98df8a",
+               "#c5b0d5", "#c49c94", "#f7b6d2", "#9edae5"]  # fmt: skip
+    return {person: palette[int(c) % len(palette)] for person, c in communities.items()}
+
+
+def grid_map_layers(grid_risk: pd.DataFrame) -> tuple[list, dict]:
+    """pydeck layers and the initial view of a grid risk frame (needs no map token or internet)."""
+    import pydeck as pdk
+
+    points = grid_risk.dropna(subset=["lat", "lon"]).copy()
+    points["colour"] = points["top_tier"].map(lambda tier: [*tier_colour(str(tier)), 200])
+    points["radius"] = 150 + 80 * points["n_open"].clip(upper=30)
+    points["tier_name"] = points["top_tier"].map(lambda tier: label("tier", tier))
+    points["probability_text"] = points["max_probability"].map(lambda p: f"{p:.1%}")
+    layer = pdk.Layer(
+        "ScatterplotLayer",
+        data=points[["grid_id", "grid_name", "township", "county", "lat", "lon", "n_open", "n_red", "n_orange",
+                     "tier_name", "probability_text", "colour", "radius"]],
+        get_position="[lon, lat]",
+        get_fill_color="colour",
+        get_radius="radius",
+        pickable=True,
+        stroked=True,
+        get_line_color=[60, 60, 60],
+        line_width_min_pixels=1,
+    )  # fmt: skip
+    view = {
+        "latitude": float(points["lat"].mean()) if not points.empty else 30.7,
+        "longitude": float(points["lon"].mean()) if not points.empty else 111.3,
+        "zoom": 8.5,
+    }
+    return [layer], view
+
+
+def xlsx_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
+    """An XLSX workbook with one sheet per frame (sheet names cut to Excel's 31 characters)."""
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        for name, frame in sheets.items():
+            frame.to_excel(writer, sheet_name=name[:31], index=False)
+    return buffer.getvalue()
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """CSV in UTF-8 with BOM (opens correctly in Excel)."""
+    return frame.to_csv(index=False).encode("utf-8-sig")
+
+
+def percent(value: object) -> str:
+    """``0.1234`` -> ``12.3%``; missing -> the 'not available' text."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return t("not_available")
+    return f"{float(value):.1%}"  # type: ignore[arg-type]

@@ -1,0 +1,416 @@
+"""Every label of the dashboard, Chinese first, English through the language switch.
+
+``t(key)`` looks a key up in :data:`STRINGS` for the current language (``set_language``); a
+missing English text falls back to Chinese, and a missing key raises ``KeyError`` in tests
+rather than showing a raw key to a commander. Code values of the canonical tables (tiers,
+categories, roles, event kinds…) are translated with :func:`label`.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+
+LANGUAGES = {"zh": "中文", "en": "English"}
+# A context variable, not a module global: each Streamlit script run (one thread) sets its own.
+_language: ContextVar[str] = ContextVar("language", default="zh")
+
+STRINGS: dict[str, tuple[str, str]] = {
+    # app frame
+    "app_title": ("矛盾纠纷风险研判平台", "Dispute risk analytics"),
+    "app_subtitle": ("宜昌“334”矛盾纠纷联动化解机制", "Yichang “334” dispute resolution mechanism"),
+    "language": ("语言", "Language"),
+    "logout": ("退出登录", "Log out"),
+    "signed_in_as": ("当前用户：{name}（{role}）", "Signed in: {name} ({role})"),
+    "session_until": ("会话有效至 {time}", "Session valid until {time}"),
+    "session_expired": ("会话已过期，请重新登录。", "Your session has expired; please log in again."),
+    "run_info": ("数据批次：{run}（研判日 {as_of}）", "Run: {run} (as of {as_of})"),
+    "no_run": (
+        "没有可展示的数据批次。请先运行 `python cli.py run --sources 目录 --as-of 日期 --out runs/名称`，"
+        "或设置 RUN_DIR。",
+        "No run to show. Run `python cli.py run --sources DIR --as-of DATE --out runs/NAME` first, "
+        "or set RUN_DIR.",
+    ),
+    "run_broken": ("数据批次无法读取：{error}", "The run cannot be read: {error}"),
+    "loading_run": ("正在加载数据批次…", "Loading the run…"),
+    "loading_store": ("正在构建关系图谱…", "Building the graph…"),
+    "config_error": ("系统配置错误：{error}", "Configuration error: {error}"),
+    "access_denied": ("无权访问：{error}", "Access denied: {error}"),
+    "error_generic": ("无法完成操作：{error}", "Could not complete: {error}"),
+    # login
+    "login_title": ("用户登录", "Log in"),
+    "username": ("用户名", "Username"),
+    "password": ("密码", "Password"),
+    "login_button": ("登录", "Log in"),
+    "login_failed": ("用户名或密码错误。", "Wrong username or password."),
+    "demo_users": ("演示账号（演示模式）", "Demo accounts (demo mode)"),
+    "demo_users_note": (
+        "以下账号仅用于演示环境，生产模式下不可登录。",
+        "These accounts exist only in demo mode; production mode refuses them.",
+    ),
+    "col_username": ("用户名", "Username"),
+    "col_password": ("密码", "Password"),
+    "col_role": ("角色", "Role"),
+    "col_display_name": ("姓名", "Name"),
+    # page titles
+    "page_overview": ("总览", "Overview"),
+    "page_ranking": ("风险排序", "Risk ranking"),
+    "page_case": ("案件详情", "Case detail"),
+    "page_network": ("关系网络", "Network"),
+    "page_review": ("月度研判", "Monthly review"),
+    "page_assignment": ("多包一", "Teams"),
+    "page_model": ("模型", "Model"),
+    "page_data_quality": ("数据质量", "Data quality"),
+    "page_audit": ("审计", "Audit"),
+    "page_users": ("用户", "Users"),
+    # overview
+    "month": ("月份", "Month"),
+    "ind_collected": ("收集纠纷", "Disputes collected"),
+    "ind_repeat": ("两次以上报警纠纷", "Disputes with 2+ calls"),
+    "ind_repeat_resolved": ("其中化解率", "of which resolved"),
+    "ind_escalated": ("民转刑", "Turned criminal"),
+    "ind_red_orange": ("红橙预警在办", "Red/orange open"),
+    "vs_last_month": ("较上月", "vs last month"),
+    "vs_last_year": ("较去年同期", "vs last year"),
+    "indicator": ("指标", "Indicator"),
+    "this_month": ("本月", "This month"),
+    "last_month": ("上月", "Last month"),
+    "last_year": ("去年同月", "Same month last year"),
+    "not_available": ("无数据", "n/a"),
+    "red_orange_note": (
+        "红橙预警在办数为研判日的评分结果；往月为回测时的样本外概率按同一规则分级，无回测的月份显示“无数据”。",
+        "Red/orange open is the score on the as-of date; earlier months re-tier the out-of-sample "
+        "backtest probabilities with the same rule; months without backtest show n/a.",
+    ),
+    "indicator_defs": (
+        "口径：收集纠纷＝当月首次出现的纠纷；两次以上报警纠纷＝当月有事件且截至月末报警两次以上的纠纷，"
+        "化解率＝其中截至月末已化解（最新上报状态为已化解或调解达成协议）且未转刑事的比例；民转刑＝当月转为刑事案件的纠纷。",
+        "Definitions: collected = disputes first seen in the month; 2+ calls = disputes active in the "
+        "month with at least two calls by month end, resolved = share resolved by month end (latest "
+        "report resolved or an agreed mediation) and not criminal; turned criminal = disputes whose "
+        "case was filed in the month.",
+    ),
+    "risk_map": ("网格风险地图", "Grid risk map"),
+    "map_note": (
+        "圆点为网格中心，颜色为网格内在办纠纷的最高风险等级，大小为在办纠纷数。",
+        "Dots are grid centres; colour is the highest tier of the grid's open disputes, size their number.",
+    ),
+    "no_coordinates": ("网格没有经纬度，无法绘制地图。", "The grids have no coordinates to map."),
+    "grid_table": ("网格风险一览", "Grids by risk"),
+    # ranking
+    "advisory": (
+        "风险排序为辅助研判建议，最终处置由责任人决定；系统不自动作出任何处置决定。",
+        "The ranking is advice for the responsible people, who decide; the system decides nothing.",
+    ),
+    "filters": ("筛选", "Filters"),
+    "all": ("全部", "All"),
+    "county": ("县市区", "County"),
+    "township": ("乡镇街道", "Township"),
+    "station": ("派出所", "Station"),
+    "grid": ("网格", "Grid"),
+    "category": ("纠纷类别", "Category"),
+    "tier": ("风险等级", "Tier"),
+    "status": ("状态", "Status"),
+    "probability": ("转刑风险概率", "Probability"),
+    "rank": ("排名", "Rank"),
+    "top_factors": ("主要风险因素", "Top factors"),
+    "dispute_id": ("纠纷编号", "Dispute"),
+    "last_event": ("最近事件", "Last event"),
+    "first_event": ("首次事件", "First event"),
+    "n_calls": ("报警次数", "Calls"),
+    "n_reports": ("上报次数", "Reports"),
+    "grid_name": ("网格名称", "Grid name"),
+    "shown_rows": ("共 {n} 件在办纠纷（筛选后），按风险概率排序。", "{n} open disputes (filtered), by risk."),
+    "empty_ranking": (
+        "没有符合条件的在办纠纷。请放宽筛选条件。",
+        "No open dispute matches. Loosen the filters.",
+    ),
+    "no_scores": (
+        "本批次没有评分结果（scores.csv 为空）：研判日没有在办纠纷。",
+        "This run has no scores (scores.csv is empty): no dispute was open on the as-of date.",
+    ),
+    "open_case": ("打开案件详情", "Open case"),
+    "choose_case": ("选择纠纷", "Choose a dispute"),
+    "export": ("导出", "Export"),
+    "export_justification": ("导出事由（必填，将记入审计日志）", "Reason for the export (required, audited)"),
+    "export_prepare": ("生成导出文件", "Prepare export"),
+    "export_need_reason": ("请填写导出事由。", "Give a reason for the export."),
+    "download_xlsx": ("下载 XLSX", "Download XLSX"),
+    "download_csv": ("下载 CSV", "Download CSV"),
+    "export_not_allowed": ("当前角色无导出权限。", "Your role may not export."),
+    "status_open": ("在办", "Open"),
+    "status_in_progress": ("化解中", "In progress"),
+    "status_resolved": ("已化解", "Resolved"),
+    "status_failed": ("化解失败", "Failed"),
+    "status_unknown": ("无上报", "No report"),
+    # case
+    "case_none": ("请先在风险排序中选择一件纠纷。", "Choose a dispute in the ranking first."),
+    "case_header": ("纠纷 {id}", "Dispute {id}"),
+    "address": ("地址", "Address"),
+    "timeline": ("事件时间线", "Timeline"),
+    "no_events": ("该纠纷没有可显示的事件。", "This dispute has no events to show."),
+    "parties": ("当事人", "Parties"),
+    "no_parties": ("没有识别到当事人。", "No resolved parties."),
+    "network": ("案件关系网络（两跳）", "Case network (2 hops)"),
+    "network_labels": ("显示的节点类型", "Node types shown"),
+    "network_empty": ("没有可显示的关系。", "Nothing to show in the network."),
+    "network_note": (
+        "节点颜色表示类型；鼠标悬停查看详情。仅显示您权限范围内的人员和纠纷。",
+        "Colours show node types; hover for details. Only persons and disputes in your scope are shown.",
+    ),
+    "explanation": ("风险解释", "Explanation"),
+    "team": ("多包一责任团队", "Responsible team (多包一)"),
+    "no_team": (
+        "尚无包案团队（运行 `cli.py assign --run 目录` 后显示）。",
+        "No team yet (shown after `cli.py assign --run DIR`).",
+    ),
+    "unfilled": ("未配齐岗位", "Unfilled roles"),
+    "followups": ("跟进计划", "Follow-up plan"),
+    "no_followups": ("没有跟进计划记录。", "No follow-up plan recorded."),
+    "override": ("人工研判等级", "Decide the tier"),
+    "override_tier": ("研判等级", "Decided tier"),
+    "override_reason": ("理由（必填）", "Reason (required)"),
+    "override_submit": ("记录研判意见", "Record decision"),
+    "override_done": ("已记录：{tier}（原模型等级 {model}）", "Recorded: {tier} (model said {model})"),
+    "override_need_reason": ("请填写理由。", "Give a reason."),
+    "override_not_allowed": ("当前角色不能调整等级。", "Your role may not change the tier."),
+    "model_tier": ("模型等级", "Model tier"),
+    "kind": ("类型", "Kind"),
+    "time": ("时间", "Time"),
+    "detail": ("结果/状态", "Outcome/status"),
+    "text": ("内容", "Text"),
+    "staff": ("人员", "Staff"),
+    "role": ("角色", "Role"),
+    "name": ("姓名", "Name"),
+    "id_number": ("身份证号", "ID number"),
+    "phone": ("电话", "Phone"),
+    "gender": ("性别", "Gender"),
+    "birth_year": ("出生年份", "Born"),
+    "person_id": ("人员编号", "Person"),
+    # network explorer
+    "search_person": ("查找人员", "Find a person"),
+    "search_name": ("姓名", "Name"),
+    "search_id": ("身份证号", "ID number"),
+    "search_phone": ("电话", "Phone"),
+    "search_button": ("查找", "Search"),
+    "search_none": ("没有找到您权限范围内的匹配人员。", "No matching person in your scope."),
+    "search_need": ("请输入姓名、身份证号或电话。", "Enter a name, an ID number or a phone."),
+    "hops": ("展开层数", "Hops"),
+    "choose_person": ("选择人员", "Choose a person"),
+    "ego_network": ("{name} 的关系网络", "Network of {name}"),
+    "path_title": ("两人之间的最短关系路径", "Shortest path between two persons"),
+    "person_a": ("人员 A", "Person A"),
+    "person_b": ("人员 B", "Person B"),
+    "path_button": ("查找路径", "Find path"),
+    "path_none": (
+        "在您的权限范围内 {hops} 跳以内没有连接路径。",
+        "No path within {hops} hops in your scope.",
+    ),
+    "path_found": ("路径长度 {n} 跳", "Path of {n} hops"),
+    "communities": ("社群", "Communities"),
+    "community_of": (
+        "{name} 属于社群 {community}（全市 {size} 人，其中您权限范围内 {visible} 人）。",
+        "{name} is in community {community} ({size} persons city-wide, {visible} in your scope).",
+    ),
+    "community_colour": ("按社群着色", "Colour persons by community"),
+    "community_unknown": (
+        "该人员不在研判日的人员关系图中。",
+        "This person is not in the person graph as of the run date.",
+    ),
+    "search_first": ("先查找一个人员。", "Find a person first."),
+    # review
+    "review_month": ("研判月份", "Review month"),
+    "review_top": ("高风险纠纷清单", "Top-risk disputes"),
+    "review_new": ("本月新增纠纷", "New disputes this month"),
+    "review_escalated": ("本月民转刑", "Turned criminal this month"),
+    "review_county": ("分县市区统计", "By county"),
+    "review_changes": ("较上月变化", "Changes since last month"),
+    "review_overdue": ("逾期未跟进", "Overdue follow-ups"),
+    "review_overdue_none": ("没有逾期的跟进任务。", "No overdue follow-ups."),
+    "review_download_pdf": ("下载 PDF", "Download PDF"),
+    "review_download_xlsx": ("下载 XLSX", "Download XLSX"),
+    "review_scope_note": (
+        "本报告仅包含您权限范围内的纠纷。",
+        "This report covers only disputes in your scope.",
+    ),
+    # assignment
+    "teams_proposed": ("建议包案团队", "Proposed teams"),
+    "workload_person": ("人员工作量", "Workload per person"),
+    "workload_area": ("区域工作量", "Workload per area"),
+    "accept_team": ("采纳团队", "Accept team"),
+    "replace_member": ("调整成员", "Replace a member"),
+    "member_out": ("被替换人员", "Member to replace"),
+    "member_in": ("替换为", "Replace with"),
+    "decision_reason": ("理由（必填）", "Reason (required)"),
+    "decision_saved": ("已记录。", "Recorded."),
+    "decision_need_reason": ("请填写理由。", "Give a reason."),
+    "team_log": ("调整记录", "Decision log"),
+    "team_log_none": ("尚无调整记录。", "No decisions yet."),
+    "assign_not_allowed": ("当前角色不能调整团队。", "Your role may not change teams."),
+    "team_log_missing": (
+        "团队调整记录模块尚未安装（models/team_log.py），只能查看。",
+        "The team decision log (models/team_log.py) is not available; view only.",
+    ),
+    # model
+    "metrics": ("回测指标（与基线对比）", "Backtest metrics vs baselines"),
+    "reliability": ("校准曲线", "Reliability curve"),
+    "predicted": ("预测概率", "Predicted probability"),
+    "observed": ("实际转刑比例", "Observed rate"),
+    "backtest": ("逐月回测", "Backtest by month"),
+    "disparity": ("分组差异", "Disparity by group"),
+    "model_card": ("模型说明书", "Model card"),
+    "no_evaluation": ("本批次没有模型评估文件。", "This run has no model evaluation."),
+    "variant": ("模型", "Model"),
+    # data quality
+    "files": ("各文件读取情况", "Rows per file"),
+    "quarantine": ("隔离原因", "Quarantine reasons"),
+    "quarantine_none": ("没有被隔离的行。", "No quarantined rows."),
+    "persons_stats": ("人员识别统计", "Person resolution"),
+    "no_report": ("本批次没有 run_report.json。", "This run has no run_report.json."),
+    "rows_check_ok": ("所有文件 读取 = 入库 + 隔离。", "Every file: read = loaded + quarantined."),
+    "rows_check_bad": (
+        "以下文件 读取 ≠ 入库 + 隔离：{files}",
+        "Files where read ≠ loaded + quarantined: {files}",
+    ),
+    "file": ("文件", "File"),
+    "reason": ("原因", "Reason"),
+    "rows": ("行数", "Rows"),
+    "example_rows": ("示例行号", "Example rows"),
+    # audit
+    "audit_chain_ok": ("审计日志哈希链完整（{n} 条）。", "Audit chain intact ({n} entries)."),
+    "audit_chain_bad": ("审计日志在第 {line} 行被篡改或截断！", "Audit log broken at line {line}!"),
+    "audit_filter_user": ("用户", "User"),
+    "audit_filter_action": ("操作", "Action"),
+    "audit_export": ("导出审计日志 CSV", "Export audit log CSV"),
+    "audit_empty": ("审计日志为空。", "The audit log is empty."),
+    "users_title": ("用户列表", "Users"),
+    "page_forbidden": ("当前角色无权打开此页面。", "Your role may not open this page."),
+}
+
+LABELS: dict[str, dict[str, tuple[str, str]]] = {
+    "tier": {
+        "red": ("红色", "Red"),
+        "orange": ("橙色", "Orange"),
+        "yellow": ("黄色", "Yellow"),
+        "green": ("绿色", "Green"),
+    },
+    "category": {
+        "family": ("婚姻家庭", "Family"),
+        "neighbour": ("邻里", "Neighbour"),
+        "land": ("土地山林", "Land"),
+        "labour": ("劳资", "Labour"),
+        "debt": ("债务", "Debt"),
+        "medical": ("医患", "Medical"),
+        "traffic": ("交通事故", "Traffic"),
+        "property": ("物业", "Property"),
+        "other": ("其他", "Other"),
+    },
+    "role": {
+        "commander": ("指挥长", "Commander"),
+        "analyst": ("研判分析员", "Analyst"),
+        "grid_worker": ("网格员", "Grid worker"),
+        "community_officer": ("社区民警", "Community officer"),
+        "data_scientist": ("数据分析师", "Data scientist"),
+        "admin": ("系统管理员", "Administrator"),
+        "leader": ("责任领导", "Leader"),
+        "mediator": ("调解员", "Mediator"),
+        "lawyer": ("法律援助律师", "Lawyer"),
+        "caller": ("报警人", "Caller"),
+        "party": ("当事人", "Party"),
+        "counterparty": ("对方当事人", "Counterparty"),
+        "witness": ("证人", "Witness"),
+        "suspect": ("犯罪嫌疑人", "Suspect"),
+        "victim": ("被害人", "Victim"),
+    },
+    "kind": {
+        "call": ("110警情", "110 call"),
+        "report": ("网格上报", "Report"),
+        "mediation": ("调解", "Mediation"),
+        "visit": ("走访", "Visit"),
+        "case": ("刑事案件", "Criminal case"),
+    },
+    "status": {
+        "open": ("待化解", "Open"),
+        "in_progress": ("化解中", "In progress"),
+        "resolved": ("已化解", "Resolved"),
+        "failed": ("化解失败", "Failed"),
+        "unknown": ("无上报", "No report"),
+    },
+    "detail": {
+        "mediated_on_site": ("现场调解", "Mediated on site"),
+        "referred": ("移交调解", "Referred"),
+        "admin_case": ("转治安案件", "Administrative case"),
+        "criminal_case": ("转刑事案件", "Criminal case"),
+        "no_action": ("其他", "No action"),
+        "open": ("待化解", "Open"),
+        "in_progress": ("化解中", "In progress"),
+        "resolved": ("已化解", "Resolved"),
+        "failed": ("失败", "Failed"),
+        "agreed": ("达成协议", "Agreed"),
+        "partial": ("部分达成", "Partial"),
+        "ongoing": ("进行中", "Ongoing"),
+        "calm": ("情绪平稳", "Calm"),
+        "unsettled": ("情绪波动", "Unsettled"),
+        "agitated": ("情绪激动", "Agitated"),
+        "homicide": ("故意杀人", "Homicide"),
+        "injury": ("故意伤害", "Injury"),
+        "affray": ("寻衅滋事", "Affray"),
+        "detention": ("非法拘禁", "Detention"),
+        "property_damage": ("故意毁坏财物", "Property damage"),
+        "arson": ("放火", "Arson"),
+        "poisoning": ("投放危险物质", "Poisoning"),
+        "other": ("其他", "Other"),
+    },
+    "node": {
+        "Person": ("人员", "Person"),
+        "Address": ("地址", "Address"),
+        "Grid": ("网格", "Grid"),
+        "Station": ("派出所", "Station"),
+        "Dispute": ("纠纷", "Dispute"),
+        "Call": ("110警情", "Call"),
+        "Report": ("上报", "Report"),
+        "Mediation": ("调解", "Mediation"),
+        "Visit": ("走访", "Visit"),
+        "Case": ("刑事案件", "Case"),
+        "Staff": ("工作人员", "Staff"),
+    },
+    "relation": {
+        "spouse": ("配偶", "Spouse"),
+        "ex_spouse": ("前配偶", "Ex-spouse"),
+        "parent_child": ("父母子女", "Parent/child"),
+        "sibling": ("兄弟姐妹", "Sibling"),
+        "relative": ("其他亲属", "Relative"),
+        "neighbour": ("邻居", "Neighbour"),
+        "coworker": ("同事", "Co-worker"),
+        "landlord_tenant": ("房东租户", "Landlord/tenant"),
+        "creditor_debtor": ("债权债务", "Creditor/debtor"),
+    },
+}
+
+
+def set_language(lang: str) -> None:
+    """Choose the language of :func:`t` and :func:`label` (``zh`` or ``en``)."""
+    if lang not in LANGUAGES:
+        raise ValueError(f"unknown language {lang!r}; expected one of {sorted(LANGUAGES)}")
+    _language.set(lang)
+
+
+def language() -> str:
+    """The current language code."""
+    return _language.get()
+
+
+def t(key: str, **values: object) -> str:
+    """The text of ``key`` in the current language, formatted with ``values``."""
+    zh, en = STRINGS[key]
+    text = en if language() == "en" and en else zh
+    return text.format(**values) if values else text
+
+
+def label(kind: str, code: object) -> str:
+    """The display name of a code value (``label("tier", "red")`` -> ``红色``); unknown codes as is."""
+    if code is None or (isinstance(code, float) and code != code):
+        return ""
+    names = LABELS.get(kind, {}).get(str(code))
+    if names is None:
+        return str(code)
+    return names[1] if language() == "en" else names[0]

@@ -1,0 +1,144 @@
+"""Streamlit-side state: the one cached run, the one cached graph store, the login session and
+the principal's :class:`~security.scoped.ScopedRun`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from config import Settings, get_settings
+from graph.store import GraphStore
+from security.audit import AuditLog
+from security.scoped import ScopedRun, pseudonym_key
+from security.users import Principal, Session, ensure_users, login
+from ui.data import RunData, load_run, resolve_run_dir
+
+SESSION_KEY = "auth_session"
+SCOPED_KEY = "scoped_run"
+
+
+@st.cache_resource(show_spinner=False)
+def _cached_run(run_dir: str, version: float) -> RunData:
+    # ``version`` (scores.csv mtime) makes a re-scored run load again.
+    return load_run(Path(run_dir))
+
+
+def current_run(settings: Settings) -> RunData:
+    """The run to show, read once per process (and again when its scores change)."""
+    run_dir = resolve_run_dir(settings)
+    return _cached_run(str(run_dir), (run_dir / "scores.csv").stat().st_mtime)
+
+
+@st.cache_resource(show_spinner=False)
+def _cached_store(run_dir: str, version: float, kind: str) -> GraphStore:
+    from graph.open import open_store
+
+    run = _cached_run(run_dir, version)
+    store = open_store(kind=kind)
+    if kind == "memory":
+        store.load(run.tables)
+    return store
+
+
+def current_store(settings: Settings, run: RunData) -> GraphStore:
+    """The graph store of the run: the embedded store loaded once, or the Neo4j connection."""
+    return _cached_store(str(run.run_dir), (run.run_dir / "scores.csv").stat().st_mtime, settings.store)
+
+
+def audit_log(settings: Settings) -> AuditLog:
+    """The audit log named by the settings."""
+    return AuditLog(settings.audit_log)
+
+
+@st.cache_resource(show_spinner=False)
+def _users_ready(users_file: str, mode: str, run_dir: str, version: float) -> list[str]:
+    settings = get_settings()
+    staff = _cached_run(run_dir, version).tables.staff if mode == "demo" else None
+    return ensure_users(settings, staff)
+
+
+def prepare_users(settings: Settings, run: RunData) -> None:
+    """Create the demo users once (demo mode) or check the users file (production)."""
+    _users_ready(str(settings.users_file), settings.app_mode, str(run.run_dir),
+                 (run.run_dir / "scores.csv").stat().st_mtime)  # fmt: skip
+
+
+def try_login(username: str, password: str, settings: Settings) -> bool:
+    """Authenticate; on success keep the session in ``st.session_state``."""
+    session = login(username.strip(), password, audit_log(settings), settings)
+    if session is None:
+        return False
+    st.session_state[SESSION_KEY] = session
+    st.session_state.pop(SCOPED_KEY, None)
+    return True
+
+
+def logout(settings: Settings) -> None:
+    """End the session (audited)."""
+    session: Session | None = st.session_state.get(SESSION_KEY)
+    if session is not None:
+        p = session.principal
+        audit_log(settings).record(p.username, p.role, "logout", f"user:{p.username}")
+    for key in (SESSION_KEY, SCOPED_KEY, "case_id", "page"):
+        st.session_state.pop(key, None)
+
+
+def active_principal(settings: Settings) -> tuple[Principal | None, bool]:
+    """``(principal, expired)``: the logged-in principal with its session renewed, or None."""
+    session: Session | None = st.session_state.get(SESSION_KEY)
+    if session is None:
+        return None, False
+    now = datetime.now(UTC)
+    if not session.is_valid(now):
+        st.session_state.pop(SESSION_KEY, None)
+        st.session_state.pop(SCOPED_KEY, None)
+        return None, True
+    st.session_state[SESSION_KEY] = session.renewed(now, settings.session_minutes)
+    return session.principal, False
+
+
+def session_expires_at() -> datetime | None:
+    """When the current session expires (UTC)."""
+    session: Session | None = st.session_state.get(SESSION_KEY)
+    return session.expires_at if session else None
+
+
+def scoped_run(settings: Settings, run: RunData, principal: Principal) -> ScopedRun:
+    """This session's query layer over the run (built once per login and run)."""
+    key = (principal.username, str(run.run_dir), id(run))
+    cached = st.session_state.get(SCOPED_KEY)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    try:
+        store: GraphStore | None = current_store(settings, run)
+    except ValueError as exc:  # Neo4j unreachable: fall back to the graph built from the tables
+        st.warning(str(exc))
+        store = None
+    scoped = ScopedRun(
+        tables=run.tables,
+        scores=run.scores,
+        principal=principal,
+        audit=audit_log(settings),
+        store=store,
+        pseudonym_key=pseudonym_key(settings),
+    )
+    st.session_state[SCOPED_KEY] = (key, scoped)
+    return scoped
+
+
+def go(page: str, **state: object) -> None:
+    """Switch to dashboard page ``page`` (a key of the navigation), setting session values first."""
+    for name, value in state.items():
+        st.session_state[name] = value
+    pages = st.session_state.get("_pages", {})
+    if page in pages:
+        st.session_state["page"] = page
+        st.switch_page(pages[page])
+
+
+def scores_frame(run: RunData) -> pd.DataFrame:
+    """The run's scores (shared; never mutate)."""
+    return run.scores

@@ -1,0 +1,84 @@
+"""The dashboard's pages (functions for ``st.navigation``), the login page and run loading."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+import streamlit as st
+
+from config import Settings
+from security.users import DEMO_USERS, ConfigurationError
+from ui import state
+from ui.data import RunData, RunNotFound
+from ui.i18n import label, t
+from ui.views import admin, case, model, network, overview, quality, ranking, review, teams
+from ui.views.common import can_open_page
+
+PAGES: dict[str, Callable[[], None]] = {
+    "overview": overview.render,
+    "ranking": ranking.render,
+    "case": case.render,
+    "network": network.render,
+    "review": review.render,
+    "assignment": teams.render,
+    "model": model.render,
+    "data_quality": quality.render,
+    "audit": admin.render_audit,
+    "users": admin.render_users,
+}
+
+
+def allowed_pages(role: str) -> list[str]:
+    """The page keys ``role`` may open, in menu order."""
+    return [key for key in PAGES if can_open_page(role, key)]
+
+
+def run_page(settings: Settings) -> RunData | None:
+    """Load the run (with a spinner the first time) and the users; show a clear message on failure."""
+    try:
+        with st.spinner(t("loading_run")):
+            run = state.current_run(settings)
+            state.prepare_users(settings, run)
+        return run
+    except RunNotFound:
+        st.title(t("app_title"))
+        st.error(t("no_run"))
+    except ConfigurationError as exc:
+        st.title(t("app_title"))
+        st.error(t("config_error", error=exc))
+    except (OSError, ValueError, KeyError) as exc:
+        st.title(t("app_title"))
+        st.error(t("run_broken", error=exc))
+    return None
+
+
+def login_page(settings: Settings, run: RunData, expired: bool) -> None:
+    """The login form; in demo mode also the table of demo accounts."""
+    st.title(t("app_title"))
+    st.caption(t("app_subtitle"))
+    if expired:
+        st.warning(t("session_expired"))
+    left, right = st.columns([1, 1.4], gap="large")
+    with left:
+        st.subheader(t("login_title"))
+        with st.form("login_form"):
+            username = st.text_input(t("username"), key="login_user")
+            password = st.text_input(t("password"), type="password", key="login_password")
+            submitted = st.form_submit_button(t("login_button"), type="primary")
+        if submitted:
+            if state.try_login(username, password, settings):
+                st.rerun()
+            st.error(t("login_failed"))
+    if settings.app_mode == "demo":
+        with right:
+            st.subheader(t("demo_users"))
+            st.caption(t("demo_users_note"))
+            demo = pd.DataFrame(
+                [
+                    {t("col_username"): u.username, t("col_password"): u.password,
+                     t("col_role"): label("role", u.role), t("col_display_name"): u.display_name}
+                    for u in DEMO_USERS
+                ]
+            )  # fmt: skip
+            st.dataframe(demo, hide_index=True, width="stretch")

@@ -1,0 +1,72 @@
+"""What every page needs: the run, the principal and its query layer, and error handling."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import streamlit as st
+
+from config import Settings, get_settings
+from security.policy import can_open
+from security.scoped import AccessDenied, ScopedRun
+from security.users import ConfigurationError, Principal
+from ui import state
+from ui.data import RunData, RunNotFound
+from ui.i18n import t
+
+
+@dataclass(frozen=True)
+class PageContext:
+    """The settings, run, principal and scoped query layer of the current script run."""
+
+    settings: Settings
+    run: RunData
+    principal: Principal
+    scoped: ScopedRun
+
+
+def page_context() -> PageContext:
+    """The context of the logged-in user (pages run only after login)."""
+    settings = get_settings()
+    run = state.current_run(settings)
+    principal, _expired = state.active_principal(settings)
+    if principal is None:
+        raise AccessDenied(t("session_expired"))
+    return PageContext(settings, run, principal, state.scoped_run(settings, run, principal))
+
+
+def guarded(page: str) -> Callable[[Callable[[PageContext], None]], Callable[[], None]]:
+    """Make a page function safe: check the role may open ``page``, build the context, and turn
+    expected errors into a clear message instead of a traceback."""
+
+    def wrap(func: Callable[[PageContext], None]) -> Callable[[], None]:
+        @functools.wraps(func)
+        def render() -> None:
+            try:
+                ctx = page_context()
+                if not can_open_page(ctx.principal.role, page):
+                    st.error(t("page_forbidden"))
+                    return
+                func(ctx)
+            except AccessDenied as exc:
+                st.error(t("access_denied", error=exc))
+            except ConfigurationError as exc:
+                st.error(t("config_error", error=exc))
+            except RunNotFound:
+                st.error(t("no_run"))
+            except (ValueError, KeyError, FileNotFoundError, OSError) as exc:
+                st.error(t("error_generic", error=exc))
+
+        render.__name__ = f"page_{page}"
+        return render
+
+    return wrap
+
+
+def can_open_page(role: str, page: str) -> bool:
+    """Pages of the policy, plus the overview for every role that may see the ranking."""
+    if page == "overview":
+        return can_open(role, "ranking")
+    return can_open(role, page)

@@ -1,0 +1,53 @@
+"""数据质量: rows read/loaded/quarantined per file, quarantine reasons, person resolution."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from ui.i18n import t
+from ui.views.common import PageContext, guarded
+
+
+def quarantine_reasons(quarantine: pd.DataFrame) -> pd.DataFrame:
+    """Quarantined rows grouped by file and reason: count and up to five example row numbers."""
+    if quarantine.empty:
+        return pd.DataFrame(columns=["file", "reason", "rows", "examples"])
+    reason = quarantine["reason"].astype(str).str.split(":").str[0].str.strip()
+    grouped = quarantine.assign(reason=reason).groupby(["file", "reason"])
+    out = grouped.agg(rows=("row", "size"), examples=("row", lambda r: ", ".join(map(str, list(r)[:5]))))
+    return out.reset_index().sort_values("rows", ascending=False, ignore_index=True)
+
+
+@guarded("data_quality")
+def render(ctx: PageContext) -> None:
+    """The data quality page."""
+    st.title(t("page_data_quality"))
+    report = ctx.run.report
+    if not report:
+        st.info(t("no_report"))
+    else:
+        files = pd.DataFrame(report.get("files", []))
+        st.subheader(t("files"))
+        if not files.empty:
+            bad = files[files["rows_read"] != files["rows_loaded"] + files["rows_quarantined"]]
+            (
+                st.success(t("rows_check_ok"))
+                if bad.empty
+                else st.error(t("rows_check_bad", files=", ".join(bad["file"])))
+            )
+            st.dataframe(files, hide_index=True, width="stretch")
+            st.bar_chart(files.set_index("file")[["rows_loaded", "rows_quarantined"]], stack=True, height=280)
+        st.subheader(t("persons_stats"))
+        extra = {k: v for k, v in report.items() if k != "files"}
+        flat = pd.json_normalize(extra, sep=".").T.reset_index()
+        flat.columns = ["key", "value"]
+        flat["value"] = flat["value"].astype(str)
+        st.dataframe(flat, hide_index=True, width="stretch")
+    st.subheader(t("quarantine"))
+    reasons = quarantine_reasons(ctx.run.quarantine)
+    if reasons.empty:
+        st.success(t("quarantine_none"))
+    else:
+        st.dataframe(reasons.rename(columns={"file": t("file"), "reason": t("reason"), "rows": t("rows"),
+                                             "examples": t("example_rows")}), hide_index=True, width="stretch")  # fmt: skip

@@ -1,0 +1,169 @@
+"""风险排序: open disputes by calibrated probability, filters, top factors, export, advisory notice."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from models.indicators import dispute_status
+from security.policy import can
+from security.scoped import AccessDenied
+from ui import state
+from ui.components import csv_bytes, tier_badge, xlsx_bytes
+from ui.i18n import label, t
+from ui.views.common import PageContext, guarded
+
+TIERS = ["red", "orange", "yellow", "green"]
+STATUSES = ["open", "in_progress", "resolved", "failed", "unknown"]
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _status(run_dir: str, _tables: object) -> pd.Series:
+    return dispute_status(_tables)  # type: ignore[arg-type]
+
+
+def _options(frame: pd.DataFrame, column: str) -> list[str]:
+    return sorted(v for v in frame[column].dropna().astype(str).unique() if v)
+
+
+def _select(title: str, options: list[str], key: str, fmt=None) -> str | None:  # noqa: ANN001
+    choice = st.selectbox(
+        title, [""] + options, key=key, format_func=lambda v: t("all") if v == "" else (fmt(v) if fmt else v)
+    )
+    return choice or None
+
+
+def display_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The ranking as shown: translated labels, tier badges."""
+    return pd.DataFrame(
+        {
+            t("rank"): frame["rank"],
+            t("tier"): frame["tier"].map(tier_badge),
+            t("probability"): frame["probability"],
+            t("dispute_id"): frame["dispute_id"],
+            t("category"): frame["category"].map(lambda c: label("category", c)),
+            t("county"): frame["county"],
+            t("township"): frame["township"],
+            t("grid"): frame["grid_name"].fillna(frame["grid_id"]),
+            t("status"): frame["status"].map(lambda s: label("status", s)),
+            t("n_calls"): frame["n_calls"],
+            t("last_event"): pd.to_datetime(frame["last_event_at"]).dt.strftime("%Y-%m-%d"),
+            t("top_factors"): frame["top_factors"].str.replace(";", "；", regex=False),
+        }
+    )
+
+
+@guarded("ranking")
+def render(ctx: PageContext) -> None:
+    """The ranking page."""
+    st.title(t("page_ranking"))
+    st.info(t("advisory"), icon="⚖️")
+    scoped = ctx.scoped
+    base = scoped.ranking()
+    if base.empty:
+        st.warning(t("no_scores"))
+        return
+    status = _status(str(ctx.run.run_dir), ctx.run.tables)
+    stations = ctx.run.tables.stations.set_index("station_id")["station_name"].to_dict()
+
+    with st.expander(t("filters"), expanded=True):
+        row1 = st.columns(4)
+        with row1[0]:
+            county = _select(t("county"), _options(base, "county"), "f_county")
+        narrowed = base if county is None else base[base["county"] == county]
+        with row1[1]:
+            township = _select(t("township"), _options(narrowed, "township"), "f_township")
+        narrowed = narrowed if township is None else narrowed[narrowed["township"] == township]
+        with row1[2]:
+            station = _select(t("station"), _options(narrowed, "station_id"), "f_station",
+                              fmt=lambda s: stations.get(s, s))  # fmt: skip
+        narrowed = narrowed if station is None else narrowed[narrowed["station_id"] == station]
+        grid_names = dict(
+            zip(narrowed["grid_id"], narrowed["grid_name"].fillna(narrowed["grid_id"]), strict=True)
+        )
+        with row1[3]:
+            grid = _select(t("grid"), sorted(grid_names), "f_grid", fmt=lambda g: grid_names.get(g, g))
+        row2 = st.columns(3)
+        with row2[0]:
+            category = _select(t("category"), _options(base, "category"), "f_category",
+                               fmt=lambda c: label("category", c))  # fmt: skip
+        with row2[1]:
+            tiers = st.multiselect(t("tier"), TIERS, key="f_tier", format_func=lambda v: label("tier", v))
+        with row2[2]:
+            statuses = st.multiselect(
+                t("status"), STATUSES, key="f_status", format_func=lambda v: label("status", v)
+            )
+
+    filters: dict[str, object] = {}
+    for key, value in (("county", county), ("township", township), ("grid_id", grid), ("category", category)):
+        if value is not None:
+            filters[key] = value
+    if tiers:
+        filters["tier"] = tiers
+    frame = scoped.ranking(filters) if filters else base
+    if station is not None:
+        frame = frame[frame["station_id"] == station]
+    frame = frame.assign(status=frame["dispute_id"].map(status).fillna("unknown"))
+    if statuses:
+        frame = frame[frame["status"].isin(statuses)]
+    frame = frame.reset_index(drop=True)
+
+    if frame.empty:
+        st.warning(t("empty_ranking"))
+        return
+    st.caption(t("shown_rows", n=len(frame)))
+    event = st.dataframe(
+        display_frame(frame),
+        hide_index=True,
+        width="stretch",
+        height=480,
+        key="ranking_table",
+        on_select="rerun",
+        selection_mode="single-row",
+        column_config={
+            t("probability"): st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0),
+            t("top_factors"): st.column_config.TextColumn(width="large"),
+        },
+    )
+    selected_rows = list(getattr(getattr(event, "selection", None), "rows", []) or [])
+    options = frame["dispute_id"].head(500).tolist()
+    chosen = frame["dispute_id"].iloc[selected_rows[0]] if selected_rows else None
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    with left:
+        index = options.index(chosen) if chosen in options else 0
+        pick = st.selectbox(t("choose_case"), options, index=index, key="ranking_pick",
+                            format_func=lambda d: _case_caption(frame, d))  # fmt: skip
+    with right:
+        if st.button(t("open_case"), key="open_case", type="primary"):
+            state.go("case", case_id=pick)
+
+    if can(ctx.principal.role, "export"):
+        _export(ctx, frame)
+
+
+def _case_caption(frame: pd.DataFrame, dispute_id: str) -> str:
+    row = frame[frame["dispute_id"] == dispute_id].iloc[0]
+    return f"#{row['rank']} {dispute_id} · {label('tier', row['tier'])} · {row['probability']:.1%} · {row['county']}"
+
+
+def _export(ctx: PageContext, frame: pd.DataFrame) -> None:
+    with st.expander(t("export")):
+        reason = st.text_input(t("export_justification"), key="export_reason")
+        if st.button(t("export_prepare"), key="export_prepare"):
+            if not reason.strip():
+                st.warning(t("export_need_reason"))
+            else:
+                try:
+                    exported = ctx.scoped.export("ranking", reason)
+                except AccessDenied as exc:
+                    st.error(t("access_denied", error=exc))
+                    return
+                exported = exported[exported["dispute_id"].isin(set(frame["dispute_id"]))]
+                st.session_state["export_ready"] = exported
+        ready = st.session_state.get("export_ready")
+        if ready is not None:
+            stamp = ctx.run.as_of or "run"
+            c1, c2 = st.columns(2)
+            c1.download_button(t("download_xlsx"), xlsx_bytes({"ranking": ready}), f"ranking_{stamp}.xlsx",
+                               key="dl_xlsx")  # fmt: skip
+            c2.download_button(t("download_csv"), csv_bytes(ready), f"ranking_{stamp}.csv", key="dl_csv")
