@@ -8,6 +8,7 @@ import json
 import random
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -116,6 +117,7 @@ def _build_drop(
 ) -> _Drop:
     drop = _Drop()
     mixed = fmt == "mixed"
+    row: Any
     persons = population.persons
     person_cols = persons[["person_key", "name", "male", "birth_year", "phone", "address"]].to_dict("records")
     disputes = sim.disputes.copy()

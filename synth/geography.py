@@ -352,7 +352,7 @@ def build_geography(scale: str, rng: np.random.Generator) -> tuple[pd.DataFrame,
             while remaining > 0:
                 # Town seats are urban-style communities, the rest of a rural township villages.
                 c_urban = urban or c_idx == 0
-                size = int(min(remaining, rng.integers(3, 9) if c_urban else rng.integers(1, 4)))
+                size = min(remaining, int(rng.integers(3, 9)) if c_urban else int(rng.integers(1, 4)))
                 community = _community_name(rng, c_urban, taken)
                 c_lat = t_lat + rng.normal(0, 0.012 if urban else 0.03)
                 c_lon = t_lon + rng.normal(0, 0.012 if urban else 0.03)

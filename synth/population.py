@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -39,7 +40,7 @@ def build_population(grids: pd.DataFrame, scale: str, rng: np.random.Generator) 
     """
     pyr = random.Random(int(rng.integers(0, 2**31)))
     per_grid = HOUSEHOLDS_PER_GRID[scale]
-    grid_records = grids.to_dict("records")
+    grid_records: list[dict[str, Any]] = [{str(k): v for k, v in r.items()} for r in grids.to_dict("records")]
     # Per person: household, grid index, male, age, surname-of (index of father or -1), region
     hh_of: list[int] = []
     grid_of: list[int] = []

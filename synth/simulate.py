@@ -14,6 +14,7 @@ import random
 from bisect import bisect_left
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -281,6 +282,7 @@ class CitySimulator:
         self.officer_of_grid: dict[str, str] = {}
         self.mediators_by_township: dict[str, list[tuple[str, str]]] = {}
         self.county_staff: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        row: Any
         for row in staff.itertuples(index=False):
             if row.role == "grid_worker":
                 self.grid_worker[row.area] = row.staff_id
@@ -765,6 +767,7 @@ class CitySimulator:
                     caller=self.names[caller],
                     other=self.names[b],
                     place=self.grid_community[d.grid],
+                    urban=self.grid_urban[d.grid],
                     disposition=disposition,
                     alcohol=alcohol,
                     threat=threat,

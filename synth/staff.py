@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -18,20 +20,21 @@ def build_staff(grids: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     rows: list[dict[str, object]] = []
 
     def add(
-        role: str, level: str, area: str, specialty: str, capacity: int, township: str, county: str
+        role: str, level: str, area: object, specialty: str, capacity: int, township: object, county: object
     ) -> None:
         rows.append(
             {
                 "role": role,
                 "level": level,
-                "area": area,
+                "area": str(area),
                 "specialty": specialty,
                 "capacity": capacity,
-                "township": township,
-                "county": county,
+                "township": str(township),
+                "county": str(county),
             }
         )
 
+    grid: Any
     for grid in grids.itertuples(index=False):
         add("grid_worker", "grid", grid.grid_id, "", int(rng.integers(4, 9)), grid.township, grid.county)
     for station_id, part in grids.groupby("station_id", sort=True):
@@ -53,7 +56,7 @@ def build_staff(grids: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
         del station_id
     for (county, township), _part in grids.groupby(["county", "township"], sort=True):
         for _k in range(int(rng.integers(1, 3))):
-            add("leader", "township", township, "", int(rng.integers(3, 7)), township, county)
+            add("leader", "township", str(township), "", int(rng.integers(3, 7)), township, county)
         for _k in range(int(rng.integers(2, 4))):
             spec = rng.choice(CATEGORIES[:5], size=int(rng.integers(1, 4)), replace=False)
             add(
@@ -67,7 +70,7 @@ def build_staff(grids: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
             )
     for county, _part in grids.groupby("county", sort=True):
         for _k in range(int(rng.integers(1, 3))):
-            add("leader", "county", county, "", int(rng.integers(2, 5)), "", county)
+            add("leader", "county", str(county), "", int(rng.integers(2, 5)), "", county)
         for special in ("traffic", "medical", "labour"):
             add("mediator", "county", county, special, int(rng.integers(5, 11)), "", county)
         for _k in range(int(rng.integers(2, 5))):

@@ -85,17 +85,16 @@ _CALLER_SAYS = [
     "{caller}拨打110称",
     "有群众报警称",
 ]
-_PLACES = [
-    "在{addr}",
-    "在其家中",
-    "在{addr}附近",
-    "在村委会门口",
-    "在小区门口",
-    "在自家门口",
-    "在{addr}路口",
-    "在菜地旁",
-    "在单位门口",
-]
+_PLACES = ["在{addr}", "在其家中", "在{addr}附近", "在家门口"]
+_PLACES_URBAN = ["在小区门口", "在楼道内", "在小区停车场", "在单元楼下"]
+_PLACES_RURAL = ["在村委会门口", "在菜地旁", "在自家门口", "在田间", "在村道上"]
+_PLACES_BY_CATEGORY = {
+    "labour": ["在工地上", "在公司门口", "在厂区内"],
+    "medical": ["在医院病房", "在医院门诊大厅", "在医院医务科"],
+    "traffic": ["在事故现场", "在路口", "在交警队门口"],
+    "debt": ["在对方店里", "在其家中"],
+    "property": ["在物业办公室", "在小区门口"],
+}
 _CONFLICT = [
     "发生口角",
     "发生争吵",
@@ -175,6 +174,7 @@ def call_narrative(
     caller: str,
     other: str,
     place: str,
+    urban: bool,
     disposition: str,
     alcohol: bool,
     threat: bool,
@@ -184,7 +184,10 @@ def call_narrative(
     """简要警情 of a dispute call: who called, where, what happened, cues, how it was handled."""
     opener = rng.choice(_CALL_OPENERS).format(t=_when(at))
     says = rng.choice(_CALLER_SAYS).format(caller=short_name(caller, rng))
-    where = rng.choice(_PLACES).format(addr=place)
+    options = (
+        _PLACES + (_PLACES_URBAN if urban else _PLACES_RURAL) + 2 * _PLACES_BY_CATEGORY.get(category, [])
+    )
+    where = rng.choice(options).format(addr=place)
     parts = [opener, says, "其", rng.choice(_WITH).format(other=short_name(other, rng))]
     if alcohol:
         parts.append(rng.choice(ALCOHOL_CUES).rstrip("地"))
