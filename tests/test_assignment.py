@@ -162,6 +162,26 @@ def test_continuity_wins_over_a_marginal_specialty_difference():
     assert _team(switched)["D-R2", "mediator"] == "M1"
 
 
+def test_work_is_spread_over_equally_placed_grid_workers():
+    second = ("W4", "钱进", "grid_worker", "grid", "G1", "", 3, "13900000004", "G1")
+    tables = _with_disputes(_with_staff(tiny_tables(), [second]), [("D-X1", "family", "G1")])
+    result = assign_teams(tables, _scores({"D-R1": "orange", "D-X1": "orange"}))
+    team = _team(result)
+    # Same place, same capacity: a second case on one of them exceeds the fair share of one.
+    assert {team["D-R1", "grid_worker"], team["D-X1", "grid_worker"]} == {"W1", "W4"}
+
+
+def test_the_nearer_mediator_is_chosen_when_nothing_else_differs():
+    wide = ("M4", "远方", "mediator", "township", "夜明珠街道", "", 3, "13900000034", "G1;G2")
+    local = ("M5", "近邻", "mediator", "station", "G2", "", 3, "13900000035", "G2")
+    tables = _with_disputes(_with_staff(tiny_tables(), [wide, local]), [("D-X1", "traffic", "G2")])
+    result = assign_teams(tables, _scores({"D-X1": "orange"}))
+    assert _team(result)["D-X1", "mediator"] == "M5"
+    assert result.assignments.set_index("role_in_team").at["mediator", "reason"] == (
+        "夜明珠街道无可用交通事故专长调解员, 由辖区调解员承担"
+    )
+
+
 def test_full_leader_gives_an_explained_unfilled_row_and_red_goes_first():
     tables = _with_disputes(tiny_tables(), [("D-X1", "neighbour", "G2"), ("D-X2", "family", "G2")])
     tables = _with_staff(tables, [], W2={"capacity": 2}, L2={"capacity": 1})
