@@ -85,6 +85,14 @@ def _last_line(path: Path) -> str | None:
         return stripped.decode("utf-8") if stripped else None
 
 
+def _write_head(path: Path, seq: int, last_hash: str) -> None:
+    """Replace the head file atomically, so a crash never leaves it half written."""
+    head = _head_path(path)
+    tmp = head.with_name(head.name + ".tmp")
+    tmp.write_text(json.dumps({"seq": seq, "hash": last_hash}) + "\n", encoding="utf-8")
+    os.replace(tmp, head)
+
+
 @dataclass
 class AuditLog:
     """The audit log at ``path`` (usually ``get_settings().audit_log``)."""
@@ -135,9 +143,7 @@ class AuditLog:
                 handle.write(canonical_json(entry) + "\n")
                 handle.flush()
                 os.fsync(handle.fileno())
-                _head_path(self.path).write_text(
-                    json.dumps({"seq": seq, "hash": entry["hash"]}) + "\n", encoding="utf-8"
-                )
+                _write_head(self.path, seq, entry["hash"])
             finally:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
         return entry
@@ -181,11 +187,13 @@ def verify(path: Path | str) -> tuple[bool, int | None]:
 
     Returns ``(True, None)`` when every line is intact and the head file (if present) matches
     the last line, else ``(False, n)`` with ``n`` the first bad 1-based line number (for a
-    truncated log: the line number where the missing entry should be). A missing log is ok.
+    truncated log: the line number where the missing entry should be). A log that was never
+    written is ok; a removed one (its head file still there) is not.
     """
     path = Path(path)
     if not path.exists():
-        return True, None
+        # A head without its log means the log was removed.
+        return (False, 1) if _head_path(path).exists() else (True, None)
     prev = GENESIS
     line_no = 0
     last_seq = 0

@@ -103,6 +103,12 @@ def test_dropped_last_line_is_detected_by_the_head(tmp_path: Path) -> None:
     assert verify(log.path) == (False, 5)
 
 
+def test_removed_log_is_detected_by_the_head(tmp_path: Path) -> None:
+    log = filled_log(tmp_path)
+    log.path.unlink()
+    assert verify(log.path) == (False, 1)
+
+
 def test_garbage_line_is_detected(tmp_path: Path) -> None:
     log = filled_log(tmp_path)
     content = lines(log)
