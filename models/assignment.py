@@ -43,6 +43,7 @@ capacity per person, fair share per person, and "complete only if no core slack"
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from dataclasses import dataclass, field
@@ -732,6 +733,88 @@ def assign_teams(
         "wall_seconds": round(time.perf_counter() - started, 3),
     }
     return AssignmentResult(assignments=assignments, unfilled=unfilled, summary=summary)
+
+
+SLOT_CANDIDATE_COLUMNS = [
+    "staff_id", "name", "level", "specialty_fit", "distance_km", "cases", "capacity", "eligible", "why_not",
+]  # fmt: skip
+
+
+def slot_candidates(
+    tables: CanonicalTables,
+    scores: pd.DataFrame,
+    dispute_id: str,
+    role_in_team: str,
+    assignments: pd.DataFrame | None = None,
+    options: AssignmentOptions | None = None,
+) -> pd.DataFrame:
+    """Everyone whose jurisdiction covers one slot, for a commander choosing an override.
+
+    ``cases`` counts the person's cases in ``assignments`` on other disputes; ``eligible`` is
+    False, with ``why_not`` in Chinese, for a conflict of interest or a full workload. Nearest
+    eligible first. Returns SLOT_CANDIDATE_COLUMNS (empty when the dispute is not red/orange
+    or cannot be placed).
+    """
+    options = dataclasses.replace(options or AssignmentOptions(), dispute_ids=frozenset({dispute_id}))
+    if role_in_team not in TEAM_ROLES:
+        raise ValueError(f"unknown role_in_team {role_in_team!r}; expected one of {TEAM_ROLES}")
+    staff = _prepared_staff(tables.staff)
+    slots, _ = _slots(tables, _latest_scores(scores), options)
+    slots = slots[slots["role_in_team"].eq(role_in_team)]
+    pairs = slots.merge(_coverage(staff), on=["grid_id", "slot_key"])
+    if pairs.empty:
+        return _empty(SLOT_CANDIDATE_COLUMNS)
+    held = _normalised_existing(assignments)
+    held = held[held["dispute_id"].ne(dispute_id)]
+    cases = held.groupby("staff_id")["dispute_id"].nunique()
+    people = staff.set_index("staff_id")
+    conflicts = conflicts_of_interest(tables, {dispute_id}).set_index("staff_id")["reason"]
+    grids = tables.grids.astype({"grid_id": "str"}).drop_duplicates("grid_id").set_index("grid_id")
+    lat = pd.to_numeric(grids["lat"], errors="coerce")
+    lon = pd.to_numeric(grids["lon"], errors="coerce")
+    covered = _coverage(staff)
+    covered = covered[covered["staff_id"].isin(pairs["staff_id"])]
+    centre = (
+        pd.DataFrame(
+            {
+                "staff_id": covered["staff_id"],
+                "lat": covered["grid_id"].map(lat),
+                "lon": covered["grid_id"].map(lon),
+            }
+        )
+        .groupby("staff_id")[["lat", "lon"]]
+        .mean()
+    )
+    grid_id = str(slots["grid_id"].iloc[0])
+    n = len(pairs)
+    distance = _haversine_km(
+        np.full(n, lat.get(grid_id, np.nan)),
+        np.full(n, lon.get(grid_id, np.nan)),
+        pairs["staff_id"].map(centre["lat"]).to_numpy(dtype="float64", na_value=np.nan),
+        pairs["staff_id"].map(centre["lon"]).to_numpy(dtype="float64", na_value=np.nan),
+    )
+    out = pd.DataFrame(
+        {
+            "staff_id": pairs["staff_id"].to_numpy(),
+            "name": pairs["staff_id"].map(people["name"]).to_numpy(),
+            "level": pairs["staff_id"].map(people["level"]).to_numpy(),
+            "specialty_fit": [
+                category in people.at[sid, "specialties"] and role_in_team in ("mediator", "lawyer")
+                for sid, category in zip(pairs["staff_id"], pairs["category"], strict=True)
+            ],
+            "distance_km": np.round(distance, 2),
+            "cases": pairs["staff_id"].map(cases).fillna(0).astype("int64").to_numpy(),
+            "capacity": pairs["staff_id"].map(people["capacity"]).to_numpy(),
+        }
+    )
+    conflict = [str(conflicts.get(sid, "")) for sid in out["staff_id"]]
+    full = (out["cases"] >= out["capacity"]).to_numpy()
+    out["why_not"] = [c or ("已满负荷" if f else "") for c, f in zip(conflict, full, strict=True)]
+    out["eligible"] = out["why_not"].eq("")
+    ordered = out.sort_values(
+        ["eligible", "specialty_fit", "distance_km", "staff_id"], ascending=[False, False, True, True]
+    )
+    return ordered.reset_index(drop=True)[SLOT_CANDIDATE_COLUMNS]
 
 
 def staff_load(assignments: pd.DataFrame, staff: pd.DataFrame) -> pd.DataFrame:

@@ -17,6 +17,7 @@ from models.assignment import (
     AssignmentOptions,
     assign_teams,
     conflicts_of_interest,
+    slot_candidates,
     staff_load,
 )
 from tests.fixtures_tables import tiny_tables
@@ -386,7 +387,7 @@ def _random_city(draw) -> tuple[CanonicalTables, pd.DataFrame, pd.DataFrame]:
     return tables, _scores(tiers), existing
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_random_cities_never_break_a_hard_constraint(data):
     tables, scores, existing = _random_city(data.draw)
@@ -745,3 +746,26 @@ def test_cli_assign_without_scores_is_a_clear_error(tmp_path, capsys):
 
     assert main(["assign", "--run", str(tmp_path), "--store", "memory"]) == 2
     assert "scores.csv" in capsys.readouterr().err
+
+
+def test_slot_candidates_list_everyone_in_the_area_with_why_not():
+    tables = _with_staff(
+        _conflicted_tables(), [("W4", "钱进", "grid_worker", "grid", "G1", "", 1, "13900000004", "G1")]
+    )
+    held = pd.DataFrame(
+        [("D-R9", "W4", "grid_worker", "", "2025-04-01")],
+        columns=["dispute_id", "staff_id", "role_in_team", "reason", "since"],
+    )
+    got = slot_candidates(tables, _scores({"D-R1": "red"}), "D-R1", "grid_worker", held)
+    assert got[["staff_id", "eligible", "cases", "capacity"]].values.tolist() == [
+        ["W1", False, 0, 3],
+        ["W4", False, 1, 1],
+    ]
+    assert got.set_index("staff_id")["why_not"].to_dict() == {
+        "W1": "刘芳本人是当事人(同名且居住在其负责网格G1, 人员P000002)；"
+        "刘芳与当事人张伟系配偶关系(同名且居住在其负责网格G1, 人员P000002)",
+        "W4": "已满负荷",
+    }
+    mediators = slot_candidates(tiny_tables(), _scores({"D-R2": "red"}), "D-R2", "mediator")
+    assert mediators[["staff_id", "specialty_fit", "eligible"]].values.tolist() == [["M1", True, True]]
+    assert slot_candidates(tiny_tables(), _scores({"D-R2": "green"}), "D-R2", "mediator").empty
