@@ -799,8 +799,10 @@ def slot_candidates(
             "name": pairs["staff_id"].map(people["name"]).to_numpy(),
             "level": pairs["staff_id"].map(people["level"]).to_numpy(),
             "specialty_fit": [
-                category in people.at[sid, "specialties"] and role_in_team in ("mediator", "lawyer")
-                for sid, category in zip(pairs["staff_id"], pairs["category"], strict=True)
+                category in specialties and role_in_team in ("mediator", "lawyer")
+                for specialties, category in zip(
+                    pairs["staff_id"].map(people["specialties"]), pairs["category"], strict=True
+                )
             ],
             "distance_km": np.round(distance, 2),
             "cases": pairs["staff_id"].map(cases).fillna(0).astype("int64").to_numpy(),
