@@ -6,7 +6,7 @@ uncalibrated model; Platt calibration is monotone, so the ranking of reasons is 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -31,7 +31,7 @@ def _n(value: float) -> str:
 
 
 # Feature -> phrase from the row's values. A phrase describes the fact that raised the risk.
-PHRASES: dict[str, Callable[[pd.Series], str]] = {
+PHRASES: dict[str, Callable[[Mapping[str, float]], str]] = {
     "h_calls_7d": lambda r: f"近7天报警{_n(r['h_calls_7d'])}次",
     "h_calls_30d": lambda r: f"近30天报警{_n(r['h_calls_30d'])}次",
     "h_calls_90d": lambda r: (
@@ -41,24 +41,19 @@ PHRASES: dict[str, Callable[[pd.Series], str]] = {
     "h_calls_total": lambda r: f"累计报警{_n(r['h_calls_total'])}次",
     "h_call_acceleration": lambda r: "报警频次加快",
     "h_gap_shrinking": lambda r: "报警间隔缩短",
-    "h_last_call_gap_days": lambda r: f"两次报警仅隔{_n(r['h_last_call_gap_days'])}天",
     "h_night_calls_90d": lambda r: f"近90天夜间报警{_n(r['h_night_calls_90d'])}次",
     "h_escalated_dispositions": lambda r: "曾转治安或刑事案件处理",
-    "h_age_days": lambda r: f"纠纷已持续{_n(r['h_age_days'])}天",
-    "h_days_since_last_event": lambda r: f"{_n(r['h_days_since_last_event'])}天前仍有新情况",
     "r_reports": lambda r: f"网格员上报{_n(r['r_reports'])}次",
     "r_max_severity": lambda r: "纠纷等级为" + ("重大" if r["r_max_severity"] >= 2 else "较大"),
     "r_status_open": lambda r: "纠纷尚未化解",
     "r_status_in_progress": lambda r: "纠纷仍在化解中",
     "r_status_failed": lambda r: "化解失败",
-    "m_mediations": lambda r: f"已调解{_n(r['m_mediations'])}次未能平息",
     "m_failed": lambda r: f"调解失败{_n(r['m_failed'])}次",
     "m_partial": lambda r: "调解仅部分达成",
     "m_ongoing": lambda r: "调解尚在进行",
     "v_agitated_90d": lambda r: f"走访时当事人情绪激动{_n(r['v_agitated_90d'])}次",
     "v_unsettled_90d": lambda r: "走访时当事人情绪波动",
     "v_last_mood": lambda r: "最近一次走访情绪" + ("激动" if r["v_last_mood"] >= 2 else "波动"),
-    "v_days_since_visit": lambda r: f"已{_n(r['v_days_since_visit'])}天未走访",
     "t_threat": lambda r: "当事人扬言实施极端行为",
     "t_threat_90d": lambda r: "近90天有扬言极端行为",
     "t_weapon": lambda r: "涉及刀具等凶器",
@@ -72,6 +67,22 @@ PHRASES: dict[str, Callable[[pd.Series], str]] = {
     "t_violence": lambda r: "已发生肢体冲突",
     "t_violence_90d": lambda r: "近期发生肢体冲突",
 }
+
+# Timing and volume features (dispute age, days since the last event or visit, numbers of
+# reports and mediations) inform the model but are not reasons a commander can act on; they
+# are left out of the stated reasons, never out of the score.
+CONTEXT_FEATURES = frozenset(
+    {
+        "h_age_days",
+        "h_days_since_last_event",
+        "v_days_since_visit",
+        "h_last_call_gap_days",
+        "m_mediations",
+        "r_reports",
+        "v_visits",
+        "m_professional_channel",
+    }
+)
 
 # Graph features are matched by name fragment, so new graph features still read well.
 GRAPH_PHRASES: list[tuple[str, str]] = [
@@ -94,7 +105,7 @@ GRAPH_PHRASES: list[tuple[str, str]] = [
 ]
 
 
-def phrase(feature: str, row: pd.Series) -> str:
+def phrase(feature: str, row) -> str:
     """The plain-Chinese reason for one feature of one dispute."""
     if feature in PHRASES:
         return PHRASES[feature](row)
@@ -120,14 +131,18 @@ def contributions(model: TrainedModel, frame: pd.DataFrame) -> pd.DataFrame:
 def top_factors(model: TrainedModel, frame: pd.DataFrame, k: int = 3) -> pd.Series:
     """The ``k`` strongest risk-raising reasons per row, ``;``-separated, in Chinese."""
     shap = contributions(model, frame)
+    columns = list(shap.columns)
+    values = shap.to_numpy().copy()
+    values[:, [i for i, c in enumerate(columns) if c in CONTEXT_FEATURES]] = 0.0
+    order = np.argsort(-values, axis=1, kind="stable")
+    rows = frame[model.feature_columns].to_dict("records")
     reasons = []
-    for index, row in frame.iterrows():
-        ranked = shap.loc[index].sort_values(ascending=False)
+    for i, row in enumerate(rows):
         picked: list[str] = []
-        for feature, value in ranked.items():
-            if value <= 0 or len(picked) == k:
+        for j in order[i]:
+            if values[i, j] <= 0 or len(picked) == k:
                 break
-            text = phrase(str(feature), row)
+            text = phrase(columns[j], row)
             if text not in picked:
                 picked.append(text)
         reasons.append(";".join(picked) if picked else "无突出风险因素")
