@@ -1,11 +1,10 @@
 """Dispute linking: every call, report, mediation and visit to a dispute; the disputes table.
 
 Reports name their dispute (``D-<dispute_ref>``); so do calls with a dispute_ref. A call
-without one joins the dispute that shares a resolved party with it and fits in time (within
-:data:`LINK_WINDOW` of that dispute's events), preferring the same category, then the most
-shared parties, then the most recent dispute; a known category that differs
-never fits. Otherwise it starts ``D-C<call_id>``, which
-later calls may join. Calls are taken in time order so that chains build up as they happened.
+without one joins the dispute that shares a resolved party with it and fits in time (an event
+within :data:`LINK_WINDOW`), by category and by its other side (see :func:`link_calls`);
+otherwise it starts ``D-C<call_id>``, which later calls may join. Calls are taken in time
+order so that chains build up as they happened.
 """
 
 from __future__ import annotations
@@ -33,8 +32,23 @@ def _party_mentions(person_records: pd.DataFrame, kind: str) -> pd.DataFrame:
     return sub[["event_id", "person_id", "role", "record_id"]]
 
 
-def link_calls(calls: pd.DataFrame, reports: pd.DataFrame, person_records: pd.DataFrame) -> pd.Series:
-    """dispute_id of every call (index aligned with ``calls``)."""
+def link_calls(
+    calls: pd.DataFrame,
+    reports: pd.DataFrame,
+    person_records: pd.DataFrame,
+    window: pd.Timedelta = LINK_WINDOW,
+    cross_category_parties: int = 2,
+    require_opponent: bool = True,
+) -> pd.Series:
+    """dispute_id of every call (index aligned with ``calls``).
+
+    A candidate dispute shares a resolved party with the call and has an event within
+    ``window`` of it. It does not fit when the call names a counterparty who is not among the
+    dispute's parties (``require_opponent``), or when its category differs and the call names
+    fewer than ``cross_category_parties`` of its parties. Among fitting disputes the best has
+    the same category, then the most shared parties, then the same call address, then the
+    latest event.
+    """
     dispute_of_call = ("D-" + calls["dispute_ref"]).where(calls["dispute_ref"].notna())
     report_events = pd.DataFrame(
         {
@@ -77,14 +91,29 @@ def link_calls(calls: pd.DataFrame, reports: pd.DataFrame, person_records: pd.Da
     for person_id, disputes in mentions.groupby("person_id")["dispute_id"]:
         disputes_of_person[person_id] = set(disputes)
 
-    call_parties = _party_mentions(person_records, "call").groupby("event_id")["person_id"].agg(set).to_dict()
+    addresses_of: dict[str, set] = (
+        call_events.assign(address=calls["address"])
+        .dropna(subset=["dispute_id", "address"])
+        .groupby("dispute_id")["address"]
+        .agg(set)
+        .to_dict()
+    )
+    call_mentions = _party_mentions(person_records, "call")
+    call_parties = call_mentions.groupby("event_id")["person_id"].agg(set).to_dict()
+    call_opponents = (
+        call_mentions[call_mentions["role"] == "counterparty"]
+        .groupby("event_id")["person_id"]
+        .agg(set)
+        .to_dict()
+    )
     open_calls = calls[dispute_of_call.isna()].sort_values(["received_at", "call_id"])
     assigned: dict[int, str] = {}
-    for idx, call_id, at, category in zip(
+    for idx, call_id, at, category, address in zip(
         open_calls.index,
         open_calls["call_id"],
         open_calls["received_at"],
         open_calls["category"],
+        open_calls["address"],
         strict=True,
     ):
         parties = call_parties.get(call_id, set())
@@ -92,13 +121,27 @@ def link_calls(calls: pd.DataFrame, reports: pd.DataFrame, person_records: pd.Da
         for dispute_id in (
             set().union(*(disputes_of_person.get(p, set()) for p in parties)) if parties else ()
         ):
-            if not (first_at[dispute_id] - LINK_WINDOW <= at <= last_at[dispute_id] + LINK_WINDOW):
+            if not (first_at[dispute_id] - window <= at <= last_at[dispute_id] + window):
                 continue
             known_categories = categories.get(dispute_id, set())
             same_category = isinstance(category, str) and category in known_categories
-            if isinstance(category, str) and known_categories and not same_category:
+            shared = len(parties & parties_of[dispute_id])
+            opponents = call_opponents.get(call_id, set())
+            if (
+                require_opponent
+                and opponents
+                and len(parties_of[dispute_id]) >= 2
+                and not (opponents & parties_of[dispute_id])
+            ):
+                # The call names someone else as the other side: another quarrel.
                 continue
-            score = (same_category, len(parties & parties_of[dispute_id]), last_at[dispute_id], dispute_id)
+            if isinstance(category, str) and known_categories and not same_category:
+                # Operators mislabel a few calls' category: another category fits only when the
+                # call names at least two of the dispute's parties (usually both sides).
+                if shared < cross_category_parties:
+                    continue
+            same_place = isinstance(address, str) and address in addresses_of.get(dispute_id, ())
+            score = (same_category, shared, same_place, last_at[dispute_id], dispute_id)
             if best_score is None or score > best_score:
                 best, best_score = dispute_id, score
         if best is None:
@@ -110,6 +153,8 @@ def link_calls(calls: pd.DataFrame, reports: pd.DataFrame, person_records: pd.Da
         if isinstance(category, str):
             categories.setdefault(best, set()).add(category)
         parties_of[best] |= parties
+        if isinstance(address, str):
+            addresses_of.setdefault(best, set()).add(address)
         for p in parties:
             disputes_of_person.setdefault(p, set()).add(best)
         assigned[idx] = best

@@ -16,7 +16,7 @@ _ID_CHECK_CHARS = np.array(list("10X98765432"))
 def normalise_phones(phones: pd.Series) -> pd.Series:
     """One form per phone: mainland mobiles as 11 digits (``+86``/``0086``/spaces/dashes removed),
     landlines digits only (area code kept). Empty -> missing."""
-    digits = phones.astype("str").str.replace(r"\D", "", regex=True)
+    digits = phones.astype("str").str.normalize("NFKC").str.replace(r"[^0-9]", "", regex=True)
     mobile_with_country = digits.str.fullmatch(r"(?:00)?86(1\d{10})").fillna(False).astype(bool)
     digits = digits.mask(mobile_with_country, digits.str[-11:])
     return digits.where(digits != "")
@@ -41,7 +41,7 @@ def normalise_ids(ids: pd.Series) -> pd.DataFrame:
     """Resident ids: upper-cased, spaces removed; ``id_valid`` when the check digit and the birth
     date hold. Valid ids give ``id_birth_date``, ``id_birth_year``, ``id_gender`` (odd 17th digit =
     M) and ``id_region`` (first six digits). Invalid ids are kept as evidence only."""
-    text = ids.astype("str").str.upper().str.replace(r"[\s\-]", "", regex=True)
+    text = ids.astype("str").str.normalize("NFKC").str.upper().str.replace(r"[\s\-]", "", regex=True)
     text = text.where(text != "")
     valid = id_check_digit_valid(text)
     birth = pd.to_datetime(text.where(valid).str[6:14], format="%Y%m%d", errors="coerce")

@@ -25,7 +25,7 @@ from etl.normalise import (
 )
 from etl.outcomes import derive_outcomes
 from etl.reader import ROW, RawTable, read_drop
-from etl.resolve import representative_persons, resolve_persons
+from etl.resolve import address_keys, relation_evidence, representative_persons, resolve_persons
 from etl.runfolder import write_tables
 from etl.schema import CANONICAL_COLUMNS, CanonicalTables
 from etl.validate import QUARANTINE_COLUMNS, validate_table
@@ -201,9 +201,18 @@ def ingest_drop(sources: Path) -> IngestResult:
     lap("normalise_events")
 
     records = build_person_records(clean)
-    records["community"] = split_addresses(records["address"], grids)["community"]
+    places = split_addresses(records["address"], grids)
+    records["community"] = places["community"]
+    evidence = records.assign(
+        address_key=address_keys(places["community"], places["rest"], records["address"])
+    )
     lap("normalise_persons")
-    person_ids, pairs = resolve_persons(records)
+    person_ids, pairs = resolve_persons(evidence)
+    if "relations" in clean:
+        # Second pass: relation sides gain their partner's home as evidence.
+        kinds = clean["relations"].set_index(ROW)["relation"]
+        evidence[["address_key", "community"]] = relation_evidence(evidence, person_ids, kinds)
+        person_ids, pairs = resolve_persons(evidence)
     records["person_id"] = person_ids
     persons = representative_persons(records)
     lap("resolve")

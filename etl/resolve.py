@@ -97,7 +97,8 @@ def prepare_records(records: pd.DataFrame) -> pd.DataFrame:
     out["phone"] = records["phone"].astype("str")
     out["birth_year"] = records["birth_year"].astype("Int64").fillna(records["id_birth_year"].astype("Int64"))
     out["gender"] = records["gender"].astype("str").fillna(records["id_gender"].astype("str"))
-    out["address"] = records["address"].astype("str")
+    address = records["address_key"] if "address_key" in records.columns else records["address"]
+    out["address"] = address.astype("str")
     out["community"] = records["community"].astype("str")
     return out
 
@@ -325,6 +326,55 @@ def resolve_persons(
     scored = pd.concat([pairs.rename(columns={"i": "record_i", "j": "record_j"}), levels, scores], axis=1)
     scored["accepted"] = accepted
     return person_ids, scored
+
+
+# Relations whose two sides usually share a home, or at least a community.
+HOUSEHOLD_RELATIONS = frozenset({"spouse", "parent_child", "sibling"})
+NEARBY_RELATIONS = frozenset({"neighbour", "landlord_tenant"})
+
+
+def address_keys(community: pd.Series, rest: pd.Series, address: pd.Series) -> pd.Series:
+    """Comparable address: ``community|rest`` when the community is known (so a missing county or
+    township prefix does not matter), else the normalised text."""
+    keyed = community.astype("str") + "|" + rest.fillna("").astype("str")
+    return keyed.where(community.notna(), address.astype("str"))
+
+
+def relation_evidence(
+    records: pd.DataFrame, person_ids: pd.Series, relation_kinds: pd.Series
+) -> pd.DataFrame:
+    """Address evidence for relation sides, which carry only a name and an id: a side of a
+    household relation (spouse, parent–child, sibling) is taken to live at the address its
+    partner (as resolved so far) is most often seen at, a side of a neighbour or landlord–tenant
+    relation in the partner's community. Returns ``address_key`` and ``community`` for every
+    record: the record's own values where it has them.
+
+    ``relation_kinds`` maps a relations row number (``source_row``) to its relation code.
+    """
+    frame = records[["event_kind", "source_row", "role", "address_key", "community"]].copy()
+    frame["person_id"] = person_ids.to_numpy()
+    seen = frame[frame["event_kind"] != "relation"].dropna(subset=["address_key"])
+    stats = (
+        seen.groupby(["person_id", "address_key", "community"], dropna=False).size().rename("n").reset_index()
+    )
+    stats = stats.sort_values(["person_id", "n", "address_key"], ascending=[True, False, True])
+    home = stats.drop_duplicates("person_id").set_index("person_id")
+    rel = frame[frame["event_kind"] == "relation"]
+    partner_person = rel.assign(other=rel["role"].map({"a": "b", "b": "a"})).merge(
+        rel[["source_row", "role", "person_id"]].rename(columns={"role": "other", "person_id": "partner"}),
+        on=["source_row", "other"],
+        how="left",
+    )
+    partner_person.index = rel.index
+    kind = rel["source_row"].map(relation_kinds)
+    partner_home = partner_person["partner"].map(home["address_key"])
+    partner_community = partner_person["partner"].map(home["community"])
+    out = frame[["address_key", "community"]].copy()
+    household = rel.index[kind.isin(HOUSEHOLD_RELATIONS).to_numpy()]
+    nearby = rel.index[kind.isin(HOUSEHOLD_RELATIONS | NEARBY_RELATIONS).to_numpy()]
+    out.loc[household, "address_key"] = out.loc[household, "address_key"].fillna(partner_home.loc[household])
+    out.loc[nearby, "community"] = out.loc[nearby, "community"].fillna(partner_community.loc[nearby])
+    return out
 
 
 def explain_pair(records: pd.DataFrame, i: int, j: int) -> pd.DataFrame:

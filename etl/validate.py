@@ -159,7 +159,8 @@ def validate_table(
         unknown = (values != "") & ~values.isin(known_keys.get(col.ref, set()))
         reason = _first_reason(reason, unknown, f"unknown {col.name} " + _quoted(values))
     if spec.key is not None:
-        reason, harmless = _check_duplicates(text, spec, frame[ROW], reason)
+        canonical = pd.DataFrame(typed, index=frame.index)
+        reason, harmless = _check_duplicates(text[spec.key], canonical, spec, frame[ROW], reason)
     else:
         harmless = pd.Series(False, index=frame.index)
     bad = reason != ""
@@ -178,15 +179,15 @@ def validate_table(
 
 
 def _check_duplicates(
-    text: pd.DataFrame, spec: TableSpec, rows: pd.Series, reason: pd.Series
+    key: pd.Series, canonical: pd.DataFrame, spec: TableSpec, rows: pd.Series, reason: pd.Series
 ) -> tuple[pd.Series, pd.Series]:
-    """Mark key duplicates: identical to the first occurrence -> harmless, else quarantined."""
-    key = text[spec.key]
+    """Mark key duplicates: identical to the first occurrence in canonical values (so ``weekly``
+    and ``每周走访`` agree) -> harmless, else quarantined."""
     has_key = key != ""
     later = key.duplicated(keep="first") & has_key
     if not later.any():
-        return reason, pd.Series(False, index=text.index)
-    row_hash = pd.util.hash_pandas_object(text[spec.names], index=False)
+        return reason, pd.Series(False, index=key.index)
+    row_hash = pd.util.hash_pandas_object(canonical.astype("str"), index=False)
     grouped = pd.DataFrame({"key": key, "hash": row_hash, "row": rows, "bad": reason != ""})
     first = grouped.groupby("key", sort=False).transform("first")
     identical = later & (grouped["hash"] == first["hash"])

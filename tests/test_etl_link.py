@@ -15,6 +15,7 @@ def calls(rows):
     frame = pd.DataFrame(rows, columns=["call_id", "received_at", "category", "dispute_ref"])
     frame["received_at"] = pd.to_datetime(frame["received_at"])
     frame["dispute_ref"] = frame["dispute_ref"].astype("str")
+    frame["address"] = pd.Series(np.nan, index=frame.index, dtype="str")
     return frame
 
 
@@ -87,6 +88,29 @@ def test_most_shared_parties_then_most_recent_wins():
     )
     c = calls([["C1", "2025-02-01", "family", None], ["C2", "2025-01-25", "family", None]])
     assert link_calls(c, r, m).tolist() == ["D-D1", "D-D2"]
+
+
+def test_other_opponent_or_other_category_starts_a_new_dispute():
+    r = reports([["R1", "D1", "2025-01-10", "family"]])
+    m = mentions(
+        [
+            ["report", "R1", "party", "A"],
+            ["report", "R1", "counterparty", "B"],
+            ["call", "C1", "caller", "A"],
+            ["call", "C1", "counterparty", "X"],  # A against someone else
+            ["call", "C2", "caller", "A"],
+            ["call", "C2", "counterparty", "B"],  # mislabelled, both sides
+            ["call", "C3", "caller", "B"],  # other category, one side only
+        ]
+    )
+    c = calls(
+        [
+            ["C1", "2025-01-20", "family", None],
+            ["C2", "2025-01-21", "debt", None],
+            ["C3", "2025-01-22", "land", None],
+        ]
+    )
+    assert link_calls(c, r, m).tolist() == ["D-CC1", "D-D1", "D-CC3"]
 
 
 def test_outcome_rule():

@@ -71,3 +71,8 @@ def test_split_addresses_and_locate_grids():
     assert pd.isna(out.loc[3, "grid_id"])  # 新村 exists in two townships: ambiguous
     assert out.loc[4, "grid_id"] == "G5"
     assert pd.isna(out.loc[5, "grid_id"]) and out.loc[5, "rest"] == "无名路"
+
+
+def test_fullwidth_digits_in_ids_and_phones():
+    assert normalise_ids(s("４２０５０２１９８５０３１２００１８"))["id_number"][0] == "420502198503120018"
+    assert normalise_phones(s("１３８ ００１３ ８０００"))[0] == "13800138000"
