@@ -254,10 +254,11 @@ def _dispute_features_fast(snapshot: PersonGraphSnapshot) -> dict[str, np.ndarra
     dispute_communities = binarise(parties @ membership)
     recent_communities_t = _rows_of(dispute_communities, snapshot.dispute_escalated_recent).T.tocsr()
 
+    # Products grouped from the right keep every intermediate persons x (few) disputes narrow.
     within = binarise(adjacency + sparse.identity(n_p, dtype=np.int32, format="csr"))
-    hop1 = binarise(parties @ within)
-    hop2 = binarise(hop1 @ within)
-    kin_of_parties = binarise(parties @ kin_adjacency(snapshot))
+    escalated_hop1 = binarise(within @ escalated_t)
+    escalated_hop2 = binarise(within @ escalated_hop1)
+    kin = kin_adjacency(snapshot)
     known = snapshot.dispute_known
     return {
         "g_n_parties": np.diff(parties.indptr).astype(np.int64),
@@ -268,10 +269,10 @@ def _dispute_features_fast(snapshot: PersonGraphSnapshot) -> dict[str, np.ndarra
         "g_person_degree_max": _max_over_parties(snapshot, np.diff(adjacency.indptr).astype(np.int64)),
         "g_pagerank_max": _max_over_parties(snapshot, pagerank),
         "g_component_size_max": _max_over_parties(snapshot, sparse_component_sizes(adjacency)),
-        "g_kin_active_disputes": _count_other_disputes(kin_of_parties @ active_t),
-        "g_kin_escalated": _count_other_disputes(kin_of_parties @ recent_escalated_t),
-        "g_hop1_escalated": _count_other_disputes(hop1 @ escalated_t),
-        "g_hop2_escalated": _count_other_disputes(hop2 @ escalated_t),
+        "g_kin_active_disputes": _count_other_disputes(parties @ binarise(kin @ active_t)),
+        "g_kin_escalated": _count_other_disputes(parties @ binarise(kin @ recent_escalated_t)),
+        "g_hop1_escalated": _count_other_disputes(parties @ escalated_hop1),
+        "g_hop2_escalated": _count_other_disputes(parties @ escalated_hop2),
         "g_community_size": _max_over_parties(snapshot, community_size),
         "g_community_recent_escalations": _count_other_disputes(dispute_communities @ recent_communities_t),
         "g_address_prior_disputes": _history_counts(snapshot.dispute_address, known),

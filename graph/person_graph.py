@@ -122,14 +122,15 @@ def build_person_graph_index(tables: CanonicalTables) -> PersonGraphIndex:
         missing = dispute_ids[dispute_first_ns == NEVER][:5].tolist()
         raise ValueError(f"disputes without first_event_at, e.g. {missing}")
     position = {dispute_id: i for i, dispute_id in enumerate(dispute_ids)}
+    dispute_index = pd.Index(dispute_ids)
 
     def dispute_positions(ids: pd.Series, table: str) -> np.ndarray:
-        cleaned = _clean_ids(ids)
-        pos = cleaned.map(position)
-        unknown = cleaned[pos.isna()]
-        if len(unknown):
-            raise ValueError(f"{table}: {len(unknown)} rows name unknown disputes, e.g. {unknown.iloc[0]!r}")
-        return pos.to_numpy(dtype=np.int64)
+        cleaned = _clean_ids(ids).to_numpy(dtype=object)
+        pos = dispute_index.get_indexer(cleaned).astype(np.int64)
+        if (pos < 0).any():
+            unknown = cleaned[pos < 0]
+            raise ValueError(f"{table}: {len(unknown)} rows name unknown disputes, e.g. {unknown[0]!r}")
+        return pos
 
     parties = tables.dispute_parties.assign(person_id=_clean_ids(tables.dispute_parties["person_id"]))
     if (parties["person_id"] == "").any():
@@ -166,8 +167,10 @@ def build_person_graph_index(tables: CanonicalTables) -> PersonGraphIndex:
         dtype=object,
     )
 
+    person_index = pd.Index(person_ids)
+
     def person_positions(ids: pd.Series) -> np.ndarray:
-        return np.searchsorted(person_ids, ids.to_numpy(dtype=object)).astype(np.int64)
+        return person_index.get_indexer(ids.to_numpy(dtype=object)).astype(np.int64)
 
     party_dispute = dispute_positions(parties["dispute_id"], "dispute_parties")
     seen_ns = _as_ns(parties["first_seen_at"])
@@ -424,7 +427,7 @@ def igraph_communities(
     # igraph draws from a process-wide generator: seed a private one, then restore the default.
     ig.set_random_number_generator(random.Random(seed))
     try:
-        clustering = person_graph.graph.community_leiden(objective_function="modularity", n_iterations=-1)
+        clustering = person_graph.graph.community_leiden(objective_function="modularity", n_iterations=2)
     finally:
         ig.set_random_number_generator(random)
     labels[person_graph.vertex_person] = clustering.membership
