@@ -257,11 +257,13 @@ def choose_styles(row_counts: dict[str, int], rng: random.Random, fmt: str) -> d
     # XLSX for two tables small enough for a spreadsheet (Excel exports of big tables time out).
     xlsx_candidates = [t for t in TABLE_ORDER if row_counts.get(t, 0) <= 60_000 and t != "relations"]
     timed = ["calls", "reports", "mediations", "visits", "cases"]
-    if len([t for t in xlsx_candidates if t in timed]) > 0:
-        first = rng.choice([t for t in xlsx_candidates if t in timed])
-        second = rng.choice([t for t in xlsx_candidates if t != first])
-        for t in (first, second):
-            styles[t].kind = "xlsx"
+    # One timed table carries native Excel dates; the second is untimed, so the four other
+    # timed tables can use all four string formats.
+    timed_small = [t for t in xlsx_candidates if t in timed]
+    first = rng.choice(timed_small or xlsx_candidates)
+    second = rng.choice([t for t in xlsx_candidates if t != first and t not in timed])
+    for t in (first, second):
+        styles[t].kind = "xlsx"
     csv_timed = [t for t in timed if styles[t].kind == "csv"]
     formats = list(TS_FORMATS)
     rng.shuffle(formats)

@@ -270,6 +270,10 @@ class CitySimulator:
                 continue
             pairs.setdefault(key, []).append((a, b))
         self.pairs = pairs
+        self.couple_kind: dict[tuple[int, int], str] = {}
+        for a, b, kind in self.pop.relations.itertuples(index=False):
+            if kind in ("spouse", "ex_spouse"):
+                self.couple_kind.setdefault((min(a, b), max(a, b)), kind)
 
     def _build_pools(self) -> None:
         self.grid_pools = {g: _pool(p, self.weight) for g, p in self.adults_by_grid.items()}
@@ -460,21 +464,7 @@ class CitySimulator:
         return d
 
     def _are(self, a: int, b: int, kind: str) -> bool:
-        return (
-            b in self.pop.kin.get(a, ()) and kind in ("spouse", "ex_spouse") and self._pair_kind(a, b) == kind
-        )
-
-    def _pair_kind(self, a: int, b: int) -> str:
-        for key in (
-            ("spouse", self.grid_of[a]),
-            ("ex_spouse", self.grid_county[self.grid_of[a]]),
-            ("ex_spouse", self.grid_county[self.grid_of[b]]),
-            ("spouse", self.grid_of[b]),
-        ):
-            for x, y in self.pairs.get(key, ()):
-                if (x, y) in ((a, b), (b, a)):
-                    return key[0]
-        return ""
+        return self.couple_kind.get((min(a, b), max(a, b))) == kind
 
     def _parties(self, category: str, grid: int) -> tuple[list[int], list[int]] | None:
         rng = self.rng
