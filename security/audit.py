@@ -143,7 +143,7 @@ class AuditLog:
                 handle.write(canonical_json(entry) + "\n")
                 handle.flush()
                 os.fsync(handle.fileno())
-                _write_head(self.path, seq, entry["hash"])
+                _write_head(self.path, seq, str(entry["hash"]))
             finally:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
         return entry

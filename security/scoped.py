@@ -252,6 +252,20 @@ class ScopedRun:
     def _known_names(self) -> list[str]:
         return sorted(set(_text(self.tables.persons["name"])) - {""}, key=len, reverse=True)
 
+    @cached_property
+    def _row_index(self) -> dict[str, dict[str, list[int]]]:
+        return {}
+
+    def _rows_of(self, frame_name: str, dispute_id: str) -> pd.DataFrame:
+        """Rows of a table (or ``scores``) belonging to one dispute, via an index built once."""
+        frame: pd.DataFrame = self.scores if frame_name == "scores" else getattr(self.tables, frame_name)
+        if frame_name not in self._row_index:
+            index: dict[str, list[int]] = {}
+            for position, key in enumerate(_text(frame["dispute_id"])):
+                index.setdefault(key, []).append(position)
+            self._row_index[frame_name] = index
+        return frame.iloc[self._row_index[frame_name].get(str(dispute_id), [])]
+
     # -------------------------------------------------------------- helpers
     @property
     def role(self) -> str:
@@ -350,8 +364,7 @@ class ScopedRun:
         Raises :class:`AccessDenied` (audited) for a dispute outside scope or unknown.
         """
         self._require_dispute(dispute_id)
-        disputes = self.tables.disputes
-        found = disputes[_text(disputes["dispute_id"]) == str(dispute_id)].iloc[0]
+        found = self._rows_of("disputes", dispute_id).iloc[0]
         row: dict[str, object] = {str(k): v for k, v in found.items()}
         grid = self.tables.grids[_text(self.tables.grids["grid_id"]) == str(row.get("grid_id") or "")]
         row["grid_name"] = grid["grid_name"].iloc[0] if not grid.empty else ""
@@ -362,7 +375,7 @@ class ScopedRun:
         shown = visibility(self.role, "address")
         if shown is not Visibility.HIDDEN:
             row["address"] = raw_address if shown is Visibility.RAW else mask_address(raw_address)
-        score = self.scores[_text(self.scores["dispute_id"]) == str(dispute_id)]
+        score = self._rows_of("scores", dispute_id)
         for column in ("probability", "rank", "tier", "top_factors", "as_of"):
             row[column] = score[column].iloc[0] if not score.empty and column in score.columns else None
         row["advisory"] = advisory_notice(row["tier"])  # type: ignore[arg-type]
@@ -376,10 +389,8 @@ class ScopedRun:
         t = self.tables
         parts = []
 
-        def pick(
-            frame: pd.DataFrame, kind: str, at: str, key: str, detail: str, staff: str | None, text: str
-        ):
-            rows = frame[_text(frame["dispute_id"]) == str(dispute_id)]
+        def pick(name: str, kind: str, at: str, key: str, detail: str, staff: str | None, text: str):
+            rows = self._rows_of(name, dispute_id)
             return pd.DataFrame(
                 {
                     "at": rows[at],
@@ -391,18 +402,17 @@ class ScopedRun:
                 }
             )
 
-        parts.append(pick(t.calls, "call", "received_at", "call_id", "disposition", None, "narrative"))
+        parts.append(pick("calls", "call", "received_at", "call_id", "disposition", None, "narrative"))
         parts.append(
-            pick(t.reports, "report", "reported_at", "report_id", "status", "staff_id", "description")
+            pick("reports", "report", "reported_at", "report_id", "status", "staff_id", "description")
         )
         parts.append(
-            pick(t.mediations, "mediation", "started_at", "mediation_id", "outcome", "mediator_staff_id", "")
+            pick("mediations", "mediation", "started_at", "mediation_id", "outcome", "mediator_staff_id", "")
         )
-        parts.append(pick(t.visits, "visit", "visited_at", "visit_id", "mood", "staff_id", "note"))
-        case_id = str(
-            t.disputes.loc[_text(t.disputes["dispute_id"]) == str(dispute_id), "case_id"].iloc[0] or ""
-        )
-        if case_id and case_id != "nan":
+        parts.append(pick("visits", "visit", "visited_at", "visit_id", "mood", "staff_id", "note"))
+        case_value = self._rows_of("disputes", dispute_id)["case_id"].iloc[0]
+        case_id = "" if pd.isna(case_value) else str(case_value).strip()
+        if case_id:
             case = t.cases[_text(t.cases["case_id"]) == case_id]
             parts.append(
                 pd.DataFrame(
@@ -427,8 +437,7 @@ class ScopedRun:
     def parties(self, dispute_id: str) -> pd.DataFrame:
         """The resolved parties of a dispute in scope with their personal fields masked for the role."""
         self._require_dispute(dispute_id)
-        parties = self.tables.dispute_parties
-        rows = parties[_text(parties["dispute_id"]) == str(dispute_id)]
+        rows = self._rows_of("dispute_parties", dispute_id)
         frame = rows.merge(self.tables.persons, on="person_id", how="left").reset_index(drop=True)
         frame = self._mask(frame)
         self._log("view", f"parties:{dispute_id}", fields=self._personal_fields(frame), rows=len(frame))
@@ -475,8 +484,7 @@ class ScopedRun:
         if dispute_id is not None:
             self._require_dispute(dispute_id)
             root = ("Dispute", str(dispute_id))
-            parties = self.tables.dispute_parties
-            starts = list(_text(parties.loc[_text(parties["dispute_id"]) == str(dispute_id), "person_id"]))
+            starts = list(_text(self._rows_of("dispute_parties", dispute_id)["person_id"]))
         else:
             if str(person_id) not in self.person_ids:
                 raise self._deny(f"person:{person_id}", "person outside scope or unknown")
@@ -632,7 +640,7 @@ class ScopedRun:
             raise self._deny(obj, "unmasking needs a reason", ReasonRequired)
         t = self.tables
         if field == "address" and str(record) in self.dispute_ids:
-            address_id = t.disputes.loc[_text(t.disputes["dispute_id"]) == str(record), "address_id"].iloc[0]
+            address_id = self._rows_of("disputes", record)["address_id"].iloc[0]
             values = t.addresses.loc[_text(t.addresses["address_id"]) == str(address_id), "address"]
         elif str(record) in self.person_ids:
             values = t.persons.loc[_text(t.persons["person_id"]) == str(record), field]
@@ -652,7 +660,7 @@ class ScopedRun:
             raise ValueError(f"tier must be one of {TIERS}")
         if not (reason or "").strip():
             raise self._deny(obj, "an override needs a reason", ReasonRequired)
-        score = self.scores[_text(self.scores["dispute_id"]) == str(dispute_id)]
+        score = self._rows_of("scores", dispute_id)
         model_tier = str(score["tier"].iloc[0]) if not score.empty else None
         return record_override(
             self.audit, self.principal.username, self.role, dispute_id, model_tier, decided_tier, reason
