@@ -139,6 +139,28 @@ def features_as_of(
     )
 
 
+def features_for_dates(
+    index: PersonGraphIndex,
+    as_of_dates: Sequence[pd.Timestamp | str],
+    backend: str = "igraph",
+) -> pd.DataFrame:
+    """Features of the disputes existing at each date, stacked with an (as_of, dispute_id) index.
+
+    One index serves every snapshot, so only the as-of cut and the graph algorithms are
+    repeated (the training set of monthly snapshots in one call).
+    """
+    frames = []
+    for as_of in as_of_dates:
+        features = features_as_of(index, as_of, backend=backend)
+        features.index = pd.MultiIndex.from_arrays(
+            [np.full(len(features), pd.Timestamp(as_of)), features.index], names=["as_of", "dispute_id"]
+        )
+        frames.append(features)
+    if not frames:
+        raise ValueError("as_of_dates is empty")
+    return pd.concat(frames)
+
+
 def person_graph_features(
     tables: CanonicalTables | PersonGraphIndex,
     as_of: pd.Timestamp | str,

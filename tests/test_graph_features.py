@@ -18,6 +18,7 @@ from graph.features import (
     PERSON_FEATURES,
     dispute_graph_features,
     features_as_of,
+    features_for_dates,
     person_graph_features,
 )
 from graph.person_graph import (
@@ -364,6 +365,19 @@ def test_snapshot_cuts_strictly_before_as_of() -> None:
     r1 = index.dispute_position["D-R1"]
     assert not at_escalation.dispute_escalated[r1]
     assert just_after.dispute_escalated[r1]
+
+
+def test_monthly_snapshots_from_one_index() -> None:
+    tables = tiny_tables()
+    index = build_person_graph_index(tables)
+    dates = [T("2025-02-20"), T("2025-03-20"), T("2025-04-20")]
+    stacked = features_for_dates(index, dates)
+    assert stacked.index.names == ["as_of", "dispute_id"]
+    assert [len(stacked.loc[d]) for d in dates] == [2, 3, 4]
+    for as_of in dates:
+        pd.testing.assert_frame_equal(stacked.loc[as_of], dispute_graph_features(tables, as_of))
+    assert stacked.loc[(T("2025-02-20"), "D-R1"), "g_party_prior_violent_cases"] == 0
+    assert stacked.loc[(T("2025-03-20"), "D-R1"), "g_party_prior_violent_cases"] == 1
 
 
 # ---------------------------------------------------------------------------------------
