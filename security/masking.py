@@ -173,7 +173,7 @@ def mask_person_columns(
     if pseudonymise:
         for column in [c for c in ("person_id", "person_id_a", "person_id_b") if c in out.columns]:
             out[column] = out[column].map(to_pseudonym).astype(object)
-    ordered_names = sorted(set(known_names or []), key=len, reverse=True)
+    ordered_names = sorted(set(known_names or []), key=len, reverse=True) if pseudonymise else []
     ids_raw = visibility(role, "id_number") is Visibility.RAW
     phones_raw = visibility(role, "phone") is Visibility.RAW
     for column in [c for c in text_columns if c in out.columns]:

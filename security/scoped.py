@@ -438,7 +438,9 @@ class ScopedRun:
         """The resolved parties of a dispute in scope with their personal fields masked for the role."""
         self._require_dispute(dispute_id)
         rows = self._rows_of("dispute_parties", dispute_id)
-        frame = rows.merge(self.tables.persons, on="person_id", how="left").reset_index(drop=True)
+        persons = self.tables.persons
+        persons = persons[persons["person_id"].isin(rows["person_id"])]
+        frame = rows.merge(persons, on="person_id", how="left").reset_index(drop=True)
         frame = self._mask(frame)
         self._log("view", f"parties:{dispute_id}", fields=self._personal_fields(frame), rows=len(frame))
         return frame
