@@ -412,6 +412,8 @@ def _render_cell(table: str, column: str, value: object, style: FileStyle, rng: 
         return value
     if style.kind == "csv":
         return str(value)
+    if column in ("birth_year", "capacity") and isinstance(value, str) and value.isdigit():
+        return int(value)
     return value
 
 
