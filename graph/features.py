@@ -23,6 +23,9 @@ Dispute features (all counts exclude the dispute itself; "party" means a known p
   in the last 365 days.
 - ``g_hop1_escalated`` / ``g_hop2_escalated``: distinct other escalated disputes with a party
   at most 1 / 2 hops from a party in the person graph.
+- ``g_escalation_ppr_max``: risk propagated through the person graph: personalised PageRank
+  restarting at the parties of disputes that turned criminal in the last 365 days (times the
+  number of persons, as above). A dispute that itself turned criminal feeds its own parties.
 - ``g_community_size``: the largest community a party belongs to.
 - ``g_community_recent_escalations``: distinct other disputes that turned criminal in the
   last 365 days with a party in one of the parties' communities.
@@ -53,11 +56,13 @@ from graph.person_graph import (
     igraph_communities,
     igraph_pagerank,
     igraph_person_graph,
+    igraph_personalised_pagerank,
     kin_adjacency,
     nx_communities,
     nx_component_sizes,
     nx_pagerank,
     nx_person_graph,
+    nx_personalised_pagerank,
     nx_within_hops,
     party_matrix,
     person_adjacency,
@@ -79,6 +84,7 @@ DISPUTE_FEATURES: list[str] = [
     "g_kin_escalated",
     "g_hop1_escalated",
     "g_hop2_escalated",
+    "g_escalation_ppr_max",
     "g_community_size",
     "g_community_recent_escalations",
     "g_address_prior_disputes",
@@ -88,10 +94,11 @@ DISPUTE_FEATURES: list[str] = [
 ]
 # Derived from community detection: the two backends use different algorithms.
 COMMUNITY_FEATURES = ["g_community_size", "g_community_recent_escalations"]
-FLOAT_FEATURES = ["g_pagerank_max"]
+FLOAT_FEATURES = ["g_pagerank_max", "g_escalation_ppr_max", "p_pagerank", "p_escalation_ppr"]
 PERSON_FEATURES: list[str] = [
     "p_degree",
     "p_pagerank",
+    "p_escalation_ppr",
     "p_component_size",
     "p_community",
     "p_community_size",
@@ -208,9 +215,7 @@ def _selected_rows(
 
 def _frame(columns: dict[str, np.ndarray], index: pd.Index, order: list[str]) -> pd.DataFrame:
     data = {
-        name: np.asarray(
-            columns[name], dtype=np.float64 if name in FLOAT_FEATURES + ["p_pagerank"] else np.int64
-        )
+        name: np.asarray(columns[name], dtype=np.float64 if name in FLOAT_FEATURES else np.int64)
         for name in order
     }
     return pd.DataFrame(data, index=index, columns=order)
@@ -247,6 +252,13 @@ def _history_counts(group: np.ndarray, counted: np.ndarray) -> np.ndarray:
     return out
 
 
+def _recent_escalation_seeds(snapshot: PersonGraphSnapshot) -> np.ndarray:
+    """Mask over person indexes: parties of disputes that turned criminal in the last year."""
+    seeds = np.zeros(snapshot.n_persons, dtype=bool)
+    seeds[snapshot.party_person[snapshot.dispute_escalated_recent[snapshot.party_dispute]]] = True
+    return seeds
+
+
 def _dispute_features_fast(snapshot: PersonGraphSnapshot) -> dict[str, np.ndarray]:
     parties = party_matrix(snapshot)
     adjacency = person_adjacency(snapshot, parties)
@@ -265,7 +277,9 @@ def _dispute_features_fast(snapshot: PersonGraphSnapshot) -> dict[str, np.ndarra
     violent_cases = binarise(parties @ violent)
 
     graph = igraph_person_graph(snapshot, adjacency)
-    pagerank = igraph_pagerank(graph, n_p) * snapshot.person_present.sum()
+    n_present = snapshot.person_present.sum()
+    pagerank = igraph_pagerank(graph, n_p) * n_present
+    escalation_ppr = igraph_personalised_pagerank(graph, _recent_escalation_seeds(snapshot), n_p) * n_present
     communities = igraph_communities(graph, n_p)
     community_size = np.where(communities >= 0, np.bincount(communities[communities >= 0])[communities], 0)
     membership = binary_matrix(
@@ -290,6 +304,7 @@ def _dispute_features_fast(snapshot: PersonGraphSnapshot) -> dict[str, np.ndarra
         "g_party_prior_escalations": _count_other_disputes(parties @ escalated_t),
         "g_person_degree_max": _max_over_parties(snapshot, np.diff(adjacency.indptr).astype(np.int64)),
         "g_pagerank_max": _max_over_parties(snapshot, pagerank),
+        "g_escalation_ppr_max": _max_over_parties(snapshot, escalation_ppr),
         "g_component_size_max": _max_over_parties(snapshot, sparse_component_sizes(adjacency)),
         "g_kin_active_disputes": _count_other_disputes(parties @ binarise(kin @ active_t)),
         "g_kin_escalated": _count_other_disputes(parties @ binarise(kin @ recent_escalated_t)),
@@ -312,9 +327,12 @@ def _person_features_fast(snapshot: PersonGraphSnapshot) -> dict[str, np.ndarray
     communities = igraph_communities(graph, n_p)
     community_size = np.where(communities >= 0, np.bincount(communities[communities >= 0])[communities], 0)
     violent_pairs = np.unique(np.column_stack([snapshot.case_person, snapshot.case_code]), axis=0)
+    n_present = snapshot.person_present.sum()
     return {
         "p_degree": np.diff(adjacency.indptr),
-        "p_pagerank": igraph_pagerank(graph, n_p) * snapshot.person_present.sum(),
+        "p_pagerank": igraph_pagerank(graph, n_p) * n_present,
+        "p_escalation_ppr": igraph_personalised_pagerank(graph, _recent_escalation_seeds(snapshot), n_p)
+        * n_present,
         "p_component_size": sparse_component_sizes(adjacency),
         "p_community": communities,
         "p_community_size": community_size,
@@ -366,7 +384,10 @@ def _dispute_features_networkx(
 
     graph = nx_person_graph(snapshot, index.person_ids)
     degree = dict(graph.degree())
-    pagerank = {node: value * graph.number_of_nodes() for node, value in nx_pagerank(graph).items()}
+    n_nodes = graph.number_of_nodes()
+    pagerank = {node: value * n_nodes for node, value in nx_pagerank(graph).items()}
+    seeds = set().union(*(parties_of.get(d, set()) for d in recent_escalated))
+    escalation_ppr = {node: value * n_nodes for node, value in nx_personalised_pagerank(graph, seeds).items()}
     component_size = nx_component_sizes(graph)
     community = nx_communities(graph, seed=COMMUNITY_SEED)
     community_members: dict[int, set[str]] = defaultdict(set)
@@ -396,6 +417,7 @@ def _dispute_features_networkx(
             "g_party_prior_escalations": disputes_with_party_in(members, escalated, dispute_id),
             "g_person_degree_max": max((degree[p] for p in members), default=0),
             "g_pagerank_max": max((pagerank[p] for p in members), default=0.0),
+            "g_escalation_ppr_max": max((escalation_ppr[p] for p in members), default=0.0),
             "g_component_size_max": max((component_size[p] for p in members), default=0),
             "g_kin_active_disputes": disputes_with_party_in(kin, active, dispute_id),
             "g_kin_escalated": disputes_with_party_in(kin, recent_escalated, dispute_id),
@@ -427,12 +449,16 @@ def _person_features_networkx(
     escalated = {index.dispute_ids[i] for i in np.flatnonzero(snapshot.dispute_escalated)}
     graph = nx_person_graph(snapshot, index.person_ids)
     pagerank = nx_pagerank(graph)
+    recent_escalated = {index.dispute_ids[i] for i in np.flatnonzero(snapshot.dispute_escalated_recent)}
+    escalation_ppr = nx_personalised_pagerank(
+        graph, set().union(*(sets["parties_of"].get(d, set()) for d in recent_escalated))
+    )
     component_size = nx_component_sizes(graph)
     community = nx_communities(graph, seed=COMMUNITY_SEED)
     community_size = Counter(community.values())
     n_nodes = graph.number_of_nodes()
     columns: dict[str, np.ndarray] = {
-        name: np.zeros(snapshot.n_persons, dtype=np.float64 if name == "p_pagerank" else np.int64)
+        name: np.zeros(snapshot.n_persons, dtype=np.float64 if name in FLOAT_FEATURES else np.int64)
         for name in PERSON_FEATURES
     }
     position = {person_id: i for i, person_id in enumerate(index.person_ids)}
@@ -440,6 +466,7 @@ def _person_features_networkx(
         i = position[node]
         columns["p_degree"][i] = graph.degree(node)
         columns["p_pagerank"][i] = pagerank[node] * n_nodes
+        columns["p_escalation_ppr"][i] = escalation_ppr[node] * n_nodes
         columns["p_component_size"][i] = component_size[node]
         columns["p_community"][i] = community[node]
         columns["p_community_size"][i] = community_size[community[node]]

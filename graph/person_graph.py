@@ -325,6 +325,17 @@ def nx_pagerank(graph: nx.Graph) -> dict[str, float]:
     return nx.pagerank(graph, alpha=PAGERANK_DAMPING, tol=1e-10 / n, max_iter=1000)
 
 
+def nx_personalised_pagerank(graph: nx.Graph, seeds: Iterable[str]) -> dict[str, float]:
+    """PageRank restarting uniformly at ``seeds`` (all zeros when there is no seed in the graph)."""
+    seeds = [seed for seed in seeds if seed in graph]
+    if not seeds:
+        return dict.fromkeys(graph.nodes, 0.0)
+    n = max(graph.number_of_nodes(), 1)
+    return nx.pagerank(
+        graph, alpha=PAGERANK_DAMPING, personalization=dict.fromkeys(seeds, 1.0), tol=1e-10 / n, max_iter=1000
+    )
+
+
 def nx_component_sizes(graph: nx.Graph) -> dict[str, int]:
     """Size of each node's connected component."""
     return {node: len(component) for component in nx.connected_components(graph) for node in component}
@@ -414,6 +425,20 @@ def igraph_pagerank(person_graph: IgraphPersonGraph, n_persons: int) -> np.ndarr
     values = np.zeros(n_persons)
     if len(person_graph.vertex_person):
         values[person_graph.vertex_person] = person_graph.graph.pagerank(damping=PAGERANK_DAMPING)
+    return values
+
+
+def igraph_personalised_pagerank(
+    person_graph: IgraphPersonGraph, seeds: np.ndarray, n_persons: int
+) -> np.ndarray:
+    """PageRank restarting uniformly at the persons where ``seeds`` (a mask over person indexes)
+    is true; 0 for absent persons, all zeros without seeds."""
+    values = np.zeros(n_persons)
+    reset = seeds[person_graph.vertex_person].astype(np.float64)
+    if reset.sum() > 0:
+        values[person_graph.vertex_person] = person_graph.graph.personalized_pagerank(
+            damping=PAGERANK_DAMPING, reset=reset
+        )
     return values
 
 

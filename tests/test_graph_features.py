@@ -267,6 +267,36 @@ def test_hops_parties_and_history_on_hand_made_frames(backend: str) -> None:
     assert d1["g_person_degree_max"] == 3
 
 
+def solved_pagerank(edges: list[tuple[str, str]], nodes: list[str], seeds: list[str]) -> dict[str, float]:
+    """Personalised PageRank by a direct linear solve: x = 0.15 r + 0.85 W^T x (no isolated nodes)."""
+    position = {node: i for i, node in enumerate(nodes)}
+    adjacency = np.zeros((len(nodes), len(nodes)))
+    for a, b in edges:
+        adjacency[position[a], position[b]] = adjacency[position[b], position[a]] = 1
+    walk = adjacency / adjacency.sum(axis=1, keepdims=True)
+    reset = np.array([1.0 if node in seeds else 0.0 for node in nodes]) / len(seeds)
+    x = np.linalg.solve(np.eye(len(nodes)) - 0.85 * walk.T, 0.15 * reset)
+    return dict(zip(nodes, x, strict=True))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_escalation_risk_propagates_from_recent_escalations(backend: str) -> None:
+    tables = tiny_tables()
+    nodes = [f"P00000{i}" for i in range(1, 9)]
+    edges = [(nodes[a - 1], nodes[b - 1]) for a, b in [(1, 2), (2, 5), (5, 8), (3, 4), (6, 7)]]
+    expected = solved_pagerank(edges, nodes, seeds=["P000001", "P000002"])
+    features = dispute_graph_features(tables, T("2025-04-15"), backend=backend)
+    ppr = features["g_escalation_ppr_max"]
+    assert ppr["D-R3"] == pytest.approx(8 * max(expected["P000005"], expected["P000008"]), rel=1e-6)
+    assert ppr["D-R1"] == pytest.approx(8 * expected["P000002"], rel=1e-6)
+    # No path from D-R1's parties (power iteration leaves a trace of its uniform start).
+    assert ppr["D-R2"] == pytest.approx(0, abs=1e-6) and ppr["D-C5"] == pytest.approx(0, abs=1e-6)
+    persons = person_graph_features(tables, T("2025-04-15"), backend=backend)
+    assert persons.loc["P000008", "p_escalation_ppr"] == pytest.approx(8 * expected["P000008"], rel=1e-6)
+    before = dispute_graph_features(tables, T("2025-03-01"), backend=backend)
+    assert (before["g_escalation_ppr_max"] == 0).all()
+
+
 # ---------------------------------------------------------------------------------------
 # the two backends agree
 
