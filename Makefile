@@ -31,7 +31,8 @@ demo-data: setup
 
 demo-run: demo-data
 	@if [ ! -f $(DEMO_RUN)/scores.csv ]; then \
-		$(PY) cli.py run --sources $(DEMO_SOURCES) --as-of $(DEMO_AS_OF) --out $(DEMO_RUN); fi
+		$(PY) cli.py run --sources $(DEMO_SOURCES) --as-of $(DEMO_AS_OF) --out $(DEMO_RUN) && \
+		$(PY) cli.py assign --run $(DEMO_RUN); fi
 
 run: demo-run
 	RUN_DIR=$(DEMO_RUN) .venv/bin/streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
