@@ -20,6 +20,7 @@ import secrets
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,7 @@ from security.policy import (
     can,
     visibility,
 )
-from security.users import ConfigurationError, Principal
+from security.users import ConfigurationError, Principal, Session
 
 RANKING_FILTERS = frozenset({"tier", "county", "township", "grid_id", "category", "min_probability", "limit"})
 EXPORTABLE = ("ranking", "disputes", "parties", "persons")
@@ -182,6 +183,30 @@ class ScopedRun:
     audit: AuditLog
     store: GraphStore | None = None
     pseudonym_key: bytes | None = field(default=None, repr=False)
+
+    @classmethod
+    def for_session(
+        cls,
+        session: Session,
+        tables: CanonicalTables,
+        scores: pd.DataFrame,
+        settings: Settings,
+        store: GraphStore | None = None,
+        now: datetime | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> ScopedRun:
+        """The scoped view for a logged-in session; an expired session is refused (and audited).
+
+        The audit log is ``settings.audit_log``; roles that may see pseudonymised data get the
+        pseudonym key of :func:`pseudonym_key`.
+        """
+        audit = AuditLog(settings.audit_log)
+        principal = session.principal
+        if not session.is_valid(now):
+            audit.record(principal.username, principal.role, "denied", "session", reason="session expired")
+            raise AccessDenied(f"{principal.username}: session expired; log in again")
+        key = pseudonym_key(settings, env) if can(principal.role, "pseudonymised") else None
+        return cls(tables, scores, principal, audit, store=store, pseudonym_key=key)
 
     # ----------------------------------------------------------------- scope
     @cached_property

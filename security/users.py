@@ -289,6 +289,12 @@ def login(
     return start_session(principal, settings.session_minutes, now)
 
 
+def logout(session: Session, audit: AuditLog, now: datetime | None = None) -> None:
+    """Audit the end of a session (the caller forgets the session object)."""
+    principal = session.principal
+    audit.record(principal.username, principal.role, "logout", f"user:{principal.username}", now=now)
+
+
 def _demo_scope(
     demo: DemoUser, staff: pd.DataFrame
 ) -> tuple[str | None, str | None, frozenset[str] | None, str]:

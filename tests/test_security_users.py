@@ -221,3 +221,32 @@ def test_cli_users_add_binds_scope_from_the_run(
     monkeypatch.setattr("sys.stdin", io.StringIO("demo-admin\n"))
     assert cli.main(["users", "add", "--username", "root", "--role", "admin", "--password-stdin"]) == 2
     assert "demo passwords are not allowed" in capsys.readouterr().err
+
+
+def test_scoped_run_for_session_refuses_expired_sessions(tmp_path: Path) -> None:
+    from security.scoped import AccessDenied, ScopedRun
+    from security.users import logout
+    from tests.test_security_scope import tiny_scores
+
+    s = settings_for(tmp_path, "demo", minutes=10)
+    ensure_users(s, tiny_tables().staff)
+    audit = AuditLog(s.audit_log)
+    session = login("gridworker", "demo-gridworker", audit, s, NOW)
+    assert session is not None
+    run = ScopedRun.for_session(
+        session, tiny_tables(), tiny_scores(), s, now=NOW + timedelta(minutes=9), env={}
+    )
+    assert set(run.ranking()["dispute_id"]) == {"D-R1"} and run.pseudonym_key is None
+    with pytest.raises(AccessDenied, match="expired"):
+        ScopedRun.for_session(
+            session, tiny_tables(), tiny_scores(), s, now=NOW + timedelta(minutes=10), env={}
+        )
+    scientist = login("scientist", "demo-scientist", audit, s, NOW)
+    assert scientist is not None
+    keyed = ScopedRun.for_session(
+        scientist, tiny_tables(), tiny_scores(), s, now=NOW, env={"PSEUDONYM_KEY": "k1"}
+    )
+    assert keyed.pseudonym_key == b"k1"
+    logout(session, audit, NOW)
+    actions = list(audit.entries()["action"])
+    assert actions == ["login", "view", "denied", "login", "logout"]
