@@ -274,6 +274,11 @@ class ScopedRun:
         return ids - {""}
 
     @cached_property
+    def _station_ids(self) -> set[str]:
+        grids = self.tables.grids
+        return set(_text(grids.loc[_text(grids["grid_id"]).isin(self.grid_ids), "station_id"])) - {""}
+
+    @cached_property
     def _known_names(self) -> list[str]:
         return sorted(set(_text(self.tables.persons["name"])) - {""}, key=len, reverse=True)
 
@@ -575,8 +580,7 @@ class ScopedRun:
         if label == "Grid":
             return key in self.grid_ids
         if label == "Station":
-            grids = self.tables.grids
-            return key in set(_text(grids.loc[_text(grids["grid_id"]).isin(self.grid_ids), "station_id"]))
+            return key in self._station_ids
         if label == "Staff":
             return True
         return False  # unknown labels: fail closed

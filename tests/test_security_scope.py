@@ -400,3 +400,34 @@ def test_every_read_leaves_a_verifiable_trace(audit: AuditLog) -> None:
     assert list(entries["object"]) == ["ranking", "dispute:D-R2", "parties:D-R2", "timeline:D-R2"]
     assert set(entries["user"]) == {"off-o1"} and set(entries["role"]) == {"community_officer"}
     assert verify(audit.path) == (True, None)
+
+
+_TINY = tiny_tables()
+_TINY_STORE = MemoryStore()
+_TINY_STORE.load(_TINY)
+_GRID_OF = dict(zip(_TINY.disputes["dispute_id"], _TINY.disputes["grid_id"], strict=True))
+
+
+@pytest.mark.parametrize("grids", [{"G1"}, {"G2"}, {"G3"}, {"G1", "G2"}, {"G1", "G3"}, {"G2", "G3"}])
+def test_any_grid_scope_never_leaks_through_any_ego_network(grids: set[str], tmp_path: Path) -> None:
+    hops = 4  # deep enough to reach every dispute of the tiny city from any person
+    principal = Principal("p", Role.GRID_WORKER, "p", None, None, frozenset(grids))
+    run = ScopedRun(
+        _TINY, tiny_scores(), principal, AuditLog(tmp_path / f"{sorted(grids)}{hops}.log"), _TINY_STORE
+    )
+    allowed_disputes = {d for d, g in _GRID_OF.items() if g in grids}
+    assert run.dispute_ids == allowed_disputes
+    for person in sorted(run.person_ids):
+        nodes, edges = run.network(person_id=person, hops=hops)
+        shown = set(nodes.loc[nodes["label"] == "Dispute", "key"])
+        assert shown <= allowed_disputes
+        assert set(nodes.loc[nodes["label"] == "Person", "key"]) <= run.person_ids
+        assert set(nodes.loc[nodes["label"] == "Grid", "key"]) <= set(grids)
+        # Everything shown hangs together with the person asked about.
+        reached, frontier = {person}, {person}
+        pairs = list(zip(edges["source"], edges["target"], strict=True))
+        while frontier:
+            frontier = {b for a, b in pairs if a in frontier} | {a for a, b in pairs if b in frontier}
+            frontier -= reached
+            reached |= frontier
+        assert set(nodes["key"]) == reached
