@@ -252,6 +252,14 @@ def _history_counts(group: np.ndarray, counted: np.ndarray) -> np.ndarray:
     return out
 
 
+def _community_sizes(communities: np.ndarray) -> np.ndarray:
+    """Members of each person's community; 0 for persons outside the graph (label -1)."""
+    member = communities >= 0
+    sizes = np.zeros(len(communities), dtype=np.int64)
+    sizes[member] = np.bincount(communities[member])[communities[member]]
+    return sizes
+
+
 def _recent_escalation_seeds(snapshot: PersonGraphSnapshot) -> np.ndarray:
     """Mask over person indexes: parties of disputes that turned criminal in the last year."""
     seeds = np.zeros(snapshot.n_persons, dtype=bool)
@@ -281,7 +289,7 @@ def _dispute_features_fast(snapshot: PersonGraphSnapshot) -> dict[str, np.ndarra
     pagerank = igraph_pagerank(graph, n_p) * n_present
     escalation_ppr = igraph_personalised_pagerank(graph, _recent_escalation_seeds(snapshot), n_p) * n_present
     communities = igraph_communities(graph, n_p)
-    community_size = np.where(communities >= 0, np.bincount(communities[communities >= 0])[communities], 0)
+    community_size = _community_sizes(communities)
     membership = binary_matrix(
         np.flatnonzero(communities >= 0),
         communities[communities >= 0],
@@ -325,7 +333,7 @@ def _person_features_fast(snapshot: PersonGraphSnapshot) -> dict[str, np.ndarray
     n_p = snapshot.n_persons
     graph = igraph_person_graph(snapshot, adjacency)
     communities = igraph_communities(graph, n_p)
-    community_size = np.where(communities >= 0, np.bincount(communities[communities >= 0])[communities], 0)
+    community_size = _community_sizes(communities)
     violent_pairs = np.unique(np.column_stack([snapshot.case_person, snapshot.case_code]), axis=0)
     n_present = snapshot.person_present.sum()
     return {

@@ -439,3 +439,9 @@ def test_empty_tables_give_empty_features() -> None:
     for backend in BACKENDS:
         features = dispute_graph_features(empty_tables(), "2025-04-15", backend=backend)
         assert features.empty and list(features.columns) == DISPUTE_FEATURES
+        # Before anything happened: the disputes do not exist and nobody is in the graph yet.
+        no_relations = replace(tiny_tables(), relations=frame("relations", []))
+        assert dispute_graph_features(no_relations, "2024-01-01", backend=backend).empty
+        assert person_graph_features(no_relations, "2024-01-01", backend=backend).empty
+        early = dispute_graph_features(no_relations, "2024-01-01", ["D-R3"], backend=backend)
+        assert early.loc["D-R3"].sum() == 0
