@@ -12,7 +12,6 @@ import io
 import random
 import re
 import zipfile
-import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -393,7 +392,7 @@ def plant_duplicates(table: TableRows, rng: random.Random, rate: float) -> None:
     picks = sorted(rng.sample(range(n), max(1, int(n * rate))), reverse=True)
     for i in picks:
         at = min(n, i + 1 + rng.randrange(3))
-        table.rows.insert(at, dict(table.rows[i]))
+        table.rows.insert(at, table.rows[i])  # the same object: written identically
         table.person_keys.insert(at, table.person_keys[i])
         table.bad_kind.insert(at, "")
 
@@ -423,12 +422,15 @@ def write_table(out: Path, table: TableRows, style: FileStyle, rng: random.Rando
     header = [en if style.header == "en" else zh for en, zh in columns]
     if style.header == "zh":
         header = [h if rng.random() > 0.15 else f" {h} " for h in header]
-    salt = rng.randrange(2**31)
     body = []
+    rendered: dict[int, list[object]] = {}
     for row in table.rows:
-        # Seeded by the row's content, so a re-exported identical row is rendered identically.
-        row_rng = random.Random(zlib.crc32(repr(sorted(row.items(), key=lambda kv: kv[0])).encode()) ^ salt)
-        body.append([_render_cell(table.name, en, row.get(en), style, row_rng) for en, _zh in columns])
+        # A re-exported row is the same object as its original: render it identically.
+        cells = rendered.get(id(row))
+        if cells is None:
+            cells = [_render_cell(table.name, en, row.get(en), style, rng) for en, _zh in columns]
+            rendered[id(row)] = cells
+        body.append(cells)
     if style.kind == "xlsx":
         name = f"{table.name}.xlsx"
         (out / name).write_bytes(_xlsx_bytes(header, body))
