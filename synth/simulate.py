@@ -865,7 +865,12 @@ class CitySimulator:
         p_agree = min(0.9, max(0.1, 0.78 - 0.2 * (heat - 1) - 0.25 * threat - 0.15 * d.alcohol))
         u = rng.random()
         outcome = "agreed" if u < p_agree else "partial" if u < p_agree + (1 - p_agree) * 0.4 else "failed"
-        end = day if rng.random() < 0.4 else day + rng.uniform(0.1, 12)
+        # Same-day sessions last one to three hours; longer ones end in office hours days later.
+        end = (
+            day + rng.uniform(1, 3) / 24
+            if rng.random() < 0.4
+            else max(day + 0.2, _clock(rng, day + rng.uniform(1, 12), "office"))
+        )
         ongoing = end >= PERIOD_DAYS
         idx = len(self.mediations)
         self.mediations.append(

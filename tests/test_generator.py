@@ -278,7 +278,7 @@ def read_table(folder: Path, table: str) -> tuple[pd.DataFrame, dict[str, str]]:
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
         facts["kind"] = "csv"
     else:
-        frame = pd.read_excel(xlsx_path, sheet_name=0, dtype=object)
+        frame = pd.read_excel(xlsx_path, sheet_name=0, dtype=object, engine="openpyxl")
         frame = frame.astype(object).where(frame.notna(), "")
         facts["kind"] = "xlsx"
     header = [str(c).strip() for c in frame.columns]
