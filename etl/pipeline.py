@@ -25,7 +25,13 @@ from etl.normalise import (
 )
 from etl.outcomes import derive_outcomes
 from etl.reader import ROW, RawTable, read_drop
-from etl.resolve import address_keys, relation_evidence, representative_persons, resolve_persons
+from etl.resolve import (
+    address_keys,
+    attach_by_unique_name,
+    relation_evidence,
+    representative_persons,
+    resolve_persons,
+)
 from etl.runfolder import write_tables
 from etl.schema import CANONICAL_COLUMNS, CanonicalTables
 from etl.validate import QUARANTINE_COLUMNS, validate_table
@@ -213,6 +219,7 @@ def ingest_drop(sources: Path) -> IngestResult:
         kinds = clean["relations"].set_index(ROW)["relation"]
         evidence[["address_key", "community"]] = relation_evidence(evidence, person_ids, kinds)
         person_ids, pairs = resolve_persons(evidence)
+    person_ids, joined_by_name = attach_by_unique_name(records, person_ids)
     records["person_id"] = person_ids
     persons = representative_persons(records)
     lap("resolve")
@@ -276,6 +283,7 @@ def ingest_drop(sources: Path) -> IngestResult:
         "resolution": {
             "candidate_pairs": int(len(pairs)),
             "accepted_pairs": int(len(accepted)),
+            "clusters_joined_by_unique_name": int(joined_by_name),
             "records_with_valid_id": int(records["id_valid"].sum()),
             "records_with_invalid_id": int((records["id_number"].notna() & ~records["id_valid"]).sum()),
         },

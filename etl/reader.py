@@ -12,7 +12,6 @@ import codecs
 import csv
 import datetime as dt
 import io
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,26 +89,25 @@ def _excel_cell_text(value: object) -> str:
 
 
 def parse_xlsx_bytes(data: bytes, file: str) -> tuple[list[str], list[list[str]]]:
-    """Header and data records of the first sheet of an XLSX file, cells as text."""
-    import openpyxl
+    """Header and data records of the first sheet of an XLSX file, cells as text.
+
+    Uses calamine (a compiled reader, ~30x faster than openpyxl on large sheets); cells
+    formatted as dates arrive as datetimes and become ``YYYY-MM-DD HH:MM:SS``.
+    """
+    import python_calamine
 
     try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as exc:
+        book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        rows = book.get_sheet_by_index(0).to_python(skip_empty_area=False)
+    except Exception as exc:  # calamine raises its own error types for corrupt workbooks
         raise DropError(f"{file}: unreadable XLSX ({exc})") from exc
-    try:
-        sheet = book.worksheets[0]
-        records = []
-        for values in sheet.iter_rows(values_only=True):
-            cells = [_excel_cell_text(v) for v in values]
-            while cells and cells[-1] == "":
-                cells.pop()
-            if cells:
-                records.append(cells)
-    except Exception as exc:  # openpyxl raises many kinds on corrupt sheets
-        raise DropError(f"{file}: unreadable XLSX sheet ({exc})") from exc
-    finally:
-        book.close()
+    records = []
+    for values in rows:
+        cells = [_excel_cell_text(v) for v in values]
+        while cells and cells[-1] == "":
+            cells.pop()
+        if cells:
+            records.append(cells)
     if not records:
         raise DropError(f"{file}: empty file (no header row)")
     return records[0], records[1:]

@@ -136,8 +136,10 @@ def candidate_pairs(prep: pd.DataFrame) -> pd.DataFrame:
         found.append(np.stack([pairs["i"].to_numpy(), pairs["i_j"].to_numpy()], axis=1))
     if not found:
         return pd.DataFrame({"i": np.array([], dtype=np.int64), "j": np.array([], dtype=np.int64)})
-    both = np.unique(np.concatenate(found).astype(np.int64), axis=0)
-    return pd.DataFrame({"i": both[:, 0], "j": both[:, 1]})
+    both = np.concatenate(found).astype(np.int64)
+    # One int64 key per pair: a 1-d unique is far faster than a row-wise one.
+    keys = np.unique(both[:, 0] * len(prep) + both[:, 1])
+    return pd.DataFrame({"i": keys // len(prep), "j": keys % len(prep)})
 
 
 def _char_matrix(values: np.ndarray, width: int) -> np.ndarray:
@@ -315,17 +317,85 @@ def resolve_persons(
         scores["weight"].to_numpy()[accepted],
         prep["id_number"].where(prep["id_valid"]),
     )
-    # Roots are the smallest record position of each component: number persons in that order.
-    order, inverse = np.unique(roots, return_inverse=True)
-    width = max(6, len(str(len(order))))
-    person_ids = pd.Series(
-        np.char.add("P", np.char.zfill(np.arange(1, len(order) + 1).astype(str), width))[inverse],
-        index=records.index,
-        dtype="str",
-    )
+    # Roots are the smallest record position of each component: numbering by first appearance
+    # in record order is numbering by each person's first record.
+    person_ids = pd.Series(number_persons(roots), index=records.index, dtype="str")
     scored = pd.concat([pairs.rename(columns={"i": "record_i", "j": "record_j"}), levels, scores], axis=1)
     scored["accepted"] = accepted
     return person_ids, scored
+
+
+def number_persons(labels: np.ndarray) -> np.ndarray:
+    """``P`` + zero-padded number per distinct label, numbered in order of first appearance."""
+    codes, uniques = pd.factorize(pd.Series(labels), sort=False)
+    width = max(6, len(str(len(uniques))))
+    numbers = np.char.zfill(np.arange(1, len(uniques) + 1).astype(str), width)
+    return np.char.add("P", numbers)[codes]
+
+
+def attach_by_unique_name(records: pd.DataFrame, person_ids: pd.Series) -> tuple[pd.Series, int]:
+    """Join clusters that only a rare name ties together (a term-frequency refinement of the
+    name comparison: agreeing on a name that one resident of the whole drop carries is far
+    stronger evidence than agreeing on a common one).
+
+    Clusters with an identifier (valid id, phone or birth year) are *strong*. When exactly two
+    strong clusters carry a name, hold at most one valid id between them, agree on a single
+    birth year and do not conflict on gender, they are one person. A cluster with nothing but a
+    name (typically a relation side) then joins the single strong cluster carrying its name, if
+    there is exactly one. Returns (renumbered person ids in record order, clusters joined).
+    """
+    frame = pd.DataFrame(
+        {
+            "person_id": person_ids.to_numpy(),
+            "name": records["name_norm"].to_numpy(),
+            "id": records["id_number"].where(records["id_valid"].astype(bool)).to_numpy(),
+            "phone": records["phone"].to_numpy(),
+            "year": records["birth_year"]
+            .astype("Int64")
+            .fillna(records["id_birth_year"].astype("Int64"))
+            .to_numpy(),
+            "gender": records["gender"].fillna(records["id_gender"]).to_numpy(),
+        }
+    )
+    stats = frame.groupby("person_id").agg(
+        ids=("id", "nunique"),
+        id=("id", "first"),
+        phones=("phone", "count"),
+        years=("year", "nunique"),
+        year=("year", "first"),
+        genders=("gender", "nunique"),
+        gender=("gender", "first"),
+    )
+    stats["strong"] = (stats["ids"] > 0) | (stats["phones"] > 0) | (stats["years"] > 0)
+    names = frame.dropna(subset=["name"]).drop_duplicates(["name", "person_id"])[["name", "person_id"]]
+    names = names.merge(stats, left_on="person_id", right_index=True)
+    strong = names[names["strong"]]
+    per_name = strong.groupby("name")["person_id"].transform("size")
+    twins = strong[per_name == 2].sort_values(["name", "person_id"])
+    first, second = twins.iloc[0::2].reset_index(drop=True), twins.iloc[1::2].reset_index(drop=True)
+    agree = (
+        (
+            (first["ids"] + second["ids"] <= 1)
+            & (first["years"] == 1)
+            & (second["years"] == 1)
+            & (first["year"] == second["year"])
+            & (first["genders"] <= 1)
+            & (second["genders"] <= 1)
+            & (first["gender"].isna() | second["gender"].isna() | (first["gender"] == second["gender"]))
+        )
+        .fillna(False)
+        .astype(bool)
+    )
+    target = dict(zip(second.loc[agree, "person_id"], first.loc[agree, "person_id"], strict=True))
+    strong = strong.assign(root=strong["person_id"].map(lambda p: target.get(p, p)))
+    holders = strong.groupby("name")["root"].agg(["nunique", "first"])
+    holder = holders.loc[holders["nunique"] == 1, "first"]
+    weak = names[~names["strong"]]
+    goal = weak["name"].map(holder)
+    weak_target = weak[goal.notna()].assign(goal=goal[goal.notna()]).drop_duplicates("person_id")
+    target.update(zip(weak_target["person_id"], weak_target["goal"], strict=True))
+    mapped = pd.Series(person_ids.to_numpy()).map(lambda p: target.get(p, p)).to_numpy()
+    return pd.Series(number_persons(mapped), index=person_ids.index, dtype="str"), len(target)
 
 
 # Relations whose two sides usually share a home, or at least a community.
