@@ -88,8 +88,11 @@ def test_persons_resolved(mini):
     assert person[("R002", "party")] != person[("C001", "counterparty")]
     # 赵强 and traditional 趙強 with a reformatted phone
     assert person[("C003", "counterparty")] == person[("C004", "caller")] == person[("K003", "suspect")]
-    assert mini.report["persons"] == len(mini.tables.persons) == records["person_id"].nunique() == 8
-    assert mini.tables.persons["person_id"].tolist() == [f"P{i:06d}" for i in range(1, 9)]
+    # 赵强 in a relation carries only a name, but only one resolved resident has that name
+    assert person[("R2", "b")] == person[("C003", "counterparty")]
+    assert mini.report["resolution"]["clusters_joined_by_unique_name"] == 1
+    assert mini.report["persons"] == len(mini.tables.persons) == records["person_id"].nunique() == 7
+    assert mini.tables.persons["person_id"].tolist() == [f"P{i:06d}" for i in range(1, 8)]
 
 
 def test_calls_linked_and_located(mini):
@@ -170,7 +173,7 @@ def test_outputs_are_byte_identical_and_round_trip(mini, tmp_path):
     for name, frame in mini.tables.items():
         pd.testing.assert_frame_equal(frame, getattr(back, name), obj=name)
     report = json.loads((tmp_path / "a" / "run_report.json").read_text(encoding="utf-8"))
-    assert report["persons"] == 8 and len(report["files"]) == 12
+    assert report["persons"] == 7 and len(report["files"]) == 12
     quarantine = pd.read_csv(tmp_path / "a" / "quarantine.csv", dtype=str, keep_default_na=False)
     assert list(quarantine.columns) == ["file", "row", "reason", "raw"] and len(quarantine) == 16
 
@@ -192,9 +195,8 @@ def test_quality_measure_on_fixture_truth(mini):
     truth["person_key"] = names.map(who).to_numpy()
     truth.loc[(predicted["file"] == "report_persons") & (predicted["row"] == 3), "person_key"] = "zhang2"
     scores = person_resolution_quality(predicted, truth)
-    # The only miss: 赵强 in a relation without id or phone stays apart (name alone is too weak).
-    assert scores["precision"] == 1.0
-    assert scores["true_pairs"] - scores["correct_pairs"] == 3
+    assert scores["precision"] == 1.0 and scores["recall"] == 1.0
+    assert scores["true_pairs"] == scores["correct_pairs"] == 34
     assert scores["unmatched_predicted"] == 0
 
 
