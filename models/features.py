@@ -90,6 +90,13 @@ def build_event_index(tables: CanonicalTables) -> EventIndex:
     return EventIndex(calls=calls, reports=reports, mediations=mediations, visits=visits, texts=texts)
 
 
+def most_common(frame: pd.DataFrame, key: str, value: str) -> pd.Series:
+    """The most frequent ``value`` per ``key`` (ties: the alphabetically first), vectorised."""
+    counts = frame.groupby([key, value], observed=True).size().rename("n").reset_index()
+    counts = counts.sort_values([key, "n", value], ascending=[True, False, True], kind="mergesort")
+    return counts.drop_duplicates(key).set_index(key)[value]
+
+
 def _count_since(frame: pd.DataFrame, column: str, as_of: pd.Timestamp, days: int) -> pd.Series:
     recent = frame.loc[frame[column] >= as_of - pd.Timedelta(days=days)]
     return recent.groupby("dispute_id").size()
@@ -187,8 +194,7 @@ def history_features(index: EventIndex, as_of: pd.Timestamp, dispute_ids: pd.Ind
     out["h_days_since_last_event"] = (as_of - spans["max"]).dt.total_seconds() / 86400
 
     categories = pd.concat([calls[["dispute_id", "category"]], reports[["dispute_id", "category"]]])
-    category = categories.groupby("dispute_id")["category"].agg(lambda s: s.value_counts().index[0])
-    category = category.reindex(out.index)
+    category = most_common(categories, "dispute_id", "category").reindex(out.index)
     for name in CATEGORIES:
         out[f"c_{name}"] = (category == name).astype(np.int8)
 
