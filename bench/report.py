@@ -1,0 +1,244 @@
+"""``bench.json`` (every figure, one entry per scale) and ``BENCHMARKS.md`` (the tables).
+
+A new run at one scale replaces that scale's entry and keeps the others, so the small and
+city runs sit side by side and show how cost grows.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bench.runner import GROWTH_SHARES, STAGES
+
+JSON_NAME = "bench.json"
+MARKDOWN_NAME = "BENCHMARKS.md"
+SCALE_ORDER = ("tiny", "small", "city")
+
+
+def fmt(value: object, digits: int = 2) -> str:
+    """A number for a table cell: thousands separated, ``digits`` decimals below 100; — if missing."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return "—"
+        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.{digits}f}"
+    return str(value)
+
+
+def _table(header: list[str], rows: list[list[object]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(fmt(c) for c in row) + " |" for row in rows]
+    return lines
+
+
+def stage_rows(result: dict) -> list[list[object]]:
+    """One row per stage (and per substage): wall median, min–max, runs, peak memory, notes."""
+    labels = {spec.name: spec.label for spec in STAGES}
+    rows: list[list[object]] = []
+    for name, stage in result["stages"].items():
+        if stage.get("status") != "ok":
+            rows.append(
+                [
+                    f"**{name}**",
+                    labels.get(name, name),
+                    "—",
+                    "—",
+                    0,
+                    "—",
+                    f"{stage['status']}: {stage.get('reason', '')}",
+                ]
+            )
+            continue
+        spread = f"{fmt(stage['seconds_min'])}–{fmt(stage['seconds_max'])}" if stage["runs"] > 1 else "—"
+        rows.append([f"**{name}**", labels.get(name, name), stage["seconds"], spread, stage["runs"],
+                     stage["max_rss_mib"], _stage_note(name, stage["figures"])])  # fmt: skip
+        for sub, seconds in stage["substages"].items():
+            rows.append(["", f"↳ {sub}", seconds, "", "", "", ""])
+    return rows
+
+
+def _stage_note(name: str, figures: dict) -> str:
+    notes = {
+        "generate": lambda f: f"{f['files']} files, {fmt(f['drop_mib'])} MiB",
+        "ingest": lambda f: (
+            f"{fmt(f['person_records'])} person records → {fmt(f['persons'])} persons; "
+            f"{fmt(f['calls'])} calls → {fmt(f['disputes'])} disputes"
+        ),
+        "build_graph": lambda f: f"{fmt(f['nodes'])} nodes, {fmt(f['relationships'])} relationships",
+        "graph_features_igraph": lambda f: f"{fmt(f['disputes'])} disputes, {fmt(f['persons'])} persons",
+        "graph_features_networkx": lambda f: f"{fmt(f['disputes'])} disputes, {fmt(f['persons'])} persons",
+        "join_pandas": lambda f: (
+            f"{fmt(f['input_rows'])} input rows, median of {f['inner_repeats']} in-process"
+        ),
+        "join_duckdb": lambda f: (
+            f"{fmt(f['input_rows'])} input rows, median of {f['inner_repeats']} in-process"
+        ),
+        "run": lambda f: f"{fmt(f['disputes_scored'])} open disputes scored",
+        "score": lambda f: f"{fmt(f['disputes_scored'])} disputes",
+        "assign": lambda f: (
+            f"{fmt(f['disputes'])} disputes, {fmt(f['share_fully_staffed'] * 100, 1)}% fully staffed, "
+            f"solver {fmt(f['solve_seconds'])} s"
+        ),
+        "assign_2000": lambda f: (
+            f"{fmt(f['disputes'])} disputes, {fmt(f['share_fully_staffed'] * 100, 1)}% fully staffed, "
+            f"solver {fmt(f['solve_seconds'])} s"
+        ),
+        "dashboard": lambda f: (
+            f"ranking rows {fmt(f['rows_before_filter'])} → {fmt(f['rows_after_filter'])} after the filter"
+        ),
+        "neo4j": lambda f: (
+            f"{fmt(f['rows'])} rows at {fmt(f['rows_per_s'])} rows/s (batch {fmt(f['batch_size'])})"
+        ),
+    }
+    try:
+        return notes[name](figures) if name in notes else ""
+    except (KeyError, TypeError):
+        return ""
+
+
+def render_scale(result: dict) -> list[str]:
+    """The section of one scale: conditions, stages, anchors, quality, targets, growth."""
+    machine, versions = result["machine"], result["versions"]
+    lines = [
+        f"## Scale `{result['scale']}` (seed {result['seed']}, as of {result['as_of']})",
+        "",
+        f"- Date: {result['date']}; command: `{result.get('command', '')}`",
+        f"- Machine: {machine['cores']} cores ({machine['cores_usable']} usable), {fmt(machine['memory_gib'], 1)} GiB, "
+        f"{machine['cpu_model']}; {machine['os']}",
+        "- Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()),
+        f"- Load average (1, 5, 15 min) at start {result['load_average_start']}, at end {result['load_average_end']}"
+        + (f" — {result['conditions']}" if result.get("conditions") else ""),
+        f"- Wall time: the stage's own work, median of {result['repeat']} fresh processes "
+        "(heavy stages once at city scale). Peak memory: "
+        + result["peak_memory_method"]
+        + " (interpreter, imports and inputs included; the Neo4j server's JVM is not).",
+        f"- Total bench time {fmt(result['total_seconds'])} s.",
+        "",
+        "### Stages",
+        "",
+    ]
+    lines += _table(
+        ["stage", "what", "wall s (median)", "min–max s", "runs", "peak MiB", "notes"], stage_rows(result)
+    )
+    a = result["anchors"]
+    g, j, n = a["graph_features"], a["join_group_by"], a["neo4j_load"]
+    lines += ["", "### Anchors (same run, same data)", ""]
+    lines += _table(
+        ["comparison", "first", "second", "first ÷ second", "notes"],
+        [
+            ["graph features: networkx vs igraph", f"{fmt(g['networkx_s'])} s", f"{fmt(g['igraph_s'])} s",
+             g["ratio"] and f"{g['ratio']:.1f}×", f"networkx: {g['networkx_status']}"],
+            ["join + group-by: pandas vs DuckDB", f"{fmt(j['pandas_s'])} s", f"{fmt(j['duckdb_s'])} s",
+             j["ratio"] and f"{j['ratio']:.1f}×",
+             f"{fmt(j['input_rows'])} rows (dispute_parties ⋈ calls, per person); same result: {fmt(j['same_result'])}"],
+            ["Neo4j: one row per transaction vs UNWIND batches", f"{fmt(n['one_row_per_tx_rows_per_s'])} rows/s",
+             f"{fmt(n['batched_rows_per_s'])} rows/s", n["ratio"] and f"{n['ratio']:.0f}×",
+             f"batched {fmt(n['batched_rows'])} rows (batch {fmt(n['batch_size'])}), one-per-tx on a sample of "
+             f"{fmt(n['sample_rows'])} rows; {n['status']}"],
+        ],
+    )  # fmt: skip
+    q = result.get("quality") or {}
+    lines += ["", "### Quality against the generator's truth (etl/quality.py)", ""]
+    if q:
+        lines += _table(
+            ["measure", "value"],
+            [
+                ["person resolution: pairwise precision", fmt(q["person_precision"], 4)],
+                ["person resolution: pairwise recall", fmt(q["person_recall"], 4)],
+                ["person resolution: F1", fmt(q["person_f1"], 4)],
+                ["persons found / true persons", f"{fmt(q['predicted_persons'])} / {fmt(q['true_persons'])}"],
+                ["call linking: accuracy (one-to-one dispute correspondence)", fmt(q["link_accuracy"], 4)],
+                ["call linking: pairwise precision", fmt(q["link_pairwise_precision"], 4)],
+                ["call linking: pairwise recall", fmt(q["link_pairwise_recall"], 4)],
+                [
+                    "planted bad rows caught / planted",
+                    f"{fmt(q['bad_rows_caught'])} / {fmt(q['bad_rows_planted'])}",
+                ],
+            ],
+        )
+    else:
+        lines.append("Not measured (no ingest stage or no truth folder).")
+    lines += ["", "### Targets (city scale, 2 cores)", ""]
+    lines += _table(
+        ["target", "limit", "measured", "verdict"],
+        [[t["description"], f"{'≥' if t['unit'] == 'rows/s' else '<'} {fmt(t['limit'])} {t['unit']}",
+          t["value"] if t["value"] is None else f"{fmt(t['value'])} {t['unit']}", t["verdict"]]
+         for t in result["targets"]],
+    )  # fmt: skip
+    if result.get("growth"):
+        lines += ["", "### Growth: graph features on random city-shaped tables (graph.feature_bench)", ""]
+        rows = []
+        for share in GROWTH_SHARES:
+            entry = result["growth"].get(str(share), {})
+            if entry.get("status") != "ok":
+                rows.append([f"{share}×", "—", "—", "—", "—", entry.get("reason", "not run")])
+                continue
+            f = entry["figures"]
+            rows.append([f"{share}×", f["persons"], f["disputes"], entry["substages"]["person_graph_index"],
+                         entry["substages"]["igraph_features"], entry["max_rss_mib"]])  # fmt: skip
+        lines += _table(["share of city", "persons", "disputes", "index s", "features s", "peak MiB"], rows)
+    return lines
+
+
+def growth_across_scales(results: dict[str, dict]) -> list[str]:
+    """The heaviest stages at every scale measured, to show how cost grows with the city."""
+    scales = [s for s in SCALE_ORDER if s in results]
+    if len(scales) < 2:
+        return []
+    names = [spec.name for spec in STAGES]
+    biggest = results[scales[-1]]["stages"]
+    slowest = sorted(
+        (n for n in names if biggest.get(n, {}).get("status") == "ok"),
+        key=lambda n: -biggest[n]["seconds"],
+    )[:6]
+    header = ["stage", *[f"{s} s" for s in scales], *[f"{s} MiB" for s in scales]]
+    rows = []
+    for name in slowest:
+        entries = [results[s]["stages"].get(name, {}) for s in scales]
+        rows.append([name, *[e.get("seconds") for e in entries], *[e.get("max_rss_mib") for e in entries]])
+    disputes = [results[s]["stages"].get("run", {}).get("figures", {}).get("disputes_scored") for s in scales]
+    lines = ["## Growth across scales (slowest stages at the largest scale)", ""]
+    lines.append(
+        "Open disputes scored: " + ", ".join(f"{s} {fmt(d)}" for s, d in zip(scales, disputes, strict=True))
+    )
+    lines.append("")
+    return lines + _table(header, rows)
+
+
+def render_markdown(results: dict[str, dict]) -> str:
+    """BENCHMARKS.md from every scale's entry of bench.json."""
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `python cli.py bench` (package `bench/`); every figure is also in `bench.json`.",
+        "Each stage runs in its own process on the synthetic city of the given scale; the anchors",
+        "compare two ways of doing the same work on the same data in the same run.",
+        "",
+    ]
+    for scale in SCALE_ORDER:
+        if scale in results:
+            lines += render_scale(results[scale]) + [""]
+    lines += growth_across_scales(results)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def write_report(result: dict, out: Path) -> tuple[Path, Path]:
+    """Merge ``result`` into ``out/bench.json`` (replacing its scale) and rewrite ``out/BENCHMARKS.md``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = out / JSON_NAME, out / MARKDOWN_NAME
+    results: dict[str, dict] = {}
+    if json_path.exists():
+        results = json.loads(json_path.read_text(encoding="utf-8")).get("results", {})
+    results[result["scale"]] = result
+    json_path.write_text(
+        json.dumps({"results": results}, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8"
+    )
+    md_path.write_text(render_markdown(results), encoding="utf-8")
+    return md_path, json_path

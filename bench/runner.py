@@ -1,0 +1,390 @@
+"""Run the benchmark stages, each in its own subprocess, and gather their figures.
+
+Wall time is the stage's own work as timed inside its process (median over ``repeat`` fresh
+processes; heavy stages run once at city scale); peak memory is the largest
+``ru_maxrss`` (RUSAGE_SELF) those processes report, so it includes the interpreter, the
+imports and the stage's inputs. The Neo4j server's own memory (a separate JVM) is not in it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+from bench.stages import DEFAULT_AS_OF, PROJECT_ROOT
+
+SCALES = ("tiny", "small", "city")
+CITY_PERSONS = 500_000
+GROWTH_SHARES = (0.25, 0.5, 1.0)
+PACKAGES = (
+    "pandas",
+    "numpy",
+    "scikit-learn",
+    "lightgbm",
+    "networkx",
+    "igraph",
+    "neo4j",
+    "duckdb",
+    "streamlit",
+)
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    """One benchmark stage: its name in :mod:`bench.stages`, a label, whether it is too heavy to
+    repeat at city scale, and a time limit (None: none)."""
+
+    name: str
+    label: str
+    heavy: bool = False
+    timeout_s: float | None = None
+
+
+STAGES: tuple[StageSpec, ...] = (
+    StageSpec("generate", "generate the synthetic drop", heavy=True),
+    StageSpec("ingest", "ETL: read → validate → normalise → resolve persons → link → outcomes", heavy=True),
+    StageSpec("build_graph", "build graph: frames, embedded store load, person-graph index"),
+    StageSpec("graph_features_igraph", "graph features, one snapshot (igraph + scipy.sparse)"),
+    StageSpec("graph_features_networkx", "graph features, one snapshot (networkx reference)", timeout_s=1800),
+    StageSpec("join_pandas", "join + group-by on the run's tables (pandas)"),
+    StageSpec("join_duckdb", "join + group-by on the run's tables (DuckDB)"),
+    StageSpec("run", "`cli.py run` end to end (ingest, features, backtest, train, score)", heavy=True),
+    StageSpec("score", "re-score with the saved model (`cli.py score`)"),
+    StageSpec("assign", "多包一 assignment of the run's red/orange disputes"),
+    StageSpec("assign_2000", "多包一 assignment of the top 2,000 disputes"),
+    StageSpec("dashboard", "dashboard first render (AppTest), sign-in, filter change"),
+    StageSpec("neo4j", "Neo4j load (UNWIND batches; one-row transactions on a sample)", heavy=True),
+)
+STAGE_NAMES = tuple(spec.name for spec in STAGES)
+
+
+def machine_info() -> dict:
+    """Cores, memory and CPU model of this machine (Linux /proc), and the load right now."""
+    cpu_model = ""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    mem_gib = None
+    meminfo = Path("/proc/meminfo")
+    if meminfo.exists():
+        for line in meminfo.read_text(encoding="utf-8").splitlines():
+            if line.startswith("MemTotal:"):
+                mem_gib = round(int(line.split()[1]) / 2**20, 1)
+    return {
+        "cores": os.cpu_count(),
+        "cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "memory_gib": mem_gib,
+        "cpu_model": cpu_model or platform.processor() or platform.machine(),
+        "os": platform.platform(),
+    }
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of Python and of the libraries whose speed the table depends on."""
+    versions = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def neo4j_reachable() -> str | None:
+    """None when the configured Neo4j answers, else the reason it does not."""
+    from neo4j import GraphDatabase
+
+    from config import get_settings
+
+    settings = get_settings()
+    try:
+        with GraphDatabase.driver(
+            settings.neo4j_uri, auth=(settings.neo4j_user, settings.neo4j_password), connection_timeout=5
+        ) as driver:
+            driver.verify_connectivity()
+    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable", said in the table
+        return f"Neo4j not reachable at {settings.neo4j_uri} ({type(exc).__name__}); start it with `make neo4j-up`"
+    return None
+
+
+def run_stage_process(
+    name: str,
+    work: Path,
+    scale: str,
+    seed: int,
+    as_of: str,
+    options: dict | None = None,
+    timeout_s: float | None = None,
+) -> dict:
+    """Run one stage in a fresh Python process; its figures plus ``process_seconds`` (the whole
+    process, start-up and input reading included). Raises RuntimeError with the stage's last
+    error line when it fails, TimeoutError when it overruns."""
+    command = [
+        sys.executable, "-m", "bench.stages", name, "--work", str(work), "--scale", scale,
+        "--seed", str(seed), "--as-of", as_of, "--options", json.dumps(options or {}),
+    ]  # fmt: skip
+    started = time.perf_counter()
+    try:
+        done = subprocess.run(
+            command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=timeout_s, check=False
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise TimeoutError(f"did not finish within {timeout_s:.0f} s") from exc
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
+        raise RuntimeError(lines[-1] if lines else f"exit status {done.returncode}")
+    lines = [line for line in done.stdout.strip().splitlines() if line.strip()]
+    figures = json.loads(lines[-1])
+    figures["process_seconds"] = elapsed
+    return figures
+
+
+def summarise_runs(runs: Sequence[dict]) -> dict:
+    """Median / min / max of the timed work, the largest peak memory, substage medians, and the
+    figures of the last run."""
+    seconds = [r["seconds"] for r in runs]
+    substages: dict[str, list[float]] = {}
+    for r in runs:
+        for key, value in r.get("substages", {}).items():
+            substages.setdefault(key, []).append(float(value))
+    return {
+        "status": "ok",
+        "runs": len(runs),
+        "seconds": statistics.median(seconds),
+        "seconds_min": min(seconds),
+        "seconds_max": max(seconds),
+        "process_seconds": statistics.median(r["process_seconds"] for r in runs),
+        "max_rss_mib": max(r["max_rss_mib"] for r in runs),
+        "substages": {k: statistics.median(v) for k, v in substages.items()},
+        "figures": {k: v for k, v in runs[-1].items() if k not in ("substages", "process_seconds")},
+    }
+
+
+def ratio(slow: float | None, fast: float | None) -> float | None:
+    """``slow / fast`` (how many times faster), None when either is missing or zero."""
+    if not slow or not fast:
+        return None
+    return slow / fast
+
+
+def anchors(stages: dict[str, dict]) -> dict:
+    """The side-by-side comparisons of one bench run."""
+
+    def ok(name: str) -> dict | None:
+        result = stages.get(name, {})
+        return result if result.get("status") == "ok" else None
+
+    out: dict[str, dict] = {}
+    nx_stage, ig_stage = ok("graph_features_networkx"), ok("graph_features_igraph")
+    out["graph_features"] = {
+        "networkx_s": nx_stage and nx_stage["seconds"],
+        "igraph_s": ig_stage and ig_stage["seconds"],
+        "ratio": ratio(nx_stage and nx_stage["seconds"], ig_stage and ig_stage["seconds"]),
+        "networkx_status": stages.get("graph_features_networkx", {}).get("status", "not run"),
+    }
+    pd_stage, dd_stage = ok("join_pandas"), ok("join_duckdb")
+    out["join_group_by"] = {
+        "pandas_s": pd_stage and pd_stage["seconds"],
+        "duckdb_s": dd_stage and dd_stage["seconds"],
+        "ratio": ratio(pd_stage and pd_stage["seconds"], dd_stage and dd_stage["seconds"]),
+        "input_rows": pd_stage and pd_stage["figures"]["input_rows"],
+        "same_result": bool(
+            pd_stage and dd_stage and pd_stage["figures"]["checksum"] == dd_stage["figures"]["checksum"]
+        ),
+    }
+    neo = ok("neo4j")
+    out["neo4j_load"] = {
+        "batched_rows_per_s": neo and neo["figures"]["rows_per_s"],
+        "one_row_per_tx_rows_per_s": neo and neo["figures"]["naive_rows_per_s"],
+        "ratio": neo and neo["figures"]["ratio"],
+        "batched_rows": neo and neo["figures"]["rows"],
+        "sample_rows": neo and neo["figures"]["naive_rows"],
+        "batch_size": neo and neo["figures"]["batch_size"],
+        "status": stages.get("neo4j", {}).get("status", "not run"),
+    }
+    return out
+
+
+# (key, description, stage, how to read the value, limit, unit); value ≤ limit meets the target
+# unless the unit is rows/s (then ≥).
+TARGETS: tuple[tuple[str, str, Callable[[dict], float | None], float, str], ...] = (
+    ("run_end_to_end", "`run` end to end", lambda s: _seconds(s, "run"), 15 * 60, "s"),
+    ("rescore", "re-score", lambda s: _seconds(s, "score"), 60, "s"),
+    ("run_peak_memory", "peak memory of `run`", lambda s: _rss_gib(s, "run"), 12, "GiB"),
+    ("etl_time", "ingest + resolve + link", lambda s: _seconds(s, "ingest"), 10 * 60, "s"),
+    ("etl_memory", "ingest + resolve + link, peak memory", lambda s: _rss_gib(s, "ingest"), 8, "GiB"),
+    ("neo4j_rate", "Neo4j load", lambda s: _figure(s, "neo4j", "rows_per_s"), 20_000, "rows/s"),
+    ("graph_features", "graph features (index + one snapshot, igraph)", lambda s: _graph_seconds(s), 60, "s"),
+    ("assign_2000", "assignment of 2,000 disputes", lambda s: _seconds(s, "assign_2000"), 30, "s"),
+)
+
+
+def _seconds(stages: dict, name: str) -> float | None:
+    result = stages.get(name, {})
+    return result.get("seconds") if result.get("status") == "ok" else None
+
+
+def _rss_gib(stages: dict, name: str) -> float | None:
+    result = stages.get(name, {})
+    return result["max_rss_mib"] / 1024 if result.get("status") == "ok" else None
+
+
+def _figure(stages: dict, name: str, key: str) -> float | None:
+    result = stages.get(name, {})
+    return result["figures"].get(key) if result.get("status") == "ok" else None
+
+
+def _graph_seconds(stages: dict) -> float | None:
+    result = stages.get("graph_features_igraph", {})
+    if result.get("status") != "ok":
+        return None
+    return result["seconds"] + result["substages"].get("person_graph_index", 0.0)
+
+
+def evaluate_targets(stages: dict[str, dict], scale: str) -> list[dict]:
+    """Each city-scale target with this run's value and whether it is met (only said at city scale)."""
+    rows = []
+    for key, description, read, limit, unit in TARGETS:
+        value = read(stages)
+        if value is None:
+            verdict = "not measured"
+        elif scale != "city":
+            verdict = f"n/a at {scale} scale"
+        else:
+            met = value >= limit if unit == "rows/s" else value <= limit
+            verdict = "met" if met else "missed"
+        rows.append({"target": key, "description": description, "limit": limit, "unit": unit,
+                     "value": value, "verdict": verdict})  # fmt: skip
+    return rows
+
+
+def run_bench(
+    scale: str,
+    work: Path,
+    repeat: int = 3,
+    seed: int = 1,
+    as_of: str = DEFAULT_AS_OF,
+    sources: Path | None = None,
+    reuse_run: Path | None = None,
+    stages: Sequence[str] | None = None,
+    neo4j: str = "auto",
+    growth: bool | None = None,
+    naive_rows: int = 2000,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
+    """Run the benchmark at ``scale`` in ``work`` and return every figure (bench.json's entry).
+
+    ``sources``: reuse this drop (its truth in ``sources/../truth``) instead of generating one
+    (the generate stage is then not timed). ``reuse_run``: copy this finished run folder (its
+    drop in ``reuse_run/../sources``) instead of running `run` (then not timed). ``neo4j``: "auto" (run the load when the server
+    answers, else report it skipped), "require" (fail when it does not) or "skip".
+    ``growth``: graph features on random city-shaped tables at 0.25×, 0.5× and 1× city
+    (default: at city scale only).
+    """
+    if scale not in SCALES:
+        raise ValueError(f"unknown scale {scale!r}; expected one of {', '.join(SCALES)}")
+    if repeat < 1:
+        raise ValueError("repeat must be at least 1")
+    if neo4j not in ("auto", "require", "skip"):
+        raise ValueError("neo4j must be auto, require or skip")
+    chosen = list(stages) if stages else list(STAGE_NAMES)
+    unknown = sorted(set(chosen) - set(STAGE_NAMES))
+    if unknown:
+        raise ValueError(f"unknown stages {unknown}; expected some of {', '.join(STAGE_NAMES)}")
+    say = progress or (lambda _message: None)
+    work = Path(work).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    options: dict = {"naive_rows": naive_rows}
+    if reuse_run is not None:
+        reuse_run = Path(reuse_run).resolve()
+        if not (reuse_run / "scores.csv").exists():
+            raise FileNotFoundError(f"{reuse_run}: not a finished run folder (no scores.csv)")
+        shutil.rmtree(work / "run", ignore_errors=True)
+        shutil.copytree(reuse_run, work / "run")
+        sources = sources or reuse_run.parent / "sources"
+    if sources is not None:
+        options["sources"] = str(Path(sources).resolve())
+        options["truth"] = str(Path(sources).resolve().parent / "truth")
+
+    result: dict = {
+        "scale": scale,
+        "seed": seed,
+        "as_of": as_of,
+        "repeat": repeat,
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine_info(),
+        "versions": package_versions(),
+        "load_average_start": [round(x, 2) for x in os.getloadavg()],
+        "peak_memory_method": "ru_maxrss (RUSAGE_SELF) reported by each stage's own process",
+        "stages": {},
+    }
+    started = time.perf_counter()
+    for spec in STAGES:
+        if spec.name not in chosen:
+            continue
+        if spec.name == "generate" and sources is not None:
+            result["stages"]["generate"] = {"status": "skipped", "reason": f"drop reused from {sources}"}
+            continue
+        if spec.name == "run" and reuse_run is not None:
+            result["stages"]["run"] = {"status": "skipped", "reason": f"run folder reused from {reuse_run}"}
+            continue
+        if spec.name == "neo4j":
+            reason = "not asked for (--neo4j skip)" if neo4j == "skip" else neo4j_reachable()
+            if reason is not None:
+                if neo4j == "require":
+                    raise RuntimeError(reason)
+                result["stages"]["neo4j"] = {"status": "skipped", "reason": reason}
+                continue
+        times = 1 if (spec.heavy and scale == "city") or spec.name == "neo4j" else repeat
+        say(f"{spec.name} ×{times}")
+        runs = []
+        try:
+            for _ in range(times):
+                runs.append(run_stage_process(spec.name, work, scale, seed, as_of, options, spec.timeout_s))
+            result["stages"][spec.name] = summarise_runs(runs)
+        except TimeoutError as exc:
+            result["stages"][spec.name] = {"status": "timeout", "reason": str(exc)}
+        except RuntimeError as exc:
+            result["stages"][spec.name] = {"status": "error", "reason": str(exc)}
+        say(
+            f"{spec.name}: {result['stages'][spec.name].get('seconds', result['stages'][spec.name].get('reason'))}"
+        )
+
+    if growth if growth is not None else scale == "city":
+        result["growth"] = {}
+        for share in GROWTH_SHARES:
+            persons = int(CITY_PERSONS * share)
+            say(f"growth {share}× ({persons} persons)")
+            try:
+                figures = run_stage_process(
+                    "growth_graph_features", work, scale, seed, as_of, {"persons": persons}
+                )
+                result["growth"][str(share)] = summarise_runs([figures])
+            except (RuntimeError, TimeoutError) as exc:
+                result["growth"][str(share)] = {"status": "error", "reason": str(exc)}
+
+    stage_results = result["stages"]
+    result["quality"] = stage_results.get("ingest", {}).get("figures", {}).get("quality", {})
+    result["anchors"] = anchors(stage_results)
+    result["targets"] = evaluate_targets(stage_results, scale)
+    neo = stage_results.get("neo4j", {})
+    if neo.get("status") == "ok":
+        result["versions"]["neo4j server"] = neo["figures"]["server_version"]
+    result["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+    result["total_seconds"] = time.perf_counter() - started
+    return result
