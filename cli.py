@@ -131,6 +131,27 @@ def cmd_users(args: argparse.Namespace) -> int:
     return 0
 
 
+@command
+def cmd_bench(args: argparse.Namespace) -> int:
+    from bench.report import write_report
+    from bench.runner import run_bench
+
+    work = Path(args.work or f"runs/bench/{args.scale}")
+    result = run_bench(
+        args.scale, work, repeat=args.repeat, seed=args.seed, sources=Path(args.sources) if args.sources else None,
+        reuse_run=Path(args.run) if args.run else None, stages=args.stages, neo4j=args.neo4j, growth=args.growth,
+        progress=lambda message: print(f"bench: {message}", file=sys.stderr, flush=True),
+    )  # fmt: skip
+    invoked = sys.argv[1:] if Path(sys.argv[0]).name == "cli.py" else ["bench"]
+    result["command"] = "python cli.py " + " ".join(invoked)
+    if args.conditions:
+        result["conditions"] = args.conditions
+    markdown, data = write_report(result, Path(args.out))
+    seconds = {name: stage.get("seconds", stage["status"]) for name, stage in result["stages"].items()}
+    print(json.dumps({"markdown": str(markdown), "json": str(data), "seconds": seconds}, indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
     parser = argparse.ArgumentParser(prog="cli.py", description=__doc__.splitlines()[0])
@@ -182,6 +203,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--county", default=None, help="commander's county (default: the whole city)")
     p.add_argument("--grids", default=None, help="';'-separated grid_ids (grid workers, officers)")
     p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+
+    p = sub.add_parser("bench", help="time every stage and the anchors; write BENCHMARKS.md and bench.json")
+    p.add_argument("--scale", choices=["tiny", "small", "city"], default="small")
+    p.add_argument("--repeat", type=int, default=3, help="processes per stage (heavy ones: once at city)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--out", default=".", help="folder of BENCHMARKS.md and bench.json")
+    p.add_argument("--work", default=None, help="scratch folder (default: runs/bench/SCALE)")
+    p.add_argument("--sources", default=None, help="reuse this drop (truth in ../truth), do not generate")
+    p.add_argument("--run", default=None, help="reuse this finished run folder instead of timing `run`")
+    p.add_argument("--stages", nargs="+", default=None, help="only these stages (default: all)")
+    p.add_argument("--neo4j", choices=["auto", "require", "skip"], default="auto")
+    p.add_argument("--growth", action=argparse.BooleanOptionalAction, default=None,
+                   help="graph-feature growth at 0.25x/0.5x/1x city (default: at city scale)")  # fmt: skip
+    p.add_argument("--conditions", default=None, help="a note on the machine's state, printed in the table")
     return parser
 
 
