@@ -181,48 +181,68 @@ def _ids_close(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (n_diff <= 1) | ((n_diff == 2) & swapped.any(axis=1))
 
 
+def _levels_frame(levels: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Integer level codes -> categorical columns ('' = a value is missing)."""
+    return pd.DataFrame(
+        {
+            comp: pd.Categorical.from_codes(codes, categories=[""] + list(M_U[comp]))
+            for comp, codes in levels.items()
+        }
+    )
+
+
 def compare_pairs(prep: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
-    """Comparison level of every comparison for each pair ('' = a value is missing)."""
+    """Comparison level of every comparison for each pair (categoricals; '' = a value is missing).
+
+    Strings are compared through integer codes (one factorisation per column), so a million
+    pairs cost a few vectorised operations per comparison.
+    """
     i, j = pairs["i"].to_numpy(), pairs["j"].to_numpy()
 
-    def col(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        values = prep[name]
-        present = values.notna().to_numpy()
-        arr = values.to_numpy(dtype=object)
-        return arr[i], arr[j], present[i] & present[j]
+    def coded(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        codes, _ = pd.factorize(prep[name])
+        a, b = codes[i], codes[j]
+        return a, b, (a >= 0) & (b >= 0)
+
+    def strings(name: str, rows: np.ndarray) -> np.ndarray:
+        return prep[name].to_numpy(dtype=object)[rows].astype(str)
+
+    def level(comp: str, conditions: list[np.ndarray], names: list[str], default: str) -> np.ndarray:
+        order = [""] + list(M_U[comp])
+        return np.select(conditions, [order.index(n) for n in names], order.index(default)).astype(np.int8)
 
     levels = {}
-    a, b, both = col("id_number")
+    a, b, both = coded("id_number")
     valid = prep["id_valid"].to_numpy()
     va, vb = valid[i], valid[j]
     equal = both & (a == b)
     idx = np.flatnonzero(both & ~equal)
     close = np.zeros(len(pairs), dtype=bool)
-    close[idx] = _ids_close(a[idx].astype(str), b[idx].astype(str))
-    levels["id"] = np.select(
-        [~both, equal & va, equal, va & vb, close], ["", "exact", "exact", "conflict", "close"], "diff"
-    )
-    a, b, both = col("phone")
-    levels["phone"] = np.select([~both, a == b], ["", "exact"], "diff")
-    a, b, both = col("name")
-    pa, pb, _ = col("pinyin")
+    close[idx] = _ids_close(strings("id_number", i[idx]), strings("id_number", j[idx]))
+    levels["id"] = level("id", [~both, equal, va & vb, close], ["", "exact", "conflict", "close"], "diff")
+    a, b, both = coded("phone")
+    levels["phone"] = level("phone", [~both, a == b], ["", "exact"], "diff")
+    a, b, both = coded("name")
+    pa, pb, _ = coded("pinyin")
     equal = both & (a == b)
     homophone = both & ~equal & (pa == pb)
     idx = np.flatnonzero(both & ~equal & ~homophone)
     edit1 = np.zeros(len(pairs), dtype=bool)
-    edit1[idx] = _within_one_edit(a[idx].astype(str), b[idx].astype(str))
-    levels["name"] = np.select([~both, equal, homophone, edit1], ["", "exact", "pinyin", "edit1"], "diff")
+    edit1[idx] = _within_one_edit(strings("name", i[idx]), strings("name", j[idx]))
+    levels["name"] = level("name", [~both, equal, homophone, edit1], ["", "exact", "pinyin", "edit1"], "diff")
     years = prep["birth_year"].astype("float64").to_numpy()
     ya, yb = years[i], years[j]
     both = ~np.isnan(ya) & ~np.isnan(yb)
     gap = np.abs(np.nan_to_num(ya) - np.nan_to_num(yb))
-    levels["birth_year"] = np.select([~both, gap == 0, gap <= 1], ["", "exact", "near"], "diff")
-    a, b, both = col("gender")
-    levels["gender"] = np.select([~both, a == b], ["", "agree"], "diff")
-    a, b, both = col("address")
-    ca, cb, both_c = col("community")
-    levels["address"] = np.select([~both, a == b, both_c & (ca == cb)], ["", "exact", "community"], "diff")
-    return pd.DataFrame({name: pd.Series(v, dtype="str") for name, v in levels.items()})
+    levels["birth_year"] = level("birth_year", [~both, gap == 0, gap <= 1], ["", "exact", "near"], "diff")
+    a, b, both = coded("gender")
+    levels["gender"] = level("gender", [~both, a == b], ["", "agree"], "diff")
+    a, b, both = coded("address")
+    ca, cb, both_c = coded("community")
+    levels["address"] = level(
+        "address", [~both, a == b, both_c & (ca == cb)], ["", "exact", "community"], "diff"
+    )
+    return _levels_frame(levels)
 
 
 def score_pairs(
@@ -233,7 +253,8 @@ def score_pairs(
     out = pd.DataFrame(index=levels.index)
     total = np.zeros(len(levels))
     for comp in COMPARISONS:
-        w = levels[comp].map(table[comp]).fillna(0.0).astype("float64").to_numpy()
+        by_code = np.array([0.0] + [table[comp][lvl] for lvl in M_U[comp]])
+        w = by_code[levels[comp].cat.codes.to_numpy()]
         out[f"w_{comp}"] = w
         total += w
     out["weight"] = total
@@ -263,12 +284,13 @@ def estimate_m_u(
     return m_u
 
 
-def cluster_pairs(n: int, pairs: pd.DataFrame, weight: np.ndarray, valid_ids: pd.Series) -> np.ndarray:
-    """Union–find over accepted pairs, strongest first; a union joining two different valid ids
-    is refused, so no chain of weaker links can merge two id holders. Returns a root per record."""
-    parent = np.arange(n)
-    ids = valid_ids.to_numpy(dtype=object)
-    root_id: dict[int, object] = {int(k): v for k, v in enumerate(ids) if isinstance(v, str)}
+def _guarded_union_find(
+    nodes: np.ndarray, ii: np.ndarray, jj: np.ndarray, weight: np.ndarray, ids: np.ndarray
+) -> dict[int, int]:
+    """Union–find over the given pairs, strongest first, refusing any union of two different
+    valid ids. Returns node -> smallest node of its final group."""
+    parent = {int(x): int(x) for x in nodes}
+    root_id = {int(x): ids[x] for x in nodes if isinstance(ids[x], str)}
 
     def find(x: int) -> int:
         root = x
@@ -279,21 +301,48 @@ def cluster_pairs(n: int, pairs: pd.DataFrame, weight: np.ndarray, valid_ids: pd
         return root
 
     order = np.argsort(-weight, kind="stable")
-    ii, jj = pairs["i"].to_numpy()[order], pairs["j"].to_numpy()[order]
-    for a, b in zip(ii.tolist(), jj.tolist(), strict=True):
+    for a, b in zip(ii[order].tolist(), jj[order].tolist(), strict=True):
         ra, rb = find(a), find(b)
         if ra == rb:
             continue
         ida, idb = root_id.get(ra), root_id.get(rb)
         if ida is not None and idb is not None and ida != idb:
             continue
-        if ra > rb:
-            ra, rb = rb, ra
+        ra, rb = min(ra, rb), max(ra, rb)
         parent[rb] = ra
-        merged_id = ida if ida is not None else idb
-        if merged_id is not None:
-            root_id[ra] = merged_id
-    return np.array([find(x) for x in range(n)])
+        if ida is not None or idb is not None:
+            root_id[ra] = ida if ida is not None else idb
+    return {x: find(x) for x in parent}
+
+
+def cluster_pairs(n: int, pairs: pd.DataFrame, weight: np.ndarray, valid_ids: pd.Series) -> np.ndarray:
+    """Connected components of the accepted pairs, except that no person may hold two different
+    valid ids: components that would are rebuilt by a guarded union–find (strongest pairs first),
+    so no chain of weaker links merges two id holders. Returns the smallest record position of
+    each record's person (its root)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    ii, jj = pairs["i"].to_numpy(), pairs["j"].to_numpy()
+    graph = coo_matrix((np.ones(len(ii), dtype=np.int8), (ii, jj)), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    ids = valid_ids.to_numpy(dtype=object)
+    has_id = valid_ids.notna().to_numpy()
+    id_codes, _ = pd.factorize(valid_ids)
+    per_label = (
+        pd.DataFrame({"label": labels[has_id], "id": id_codes[has_id]}).groupby("label")["id"].nunique()
+    )
+    conflicted = per_label.index[per_label.to_numpy() > 1].to_numpy()
+    roots = pd.Series(np.arange(n)).groupby(labels).transform("min").to_numpy().copy()
+    if len(conflicted):
+        in_conflict = np.isin(labels, conflicted)
+        pair_mask = in_conflict[ii]
+        fixed = _guarded_union_find(
+            np.flatnonzero(in_conflict), ii[pair_mask], jj[pair_mask], weight[pair_mask], ids
+        )
+        nodes = np.fromiter(fixed.keys(), dtype=np.int64)
+        roots[nodes] = np.fromiter(fixed.values(), dtype=np.int64)
+    return roots
 
 
 def resolve_persons(
