@@ -592,7 +592,7 @@ class ScopedRun:
         flags = [
             self._node_allowed(str(lb), str(k)) for lb, k in zip(nodes["label"], nodes["key"], strict=True)
         ]
-        allowed = nodes[flags]
+        allowed = nodes[pd.Series(flags, index=nodes.index, dtype=bool)]
         # A visible person's home address may be shown even outside the principal's grids.
         persons = set(_text(allowed.loc[allowed["label"] == "Person", "key"]))
         lives = edges[(edges["type"] == "LIVES_AT") & _text(edges["source"]).isin(persons)]

@@ -252,6 +252,12 @@ def test_dispute_network_is_filtered_too(audit: AuditLog, any_store) -> None:
         scoped("grid_worker", audit, store=any_store).network(person_id="P000005")
 
 
+def test_a_store_that_does_not_know_the_person_gives_an_empty_network(audit: AuditLog) -> None:
+    nodes, edges = scoped("grid_worker", audit, store=MemoryStore()).network(person_id="P000002")
+    assert nodes.empty and edges.empty
+    assert list(nodes.columns) == ["key", "label", "caption", "at"]
+
+
 def test_unrestricted_roles_see_the_kin_link(audit: AuditLog, store: MemoryStore) -> None:
     nodes, _ = scoped("commander_city", audit, store=store).network(person_id="P000002", hops=3)
     assert {"D-R3", "P000005", "P000008"} <= set(nodes["key"])
