@@ -195,6 +195,7 @@ class _Dispute:
     last_event: float = 0.0
     severity: str = "minor"
     call_times: list[float] = field(default_factory=list)
+    mediations: list[int] = field(default_factory=list)
 
 
 class CitySimulator:
@@ -886,6 +887,7 @@ class CitySimulator:
                 "outcome": "ongoing" if ongoing else outcome,
             }
         )
+        d.mediations.append(idx)
         d.last_event = max(d.last_event, day if ongoing else end)
         return None if ongoing else (end, outcome, idx)
 
@@ -971,6 +973,13 @@ class CitySimulator:
     def _escalate(self, d: _Dispute, te: float, heat: float) -> None:
         rng = self.rng
         d.escalated_at = te
+        # Mediations planned for after the violence never happen; one in progress breaks down.
+        for m_idx in d.mediations:
+            med = self.mediations[m_idx]
+            if med["start_day"] >= te:
+                med["cancelled"] = True
+            elif med["end_day"] is None or med["end_day"] > te:
+                med["end_day"], med["outcome"] = te, "failed"
         offence = _pick(rng, OFFENCE_BY_CATEGORY[d.category])
         if te < PERIOD_DAYS and rng.random() < 0.65:
             self._call(d, te, heat, escalation_offence=offence)
@@ -1024,7 +1033,7 @@ class CitySimulator:
             call_persons=pd.DataFrame(self.call_persons, columns=["call_idx", "role", "pid"]),
             reports=pd.DataFrame(self.reports),
             report_persons=pd.DataFrame(self.report_persons, columns=["report_idx", "role", "pid"]),
-            mediations=pd.DataFrame(self.mediations),
+            mediations=pd.DataFrame([m for m in self.mediations if not m.get("cancelled")]),
             visits=pd.DataFrame(self.visits),
             cases=pd.DataFrame(self.cases),
             case_persons=pd.DataFrame(self.case_persons, columns=["case_idx", "role", "pid"]),
