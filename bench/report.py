@@ -102,11 +102,16 @@ def _stage_note(name: str, figures: dict) -> str:
         return ""
 
 
+def _title(result: dict) -> str:
+    label = result.get("label", result["scale"])
+    return f"Scale `{result['scale']}`" + ("" if label == result["scale"] else f" — {label}")
+
+
 def render_scale(result: dict) -> list[str]:
     """The section of one scale: conditions, stages, anchors, quality, targets, growth."""
     machine, versions = result["machine"], result["versions"]
     lines = [
-        f"## Scale `{result['scale']}` (seed {result['seed']}, as of {result['as_of']})",
+        f"## {_title(result)} (seed {result['seed']}, as of {result['as_of']})",
         "",
         f"- Date: {result['date']}; command: `{result.get('command', '')}`",
         f"- Machine: {machine['cores']} cores ({machine['cores_usable']} usable), {fmt(machine['memory_gib'], 1)} GiB, "
@@ -186,9 +191,14 @@ def render_scale(result: dict) -> list[str]:
     return lines
 
 
+def ordered_labels(results: dict[str, dict]) -> list[str]:
+    """Entries of bench.json from the smallest scale up, then by label."""
+    return sorted(results, key=lambda k: (SCALE_ORDER.index(results[k]["scale"]), k))
+
+
 def growth_across_scales(results: dict[str, dict]) -> list[str]:
     """The heaviest stages at every scale measured, to show how cost grows with the city."""
-    scales = [s for s in SCALE_ORDER if s in results]
+    scales = ordered_labels(results)
     if len(scales) < 2:
         return []
     names = [spec.name for spec in STAGES]
@@ -203,7 +213,15 @@ def growth_across_scales(results: dict[str, dict]) -> list[str]:
         entries = [results[s]["stages"].get(name, {}) for s in scales]
         rows.append([name, *[e.get("seconds") for e in entries], *[e.get("max_rss_mib") for e in entries]])
     disputes = [results[s]["stages"].get("run", {}).get("figures", {}).get("disputes_scored") for s in scales]
-    lines = ["## Growth across scales (slowest stages at the largest scale)", ""]
+    lines = [
+        "## Growth across scales (slowest stages at the largest scale)",
+        "",
+        "The generator makes three sizes (tiny ≈12 grids, small ≈300, city ≈10,372 grids); 0.25× and",
+        "0.5× of the city would need a grid-count override in `synth.generate`, which it does not have.",
+        "Graph-feature growth at 0.25×, 0.5× and 1× is measured on random city-shaped tables instead",
+        "(`cli.py bench --growth`, in the city section when run).",
+        "",
+    ]
     lines.append(
         "Open disputes scored: " + ", ".join(f"{s} {fmt(d)}" for s, d in zip(scales, disputes, strict=True))
     )
@@ -221,9 +239,8 @@ def render_markdown(results: dict[str, dict]) -> str:
         "compare two ways of doing the same work on the same data in the same run.",
         "",
     ]
-    for scale in SCALE_ORDER:
-        if scale in results:
-            lines += render_scale(results[scale]) + [""]
+    for label in ordered_labels(results):
+        lines += render_scale(results[label]) + [""]
     lines += growth_across_scales(results)
     return "\n".join(lines).rstrip() + "\n"
 
@@ -236,7 +253,7 @@ def write_report(result: dict, out: Path) -> tuple[Path, Path]:
     results: dict[str, dict] = {}
     if json_path.exists():
         results = json.loads(json_path.read_text(encoding="utf-8")).get("results", {})
-    results[result["scale"]] = result
+    results[result.get("label", result["scale"])] = result
     json_path.write_text(
         json.dumps({"results": results}, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8"
     )

@@ -1,7 +1,7 @@
 """Run the benchmark stages, each in its own subprocess, and gather their figures.
 
 Wall time is the stage's own work as timed inside its process (median over ``repeat`` fresh
-processes; heavy stages run once at city scale); peak memory is the largest
+processes; heavy stages run once except on the tiny city); peak memory is the largest
 ``ru_maxrss`` (RUSAGE_SELF) those processes report, so it includes the interpreter, the
 imports and the stage's inputs. The Neo4j server's own memory (a separate JVM) is not in it.
 """
@@ -43,7 +43,7 @@ PACKAGES = (
 @dataclass(frozen=True)
 class StageSpec:
     """One benchmark stage: its name in :mod:`bench.stages`, a label, whether it is too heavy to
-    repeat at city scale, and a time limit (None: none)."""
+    repeat (heavy stages run once except on the tiny city), and a time limit (None: none)."""
 
     name: str
     label: str
@@ -56,7 +56,6 @@ STAGES: tuple[StageSpec, ...] = (
     StageSpec("ingest", "ETL: read → validate → normalise → resolve persons → link → outcomes", heavy=True),
     StageSpec("build_graph", "build graph: frames, embedded store load, person-graph index"),
     StageSpec("graph_features_igraph", "graph features, one snapshot (igraph + scipy.sparse)"),
-    StageSpec("graph_features_networkx", "graph features, one snapshot (networkx reference)", timeout_s=1800),
     StageSpec("join_pandas", "join + group-by on the run's tables (pandas)"),
     StageSpec("join_duckdb", "join + group-by on the run's tables (DuckDB)"),
     StageSpec("run", "`cli.py run` end to end (ingest, features, backtest, train, score)", heavy=True),
@@ -64,6 +63,7 @@ STAGES: tuple[StageSpec, ...] = (
     StageSpec("assign", "多包一 assignment of the run's red/orange disputes"),
     StageSpec("assign_2000", "多包一 assignment of the top 2,000 disputes"),
     StageSpec("dashboard", "dashboard first render (AppTest), sign-in, filter change"),
+    StageSpec("graph_features_networkx", "graph features, one snapshot (networkx reference)", timeout_s=1800),
     StageSpec("neo4j", "Neo4j load (UNWIND batches; one-row transactions on a sample)", heavy=True),
 )
 STAGE_NAMES = tuple(spec.name for spec in STAGES)
@@ -285,6 +285,7 @@ def run_bench(
     neo4j: str = "auto",
     growth: bool | None = None,
     naive_rows: int = 2000,
+    label: str | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict:
     """Run the benchmark at ``scale`` in ``work`` and return every figure (bench.json's entry).
@@ -294,7 +295,7 @@ def run_bench(
     drop in ``reuse_run/../sources``) instead of running `run` (then not timed). ``neo4j``: "auto" (run the load when the server
     answers, else report it skipped), "require" (fail when it does not) or "skip".
     ``growth``: graph features on random city-shaped tables at 0.25×, 0.5× and 1× city
-    (default: at city scale only).
+    (default: at city scale only). ``label`` names the entry in bench.json (default: the scale).
     """
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}; expected one of {', '.join(SCALES)}")
@@ -314,14 +315,16 @@ def run_bench(
         reuse_run = Path(reuse_run).resolve()
         if not (reuse_run / "scores.csv").exists():
             raise FileNotFoundError(f"{reuse_run}: not a finished run folder (no scores.csv)")
-        shutil.rmtree(work / "run", ignore_errors=True)
-        shutil.copytree(reuse_run, work / "run")
+        if reuse_run != work / "run":
+            shutil.rmtree(work / "run", ignore_errors=True)
+            shutil.copytree(reuse_run, work / "run")
         sources = sources or reuse_run.parent / "sources"
     if sources is not None:
         options["sources"] = str(Path(sources).resolve())
         options["truth"] = str(Path(sources).resolve().parent / "truth")
 
     result: dict = {
+        "label": label or scale,
         "scale": scale,
         "seed": seed,
         "as_of": as_of,
@@ -350,7 +353,7 @@ def run_bench(
                     raise RuntimeError(reason)
                 result["stages"]["neo4j"] = {"status": "skipped", "reason": reason}
                 continue
-        times = 1 if (spec.heavy and scale == "city") or spec.name == "neo4j" else repeat
+        times = 1 if (spec.heavy and scale != "tiny") or spec.name == "neo4j" else repeat
         say(f"{spec.name} ×{times}")
         runs = []
         try:
