@@ -140,6 +140,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     result = run_bench(
         args.scale, work, repeat=args.repeat, seed=args.seed, sources=Path(args.sources) if args.sources else None,
         reuse_run=Path(args.run) if args.run else None, stages=args.stages, neo4j=args.neo4j, growth=args.growth,
+        label=args.label,
         progress=lambda message: print(f"bench: {message}", file=sys.stderr, flush=True),
     )  # fmt: skip
     invoked = sys.argv[1:] if Path(sys.argv[0]).name == "cli.py" else ["bench"]
@@ -217,6 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--growth", action=argparse.BooleanOptionalAction, default=None,
                    help="graph-feature growth at 0.25x/0.5x/1x city (default: at city scale)")  # fmt: skip
     p.add_argument("--conditions", default=None, help="a note on the machine's state, printed in the table")
+    p.add_argument("--label", default=None, help="name of this entry in bench.json (default: the scale)")
     return parser
 
 
