@@ -1,1 +1,16 @@
-"""Ingest a source drop (data-contract v1) into canonical tables."""
+"""Ingest a source drop (data-contract v1) into canonical tables.
+
+Stages (each a pure function of DataFrames; only :mod:`etl.reader` touches files):
+
+* :mod:`etl.reader` — find ``NAME.csv``/``NAME.xlsx``, detect UTF-8/GB18030, map English or
+  Chinese headers, keep each row's number and raw text.
+* :mod:`etl.contract` + :mod:`etl.validate` — types, enums, keys, references, duplicates; bad
+  rows go to the quarantine with a reason.
+* :mod:`etl.normalise` — phones, resident ids (ISO 7064 check), names, addresses and grids.
+* :mod:`etl.resolve` — Fellegi–Sunter person resolution with explainable match weights.
+* :mod:`etl.link` — calls, reports, mediations and visits to disputes.
+* :mod:`etl.outcomes` — the 民转刑 rule.
+* :mod:`etl.pipeline` — ``ingest_drop(sources) -> IngestResult`` and ``write_outputs``.
+* :mod:`etl.runfolder` — canonical tables as Parquet (``write_tables`` / ``read_tables``).
+* :mod:`etl.quality` — precision/recall of resolution and linking against ground truth.
+"""

@@ -53,10 +53,21 @@ def decode_csv_bytes(data: bytes, file: str) -> str:
         raise DropError(f"{file}: unknown encoding (neither UTF-8 nor GB18030/GBK)") from exc
 
 
-def _join_raw(cells: list[str]) -> str:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="").writerow(cells)
-    return out.getvalue()
+class _LineCollector:
+    """A file-like sink that keeps each ``write`` (``csv.writer`` writes one per row)."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def write(self, text: str) -> None:
+        self.lines.append(text)
+
+
+def join_raw(records: list[list[str]]) -> list[str]:
+    """Each record as one CSV line (quoted where needed), at the speed of the C writer."""
+    sink = _LineCollector()
+    csv.writer(sink, lineterminator="\r\n").writerows(records)
+    return [line[:-2] for line in sink.lines]
 
 
 def parse_csv_text(text: str, file: str) -> tuple[list[str], list[list[str]]]:
@@ -157,7 +168,7 @@ def records_to_frame(header: list[str], records: list[list[str]], spec: TableSpe
             frame[col] = ""
     frame = frame[spec.names].copy()
     frame[ROW] = range(1, len(records) + 1)
-    frame[RAW] = [_join_raw(rec) for rec in records]
+    frame[RAW] = join_raw(records)
     frame[SHAPE_ERROR] = pd.Series(shape_error, dtype="str", index=frame.index)
     return frame
 
