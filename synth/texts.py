@@ -274,35 +274,68 @@ def report_description(
 
 
 _MOOD_TEXT = {
-    "calm": ["情绪平稳", "态度平和", "表示愿意协商", "对处理结果基本满意"],
-    "unsettled": ["情绪有所波动", "对处理进度不满", "仍有怨气", "担心对方不履行协议"],
-    "agitated": ["情绪激动", "言辞激烈", "称再不解决就“自己想办法”", "多次拍桌子，情绪难以平复"],
-    "": ["当事人不在家，向其家属了解情况", "电话回访，未见面"],
+    "calm": [
+        "情绪平稳",
+        "态度平和",
+        "表示愿意协商",
+        "对处理结果基本满意",
+        "表示不再追究",
+        "情绪稳定，正常生活",
+    ],
+    "unsettled": [
+        "情绪有所波动",
+        "对处理进度不满",
+        "仍有怨气",
+        "担心对方不履行协议",
+        "对赔偿数额仍有异议",
+        "晚上睡不好，反复提起此事",
+    ],
+    "agitated": [
+        "情绪激动",
+        "言辞激烈",
+        "称再不解决就“自己想办法”",
+        "多次拍桌子，情绪难以平复",
+        "称要去上访讨个说法",
+        "对调解结果强烈不满",
+    ],
+    "": ["当事人不在家，向其家属了解情况", "电话回访，未见面", "家中无人，向邻居了解情况"],
 }
+_VISIT_LEADS = {
+    "weekly": ["每周走访：", "包保走访：", "周走访："],
+    "monthly": ["月度回访：", "每月回访：", "回访："],
+    "ad_hoc": ["随访：", "临时走访：", "接群众反映后上门随访："],
+}
+_VISIT_WHO = ["入户走访{p}", "到{p}家中走访", "与{p}面谈", "电话联系{p}后上门走访", "会同社区民警走访{p}"]
+_VISIT_FACTS = {
+    "calm": ["双方已按协议履行。", "对方已赔偿部分损失。", "双方近期未再发生争执。", ""],
+    "unsettled": ["对方迟迟未履行协议。", "双方见面仍有口角。", "对方态度冷淡，未主动沟通。", ""],
+    "agitated": ["称对方又上门闹事。", "称对方近期多次挑衅。", "当事人家属也情绪激动。", ""],
+    "": [""],
+}
+_VISIT_ACTIONS = [
+    "已做好疏导工作。",
+    "已向其宣讲相关法律法规。",
+    "将继续跟踪。",
+    "已告知有问题及时联系网格员。",
+    "已联系调解员下周再次上门。",
+    "已向包保领导汇报。",
+    "已建议其通过法律途径解决。",
+]
 
 
 def visit_note(
     rng: random.Random, *, kind: str, party: str, mood: str, issue: str, threat: bool, alcohol: bool
 ) -> str:
     """走访记录 of a visit."""
-    lead = {"weekly": "每周走访：", "monthly": "月度回访：", "ad_hoc": "随访："}[kind]
-    text = (
-        lead
-        + f"入户走访{short_name(party, rng)}，就{issue}问题了解近况，当事人{rng.choice(_MOOD_TEXT[mood])}。"
-    )
+    who = rng.choice(_VISIT_WHO).format(p=short_name(party, rng))
+    state = ("当事人" if mood else "") + rng.choice(_MOOD_TEXT[mood])
+    text = f"{rng.choice(_VISIT_LEADS[kind])}{who}，就{issue}问题了解近况，{state}。"
+    text += rng.choice(_VISIT_FACTS[mood])
     if threat and rng.random() < 0.5:
-        text += f"据邻居反映，对方此前{rng.choice(THREAT_CUES)}。"
+        text += f"据{rng.choice(['邻居', '村民', '家属', '楼栋长'])}反映，对方此前{rng.choice(THREAT_CUES)}。"
     if alcohol and rng.random() < 0.35:
         text += "对方有酗酒习惯，" + rng.choice(["已提醒家属看管。", "已告知社区民警关注。"])
-    text += rng.choice(
-        [
-            "已做好疏导工作。",
-            "已向其宣讲相关法律法规。",
-            "将继续跟踪。",
-            "已告知有问题及时联系网格员。",
-            "已联系调解员下周再次上门。",
-        ]
-    )
+    text += rng.choice(_VISIT_ACTIONS)
     return text
 
 
