@@ -17,7 +17,8 @@ set_language(st.session_state.get("lang", "zh"))
 settings = get_settings()
 
 with st.sidebar:
-    st.selectbox(t("language"), list(LANGUAGES), format_func=LANGUAGES.get, key="lang")
+    # A fixed label: a label that changed with the language would make a new widget and reset it.
+    st.selectbox("语言 / Language", list(LANGUAGES), format_func=LANGUAGES.get, key="lang")
 
 run = run_page(settings)
 principal = None

@@ -108,7 +108,7 @@ def network_figure(
             f"{label('node', node_label)} {k}<br>{_caption(str(node_label), c)}{when}"
             for k, c, when in zip(keys, captions, times, strict=True)
         ]
-        short = [_short(str(node_label), k, c) for k, c in zip(keys, captions, strict=True)]
+        short = [_short(str(node_label), k, c, k in highlight) for k, c in zip(keys, captions, strict=True)]
         base = NODE_SIZES.get(str(node_label), 12)
         sizes = [base + 10 if k in highlight else base for k in keys]
         colour: object = NODE_COLOURS.get(str(node_label), "#999")
@@ -142,12 +142,11 @@ def _caption(node_label: str, caption: str) -> str:
     return caption
 
 
-def _short(node_label: str, key: str, caption: str) -> str:
+def _short(node_label: str, key: str, caption: str, highlighted: bool) -> str:
+    # Only persons and the highlighted nodes carry a text label: the rest show on hover.
     if node_label == "Person":
         return caption or key
-    if node_label == "Dispute":
-        return key
-    return ""
+    return key if highlighted else ""
 
 
 def community_colours(communities: dict[str, int]) -> dict[str, str]:
@@ -163,7 +162,7 @@ def grid_map_layers(grid_risk: pd.DataFrame) -> tuple[list, dict]:
 
     points = grid_risk.dropna(subset=["lat", "lon"]).copy()
     points["colour"] = points["top_tier"].map(lambda tier: [*tier_colour(str(tier)), 200])
-    points["radius"] = 150 + 80 * points["n_open"].clip(upper=30)
+    points["radius"] = 6 + 3 * points["n_open"].clip(upper=25) ** 0.5
     points["tier_name"] = points["top_tier"].map(lambda tier: label("tier", tier))
     points["probability_text"] = points["max_probability"].map(lambda p: f"{p:.1%}")
     layer = pdk.Layer(
@@ -173,17 +172,26 @@ def grid_map_layers(grid_risk: pd.DataFrame) -> tuple[list, dict]:
         get_position="[lon, lat]",
         get_fill_color="colour",
         get_radius="radius",
+        radius_units="pixels",
         pickable=True,
         stroked=True,
         get_line_color=[60, 60, 60],
         line_width_min_pixels=1,
     )  # fmt: skip
-    view = {
-        "latitude": float(points["lat"].mean()) if not points.empty else 30.7,
-        "longitude": float(points["lon"].mean()) if not points.empty else 111.3,
-        "zoom": 8.5,
+    return [layer], fitted_view(points["lat"], points["lon"])
+
+
+def fitted_view(lat: pd.Series, lon: pd.Series) -> dict[str, float]:
+    """Centre and zoom that show every point (web-mercator zoom from the larger span)."""
+    if lat.empty:
+        return {"latitude": 30.7, "longitude": 111.3, "zoom": 8.0}
+    span = max(float(lon.max() - lon.min()), float(lat.max() - lat.min()) * 1.3, 0.01)
+    zoom = min(13.0, max(4.0, math.log2(360.0 / (span * 1.6)) - 0.6))
+    return {
+        "latitude": float((lat.max() + lat.min()) / 2),
+        "longitude": float((lon.max() + lon.min()) / 2),
+        "zoom": zoom,
     }
-    return [layer], view
 
 
 def xlsx_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:

@@ -13,6 +13,7 @@ from config import Settings
 from etl.runfolder import read_tables
 from etl.schema import CanonicalTables
 from models.artifacts import load_evaluation, model_dir
+from models.snapshots import tables_as_of
 
 SCORE_DTYPES = {
     "dispute_id": "str",
@@ -85,10 +86,16 @@ def _optional_csv(path: Path) -> pd.DataFrame | None:
 
 
 def load_run(run_dir: Path) -> RunData:
-    """Read every file of a run folder the dashboard uses; missing optional files stay empty."""
+    """Read every file of a run folder the dashboard uses; missing optional files stay empty.
+
+    The canonical tables are cut to the scores' as-of date (nothing after it is shown).
+    """
     run_dir = Path(run_dir)
-    tables = read_tables(run_dir)
     scores = read_scores(run_dir / "scores.csv")
+    tables = read_tables(run_dir)
+    if not scores.empty:
+        # The drop may hold events after the scoring date: show the city as it stood then.
+        tables = tables_as_of(tables, pd.Timestamp(str(scores["as_of"].iloc[0])))
     report_path = run_dir / "run_report.json"
     report = json.loads(report_path.read_text(encoding="utf-8")) if report_path.exists() else {}
     quarantine = _optional_csv(run_dir / "quarantine.csv")

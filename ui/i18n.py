@@ -77,9 +77,13 @@ STRINGS: dict[str, tuple[str, str]] = {
     "last_year": ("去年同月", "Same month last year"),
     "not_available": ("无数据", "n/a"),
     "red_orange_note": (
-        "红橙预警在办数为研判日的评分结果；往月为回测时的样本外概率按同一规则分级，无回测的月份显示“无数据”。",
-        "Red/orange open is the score on the as-of date; earlier months re-tier the out-of-sample "
-        "backtest probabilities with the same rule; months without backtest show n/a.",
+        "红橙预警在办数取自各月研判日的评分批次（本批次及同目录下上月批次）；没有评分批次的月份显示“无数据”，不以今日模型回推。",
+        "Red/orange open comes from each month's scoring run (this run and last month's run beside it); "
+        "months without a run show n/a rather than re-scoring the past with today's model.",
+    ),
+    "month_partial": (
+        "本月数据截至研判日 {as_of}。",
+        "This month counts events up to the as-of date {as_of}.",
     ),
     "indicator_defs": (
         "口径：收集纠纷＝当月首次出现的纠纷；两次以上报警纠纷＝当月有事件且截至月末报警两次以上的纠纷，"

@@ -4,6 +4,7 @@ font files are needed) and an XLSX workbook; used by the dashboard and ``cli.py 
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pandas as pd
 
@@ -207,3 +208,39 @@ def review_pdf(review: MonthlyReview, title: str) -> bytes:
 def _widths(frame: pd.DataFrame, total: float) -> list[float]:
     weights = [3.0 if str(c) in (t("top_factors"),) else 1.0 for c in frame.columns]
     return [total * w / sum(weights) for w in weights]
+
+
+def write_review(run_dir: Path, out: Path, month: str | None = None) -> dict:
+    """`cli.py report`: the city-wide review of a run folder written as PDF and XLSX into ``out``.
+
+    Last month's scores come from a sibling run folder when one exists. Returns a summary.
+    """
+    from models.closed_loop import follow_up_schedule, overdue
+    from models.review import build_review, ranking_frame
+    from ui.data import load_run, previous_scores
+
+    run = load_run(Path(run_dir))
+    ranking = ranking_frame(run.scores, run.tables)
+    late = (
+        overdue(follow_up_schedule(run.scores, run.tables.visits, run.as_of), run.as_of)
+        if run.as_of
+        else None
+    )
+    previous = previous_scores(run.run_dir.parent, run.as_of, exclude=run.run_dir)
+    review = build_review(run.tables, ranking, month, previous_scores=previous, overdue=late)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    title = f"{t('page_review')} {review.month}"
+    pdf_path, xlsx_path = out / f"review_{review.month}.pdf", out / f"review_{review.month}.xlsx"
+    pdf_path.write_bytes(review_pdf(review, title))
+    xlsx_path.write_bytes(review_xlsx(review))
+    return {
+        "month": review.month,
+        "as_of": review.as_of,
+        "top_risk": len(review.top_risk),
+        "new_disputes": len(review.new_disputes),
+        "escalations": len(review.escalations),
+        "tier_changes": None if review.changes is None else len(review.changes),
+        "overdue": None if review.overdue is None else len(review.overdue),
+        "files": [str(pdf_path), str(xlsx_path)],
+    }

@@ -83,7 +83,8 @@ def render(ctx: PageContext) -> None:
         if timeline.empty:
             st.info(t("no_events"))
         else:
-            st.dataframe(_timeline_frame(timeline), hide_index=True, width="stretch", height=300)
+            st.dataframe(_timeline_frame(timeline), hide_index=True, width="stretch",
+                         height=min(38 + 35 * len(timeline), 420))  # fmt: skip
         st.subheader(t("parties"))
         parties = scoped.parties(dispute_id)
         if parties.empty:

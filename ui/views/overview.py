@@ -8,7 +8,7 @@ import streamlit as st
 
 from models.indicators import grid_risk, indicator_comparison, red_orange_by_month
 from ui.components import grid_map_layers, percent, tier_badge
-from ui.data import restrict_tables
+from ui.data import previous_scores, restrict_tables
 from ui.i18n import label, t
 from ui.views.common import PageContext, guarded
 
@@ -36,6 +36,8 @@ def _value(name: str, value: object) -> str:
 def _delta(name: str, value: object) -> str | None:
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return None
+    if value == 0:
+        return None
     if name == "repeat_resolved_rate":
         return f"{float(value) * 100:+.1f} pp"  # type: ignore[arg-type]
     return f"{int(value):+d}"  # type: ignore[call-overload]
@@ -49,8 +51,12 @@ def render(ctx: PageContext) -> None:
     ranking = scoped.ranking()
     tables = restrict_tables(ctx.run.tables, scoped.dispute_ids)
     months = _months(ctx.run.as_of, pd.to_datetime(tables.disputes["first_event_at"]).min())
-    month = st.selectbox(t("month"), months, key="overview_month")
-    comparison = indicator_comparison(tables, month, red_orange_by_month(ranking))
+    month = st.columns([1, 3])[0].selectbox(t("month"), months, key="overview_month")
+    known = red_orange_by_month(ranking)
+    previous = previous_scores(ctx.settings.runs_dir, ctx.run.as_of, exclude=ctx.run.run_dir)
+    if previous is not None:
+        known.update(red_orange_by_month(previous[previous["dispute_id"].isin(scoped.dispute_ids)]))
+    comparison = indicator_comparison(tables, month, known)
     columns = st.columns(len(comparison))
     for column, row in zip(columns, comparison.to_dict("records"), strict=True):
         name = row["indicator"]
@@ -77,6 +83,8 @@ def render(ctx: PageContext) -> None:
         }
     )
     st.dataframe(table, hide_index=True, width="stretch")
+    if month == months[0]:
+        st.caption(t("month_partial", as_of=ctx.run.as_of))
     st.caption(t("indicator_defs"))
     st.caption(t("red_orange_note"))
 
