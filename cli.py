@@ -153,6 +153,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+@command
+def cmd_report(args: argparse.Namespace) -> int:
+    from ui.review_export import write_review
+
+    summary = write_review(Path(args.run), Path(args.out), month=args.month)
+    print(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
     parser = argparse.ArgumentParser(prog="cli.py", description=__doc__.splitlines()[0])
@@ -219,6 +228,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="graph-feature growth at 0.25x/0.5x/1x city (default: at city scale)")  # fmt: skip
     p.add_argument("--conditions", default=None, help="a note on the machine's state, printed in the table")
     p.add_argument("--label", default=None, help="name of this entry in bench.json (default: the scale)")
+
+    p = sub.add_parser("report", help="write the monthly review (PDF and XLSX) of a run")
+    p.add_argument("--run", required=True)
+    p.add_argument("--month", default=None, help="YYYY-MM (default: the month of the run's as-of date)")
+    p.add_argument("--out", required=True)
     return parser
 
 
