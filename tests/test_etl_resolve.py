@@ -166,3 +166,24 @@ def test_representatives_take_most_frequent_values():
     assert persons.loc[0, "id_number"] == valid_id("42050219850312001")
     assert persons.loc[0, "birth_year"] == 1985 and persons.loc[0, "gender"] == "M"
     assert persons.loc[0, "address"] == "a"
+
+
+def test_em_estimates_keep_agreement_levels_informative():
+    from etl.resolve import M_U, compare_pairs, estimate_m_u, prepare_records
+
+    rows = []
+    for k in range(30):
+        phone = f"1380000{k:04d}"
+        rows.append({"name": f"王{'一二三四五六七八九十'[k % 10]}{k}", "phone": phone, "year": 1960 + k})
+        rows.append({"name": f"王{'一二三四五六七八九十'[k % 10]}{k}", "phone": phone, "year": 1960 + k})
+    prep = prepare_records(records(rows))
+    pairs = pd.DataFrame(
+        {
+            "i": [2 * k for k in range(30)] + [2 * k for k in range(29)],
+            "j": [2 * k + 1 for k in range(30)] + [2 * k + 2 for k in range(29)],
+        }
+    )
+    estimated = estimate_m_u(compare_pairs(prep, pairs), iterations=10)
+    assert set(estimated) == set(M_U)
+    m_exact, u_exact = estimated["phone"]["exact"]
+    assert m_exact > 0.9 and u_exact < 0.1
