@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from bench.stages import DEFAULT_AS_OF, PROJECT_ROOT
 
@@ -184,40 +185,33 @@ def ratio(slow: float | None, fast: float | None) -> float | None:
 
 def anchors(stages: dict[str, dict]) -> dict:
     """The side-by-side comparisons of one bench run."""
-
-    def ok(name: str) -> dict | None:
-        result = stages.get(name, {})
-        return result if result.get("status") == "ok" else None
-
-    out: dict[str, dict] = {}
-    nx_stage, ig_stage = ok("graph_features_networkx"), ok("graph_features_igraph")
-    out["graph_features"] = {
-        "networkx_s": nx_stage and nx_stage["seconds"],
-        "igraph_s": ig_stage and ig_stage["seconds"],
-        "ratio": ratio(nx_stage and nx_stage["seconds"], ig_stage and ig_stage["seconds"]),
-        "networkx_status": stages.get("graph_features_networkx", {}).get("status", "not run"),
+    nx_s, ig_s = _seconds(stages, "graph_features_networkx"), _seconds(stages, "graph_features_igraph")
+    pd_s, dd_s = _seconds(stages, "join_pandas"), _seconds(stages, "join_duckdb")
+    checksums = [_figure(stages, name, "checksum") for name in ("join_pandas", "join_duckdb")]
+    return {
+        "graph_features": {
+            "networkx_s": nx_s,
+            "igraph_s": ig_s,
+            "ratio": ratio(nx_s, ig_s),
+            "networkx_status": stages.get("graph_features_networkx", {}).get("status", "not run"),
+        },
+        "join_group_by": {
+            "pandas_s": pd_s,
+            "duckdb_s": dd_s,
+            "ratio": ratio(pd_s, dd_s),
+            "input_rows": _figure(stages, "join_pandas", "input_rows"),
+            "same_result": checksums[0] is not None and checksums[0] == checksums[1],
+        },
+        "neo4j_load": {
+            "batched_rows_per_s": _figure(stages, "neo4j", "rows_per_s"),
+            "one_row_per_tx_rows_per_s": _figure(stages, "neo4j", "naive_rows_per_s"),
+            "ratio": _figure(stages, "neo4j", "ratio"),
+            "batched_rows": _figure(stages, "neo4j", "rows"),
+            "sample_rows": _figure(stages, "neo4j", "naive_rows"),
+            "batch_size": _figure(stages, "neo4j", "batch_size"),
+            "status": stages.get("neo4j", {}).get("status", "not run"),
+        },
     }
-    pd_stage, dd_stage = ok("join_pandas"), ok("join_duckdb")
-    out["join_group_by"] = {
-        "pandas_s": pd_stage and pd_stage["seconds"],
-        "duckdb_s": dd_stage and dd_stage["seconds"],
-        "ratio": ratio(pd_stage and pd_stage["seconds"], dd_stage and dd_stage["seconds"]),
-        "input_rows": pd_stage and pd_stage["figures"]["input_rows"],
-        "same_result": bool(
-            pd_stage and dd_stage and pd_stage["figures"]["checksum"] == dd_stage["figures"]["checksum"]
-        ),
-    }
-    neo = ok("neo4j")
-    out["neo4j_load"] = {
-        "batched_rows_per_s": neo and neo["figures"]["rows_per_s"],
-        "one_row_per_tx_rows_per_s": neo and neo["figures"]["naive_rows_per_s"],
-        "ratio": neo and neo["figures"]["ratio"],
-        "batched_rows": neo and neo["figures"]["rows"],
-        "sample_rows": neo and neo["figures"]["naive_rows"],
-        "batch_size": neo and neo["figures"]["batch_size"],
-        "status": stages.get("neo4j", {}).get("status", "not run"),
-    }
-    return out
 
 
 # (key, description, stage, how to read the value, limit, unit); value ≤ limit meets the target
@@ -244,7 +238,7 @@ def _rss_gib(stages: dict, name: str) -> float | None:
     return result["max_rss_mib"] / 1024 if result.get("status") == "ok" else None
 
 
-def _figure(stages: dict, name: str, key: str) -> float | None:
+def _figure(stages: dict, name: str, key: str) -> Any:
     result = stages.get(name, {})
     return result["figures"].get(key) if result.get("status") == "ok" else None
 

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pandas as pd
 
@@ -31,6 +32,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_AS_OF = "2025-11-20"
 ASSIGN_TARGET_DISPUTES = 2000
 JOIN_REPEATS = 5
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ def stage(func: StageFn) -> StageFn:
     return func
 
 
-def timed(work: Callable[[], object]) -> tuple[object, float]:
+def timed(work: Callable[[], T]) -> tuple[T, float]:
     """``(work(), wall seconds)``."""
     started = time.perf_counter()
     value = work()
@@ -181,7 +183,7 @@ def _graph_features(ctx: StageContext, backend: str) -> dict:
         "seconds": seconds,
         "substages": {"person_graph_index": index_s},
         "disputes": int(len(features)),
-        "persons": int(index.n_persons),  # type: ignore[attr-defined]
+        "persons": int(index.n_persons),
     }
 
 
@@ -319,7 +321,7 @@ def _join(ctx: StageContext, engine: Callable[[pd.DataFrame, pd.DataFrame], pd.D
         "seconds": statistics.median(seconds for _, seconds in runs),
         "inner_repeats": JOIN_REPEATS,
         "input_rows": int(len(parties) + len(calls)),
-        "checksum": summary_checksum(runs[0][0]),  # type: ignore[arg-type]
+        "checksum": summary_checksum(runs[0][0]),
     }
 
 
@@ -372,10 +374,11 @@ def stage_neo4j(ctx: StageContext) -> dict:
     """Neo4j load of the run (UNWIND batches of the store's batch size, into an emptied
     database), then one transaction per row on a sample. Leaves the run loaded."""
     from graph.build import build_graph_frames
-    from graph.open import open_store
+    from graph.neo4j_store import Neo4jStore
 
-    store = open_store(kind="neo4j")
+    store = Neo4jStore.from_settings()
     try:
+        store.verify()
         frames = build_graph_frames(_tables(ctx))
         sample = sample_graph_frames(frames, int(ctx.options.get("naive_rows", 2000)))
         store.clear()
