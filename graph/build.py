@@ -367,14 +367,38 @@ def clean_properties(record: Mapping[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in cleaned.items() if value is not None}
 
 
-def iter_records(frame: pd.DataFrame, batch_size: int) -> Iterator[list[dict[str, Any]]]:
-    """The rows of ``frame`` as dicts of clean values (missing kept as None), in batches."""
+def temporal_columns(frame: pd.DataFrame) -> list[str]:
+    """Columns holding timestamps."""
+    return [c for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c])]
+
+
+def _column_values(series: pd.Series, temporal_as_text: bool) -> list[Any]:
+    missing = series.isna().to_numpy()
+    if pd.api.types.is_datetime64_any_dtype(series):
+        if temporal_as_text:
+            values = series.dt.strftime("%Y-%m-%dT%H:%M:%S.%f").astype(object).tolist()
+        else:
+            values = list(series.dt.to_pydatetime())
+    elif pd.api.types.is_object_dtype(series):
+        values = [clean_value(v) for v in series.tolist()]
+    else:
+        values = series.astype(object).tolist()
+    return [None if gone else value for value, gone in zip(values, missing, strict=True)]
+
+
+def iter_records(
+    frame: pd.DataFrame, batch_size: int, temporal_as_text: bool = False
+) -> Iterator[list[dict[str, Any]]]:
+    """The rows of ``frame`` as dicts of clean values (missing kept as None), in batches.
+    Timestamps are ``datetime`` values, or ISO text when ``temporal_as_text`` (cheaper to send)."""
+    columns = list(frame.columns)
     for start in range(0, len(frame), batch_size):
         chunk = frame.iloc[start : start + batch_size]
-        yield [{k: clean_value(v) for k, v in row.items()} for row in chunk.to_dict("records")]
+        values = [_column_values(chunk[c], temporal_as_text) for c in columns]
+        yield [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
 
 
-def to_timestamp(value: Any) -> pd.Timestamp:
+def to_timestamp(value: Any) -> pd.Timestamp | Any:
     """A stored temporal value (datetime, Neo4j temporal or None) as a Timestamp (NaT if none)."""
     if value is None:
         return pd.NaT
@@ -523,13 +547,14 @@ _TEXT_REFERENCES: dict[str, list[str]] = {
 }
 
 
-def _suffix_keys(series: pd.Series, suffix: str, separator: str | None = None) -> pd.Series:
+def _suffix_keys(series: pd.Series, suffixes: pd.Series, separator: str | None = None) -> pd.Series:
     text = series.astype("str")
     present = series.notna() & (text.str.strip() != "")
     if separator is None:
-        renamed = text + suffix
+        renamed = text + suffixes
     else:
-        renamed = text.str.split(separator).map(lambda parts: separator.join(p + suffix for p in parts))
+        parts = text.str.split(separator).explode()
+        renamed = (parts + suffixes.reindex(parts.index)).groupby(level=0).agg(separator.join)
     return series.where(~present, renamed)
 
 
@@ -540,16 +565,13 @@ def replicate_tables(tables: CanonicalTables, copies: int) -> CanonicalTables:
         raise ValueError("copies must be at least 1")
     out = {}
     for name, frame in tables.items():
-        parts = []
-        for i in range(copies):
-            suffix = f"~{i}"
-            part = frame.copy()
-            for column in _KEY_COLUMNS.get(name, []) + _TEXT_REFERENCES.get(name, []):
-                part[column] = _suffix_keys(part[column], suffix)
-            if name == "staff":
-                part["area_grids"] = _suffix_keys(part["area_grids"], suffix, separator=";")
-            if name == "disputes":
-                part["dispute_refs"] = _suffix_keys(part["dispute_refs"], suffix, separator=";")
-            parts.append(part)
-        out[name] = pd.concat(parts, ignore_index=True)
+        big = pd.concat([frame] * copies, ignore_index=True)
+        suffixes = pd.Series([f"~{i}" for i in range(copies) for _ in range(len(frame))], dtype="str")
+        for column in _KEY_COLUMNS.get(name, []) + _TEXT_REFERENCES.get(name, []):
+            big[column] = _suffix_keys(big[column], suffixes)
+        if name == "staff":
+            big["area_grids"] = _suffix_keys(big["area_grids"], suffixes, separator=";")
+        if name == "disputes":
+            big["dispute_refs"] = _suffix_keys(big["dispute_refs"], suffixes, separator=";")
+        out[name] = big
     return CanonicalTables(**out)

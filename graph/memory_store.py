@@ -329,7 +329,7 @@ class MemoryStore:
         for record in validate_scores(scores).to_dict("records"):
             node = ("Dispute", record.pop("dispute_id"))
             if node in self.graph:
-                _merge_props(self._props(node), {k: clean_value(v) for k, v in record.items()})
+                _merge_props(self._props(node), {str(k): clean_value(v) for k, v in record.items()})
                 updated += 1
         return updated
 

@@ -37,6 +37,7 @@ from graph.build import (
     normalise_id_number,
     normalise_phone,
     property_frame,
+    temporal_columns,
     validate_assignments,
     validate_scores,
 )
@@ -59,8 +60,26 @@ _IN_WINDOW = "($since IS NULL OR {t} >= $since) AND ($until IS NULL OR {t} < $un
 _EVENT = "(e:Call OR e:Report OR e:Case)"
 
 
-def _node_merge_query(label: str) -> str:
-    return f"UNWIND $rows AS row MERGE (n:{label} {{{NODE_KEYS[label]}: row.key}}) SET n += row.props"
+def _set_clause(variable: str, properties: Iterable[str], temporal: Iterable[str] = ()) -> str:
+    # Property names come from the canonical schema (graph/build.py), never from data; one SET per
+    # property (not ``+= map``) lets the planner avoid an Eager barrier. A null removes the property.
+    # Timestamps travel as ISO text (far cheaper to encode) and become LocalDateTime here.
+    names, timed = list(properties), set(temporal)
+    if not names:
+        return ""
+
+    def value(name: str) -> str:
+        return f"localdatetime(row.props.`{name}`)" if name in timed else f"row.props.`{name}`"
+
+    return " SET " + ", ".join(f"{variable}.`{name}` = {value(name)}" for name in names)
+
+
+def _node_merge_query(label: str, frame: pd.DataFrame) -> str:
+    key = NODE_KEYS[label]
+    properties = [c for c in frame.columns if c != key]
+    return f"UNWIND $rows AS row MERGE (n:{label} {{{key}: row.key}})" + _set_clause(
+        "n", properties, temporal_columns(frame)
+    )
 
 
 def _relationship_merge_query(rel: RelationshipFrame) -> str:
@@ -70,26 +89,27 @@ def _relationship_merge_query(rel: RelationshipFrame) -> str:
         "UNWIND $rows AS row "
         f"MATCH (a:{rel.start_label} {{{NODE_KEYS[rel.start_label]}: row.start}}) "
         f"MATCH (b:{rel.end_label} {{{NODE_KEYS[rel.end_label]}: row.end}}) "
-        f"MERGE (a)-{pattern}->(b) SET r += row.props"
+        f"MERGE (a)-{pattern}->(b)" + _set_clause("r", rel.properties, temporal_columns(rel.frame))
     )
 
 
 def _node_rows(frame: pd.DataFrame, label: str, batch_size: int) -> Iterable[list[dict[str, Any]]]:
     key = NODE_KEYS[label]
-    for batch in iter_records(frame, batch_size):
+    for batch in iter_records(frame, batch_size, temporal_as_text=True):
         yield [{"key": str(r.pop(key)), "props": r} for r in batch]
 
 
 def _relationship_rows(rel: RelationshipFrame, batch_size: int) -> Iterable[list[dict[str, Any]]]:
-    for batch in iter_records(rel.frame, batch_size):
+    identity, properties = rel.identity, rel.properties
+    for batch in iter_records(rel.frame, batch_size, temporal_as_text=True):
         rows = []
         for record in batch:
             row = {
                 "start": record["start"],
                 "end": record["end"],
-                "props": {p: record[p] for p in rel.properties},
+                "props": {p: record[p] for p in properties},
             }
-            row.update({name: record[name] for name in rel.identity})
+            row.update({name: record[name] for name in identity})
             rows.append(row)
         yield rows
 
@@ -174,23 +194,33 @@ class Neo4jStore:
         """Load (idempotently, incrementally) the canonical tables; return rows written per kind."""
         return self.load_frames(build_graph_frames(tables))
 
-    def load_frames(self, frames: GraphFrames, batch_size: int | None = None) -> dict[str, int]:
-        """MERGE built graph frames in batches; rows per label/type plus created and skipped counts."""
+    def load_frames(
+        self,
+        frames: GraphFrames,
+        batch_size: int | None = None,
+        on_batch: Callable[[str, int], None] | None = None,
+    ) -> dict[str, int]:
+        """MERGE built graph frames in batches; rows per label/type plus created and skipped counts.
+        ``on_batch(kind, rows)`` is called after each committed batch (progress reporting)."""
         size = batch_size or self.batch_size
         self.ensure_schema()
         written: dict[str, int] = {}
         created_nodes = created_rels = 0
         for label, frame in frames.nodes.items():
-            query = _node_merge_query(label)
+            query = _node_merge_query(label, frame)
             for rows in _node_rows(frame, label, size):
                 nodes, _ = self._write(_run_counting, query, rows=rows)
                 created_nodes += nodes
+                if on_batch:
+                    on_batch(label, len(rows))
             written[label] = len(frame)
         for rel in frames.relationships:
             query = _relationship_merge_query(rel)
             for rows in _relationship_rows(rel, size):
                 _, rels = self._write(_run_counting, query, rows=rows)
                 created_rels += rels
+                if on_batch:
+                    on_batch(rel.type, len(rows))
             written[rel.type] = written.get(rel.type, 0) + len(rel.frame)
         written["nodes_created"] = created_nodes
         written["relationships_created"] = created_rels
@@ -203,11 +233,21 @@ class Neo4jStore:
 
     def counts(self) -> dict[str, dict[str, int]]:
         """``{"nodes": {label: n}, "relationships": {type: n}}`` over every label and type."""
-        nodes = {label: self._read(f"MATCH (n:{label}) RETURN count(n) AS n")[0]["n"] for label in LABELS}
-        rels = {
-            rel_type: self._read(f"MATCH ()-[r:{rel_type}]->() RETURN count(r) AS n")[0]["n"]
-            for rel_type in RELATIONSHIP_TYPES
-        }
+        # One statement (one plan) answered from the count store; a label-only count comes
+        # before the constant columns, which would otherwise group away the empty case.
+        query = " UNION ALL ".join(
+            [
+                f"MATCH (n:{label}) WITH count(n) AS n RETURN 'node' AS kind, '{label}' AS name, n"
+                for label in LABELS
+            ]
+            + [
+                f"MATCH ()-[r:{rel_type}]->() WITH count(r) AS n RETURN 'relationship' AS kind, '{rel_type}' AS name, n"
+                for rel_type in RELATIONSHIP_TYPES
+            ]
+        )
+        found = {(r["kind"], r["name"]): r["n"] for r in self._read(query)}
+        nodes = {label: found[("node", label)] for label in LABELS}
+        rels = {rel_type: found[("relationship", rel_type)] for rel_type in RELATIONSHIP_TYPES}
         return {"nodes": nodes, "relationships": rels}
 
     def clear(self) -> None:
@@ -364,8 +404,8 @@ class Neo4jStore:
             min((path[2][step] for path in chosen), key=lambda c: edge_choice_key(*c))
             for step in range(len(best) - 1)
         ]
-        nodes = [(label, props) for label, _, props in chosen[0][1]]
-        return node_frame(nodes, sort=False), edge_frame(edges, sort=False)
+        path_nodes = [(label, props) for label, _, props in chosen[0][1]]
+        return node_frame(path_nodes, sort=False), edge_frame(edges, sort=False)
 
     def find_persons(
         self, name: str | None = None, id_number: str | None = None, phone: str | None = None

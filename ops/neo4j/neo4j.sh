@@ -65,7 +65,7 @@ build() {
         return 0
     fi
     log "building the launcher (first time downloads Neo4j 5.26 from Maven Central)"
-    (cd "$HERE" && mvn -q -B package dependency:copy-dependencies \
+    (cd "$HERE" && mvn -q -B -Dstyle.color=never package dependency:copy-dependencies \
         -DoutputDirectory=target/lib -DincludeScope=runtime)
     touch "$JAR"
 }

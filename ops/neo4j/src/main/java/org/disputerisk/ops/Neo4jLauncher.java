@@ -47,6 +47,9 @@ public final class Neo4jLauncher {
                         GraphDatabaseSettings.memory_transaction_global_max_size,
                         ByteUnit.parse(env("NEO4J_TX_MEMORY", "256m")))
                 .setConfig(GraphDatabaseSettings.keep_logical_logs, "2 files")
+                // Frequent checkpoints keep crash recovery short (a development server gets killed).
+                .setConfig(GraphDatabaseSettings.check_point_interval_time, Duration.ofSeconds(30))
+                .setConfig(GraphDatabaseSettings.check_point_interval_tx, 2000)
                 .setConfig(GraphDatabaseSettings.shutdown_transaction_end_timeout, Duration.ofSeconds(5))
                 .build();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
