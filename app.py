@@ -17,8 +17,14 @@ set_language(st.session_state.get("lang", "zh"))
 settings = get_settings()
 
 with st.sidebar:
-    # A fixed label: a label that changed with the language would make a new widget and reset it.
-    st.selectbox("语言 / Language", list(LANGUAGES), format_func=LANGUAGES.get, key="lang")
+    # A fixed label (a label that changed with the language would make a new widget), and the
+    # choice kept under a plain key: widget values are dropped when the page changes.
+    codes = list(LANGUAGES)
+    chosen = st.selectbox("语言 / Language", codes, index=codes.index(st.session_state.get("lang", "zh")),
+                          format_func=LANGUAGES.get, key="lang_choice")  # fmt: skip
+    if chosen != st.session_state.get("lang", "zh"):
+        st.session_state["lang"] = chosen
+        st.rerun()
 
 run = run_page(settings)
 principal = None

@@ -167,7 +167,7 @@ def test_scientist_has_no_case_pages(app_env: Path) -> None:
 
 def test_language_switch_to_english(app_env: Path) -> None:
     at = logged_in("commander")
-    at.selectbox(key="lang").select("en").run()
+    at.selectbox(key="lang_choice").select("en").run()
     open_page(at, "ranking")
     assert at.title[0].value == "Risk ranking"
     assert "Tier" in at.dataframe[0].value.columns

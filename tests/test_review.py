@@ -11,7 +11,7 @@ import pytest
 from models.indicators import grid_risk, indicator_comparison, month_indicators, resolved_by, shift_month
 from models.review import build_review, county_table, ranking_frame, tier_changes
 from tests.fixtures_tables import tiny_tables
-from tests.run_fixtures import TABLE_AS_OF, TABLE_SCORES
+from tests.run_fixtures import TABLE_AS_OF, TABLE_SCORES, table_run  # noqa: F401
 from ui.i18n import set_language
 from ui.review_export import review_pdf, review_tables, review_xlsx
 
@@ -119,3 +119,12 @@ def test_review_files(ranking, tables):
     sheet = book["本月民转刑"]
     assert [c.value for c in sheet[2]][0] == "D-R1"
     assert "逾期未跟进" in book.sheetnames
+
+
+def test_cli_report_writes_pdf_and_xlsx(table_run, tmp_path):  # noqa: F811
+    from cli import main
+
+    assert main(["report", "--run", str(table_run), "--month", "2025-03", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "review_2025-03.pdf").read_bytes().startswith(b"%PDF")
+    book = openpyxl.load_workbook(tmp_path / "review_2025-03.xlsx")
+    assert book["本月民转刑"]["A2"].value == "D-R1"

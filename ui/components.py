@@ -162,7 +162,7 @@ def grid_map_layers(grid_risk: pd.DataFrame) -> tuple[list, dict]:
 
     points = grid_risk.dropna(subset=["lat", "lon"]).copy()
     points["colour"] = points["top_tier"].map(lambda tier: [*tier_colour(str(tier)), 200])
-    points["radius"] = 6 + 3 * points["n_open"].clip(upper=25) ** 0.5
+    points["radius"] = 60 + 40 * points["n_open"].clip(upper=25) ** 0.5
     points["tier_name"] = points["top_tier"].map(lambda tier: label("tier", tier))
     points["probability_text"] = points["max_probability"].map(lambda p: f"{p:.1%}")
     layer = pdk.Layer(
@@ -172,7 +172,8 @@ def grid_map_layers(grid_risk: pd.DataFrame) -> tuple[list, dict]:
         get_position="[lon, lat]",
         get_fill_color="colour",
         get_radius="radius",
-        radius_units="pixels",
+        radius_min_pixels=6,
+        radius_max_pixels=28,
         pickable=True,
         stroked=True,
         get_line_color=[60, 60, 60],
@@ -185,8 +186,9 @@ def fitted_view(lat: pd.Series, lon: pd.Series) -> dict[str, float]:
     """Centre and zoom that show every point (web-mercator zoom from the larger span)."""
     if lat.empty:
         return {"latitude": 30.7, "longitude": 111.3, "zoom": 8.0}
-    span = max(float(lon.max() - lon.min()), float(lat.max() - lat.min()) * 1.3, 0.01)
-    zoom = min(13.0, max(4.0, math.log2(360.0 / (span * 1.6)) - 0.6))
+    # At zoom z the world is 256 * 2**z pixels wide; the map is ~800 px wide and half as high.
+    span = max(float(lon.max() - lon.min()), float(lat.max() - lat.min()) * 2.0, 0.005)
+    zoom = min(14.0, max(4.0, math.log2(360.0 * 800 / (256 * span)) - 0.7))
     return {
         "latitude": float((lat.max() + lat.min()) / 2),
         "longitude": float((lon.max() + lon.min()) / 2),

@@ -279,6 +279,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "reason": ("原因", "Reason"),
     "rows": ("行数", "Rows"),
     "example_rows": ("示例行号", "Example rows"),
+    "rows_read": ("读取行数", "Rows read"),
+    "rows_loaded": ("入库行数", "Rows loaded"),
+    "rows_quarantined": ("隔离行数", "Rows quarantined"),
+    "key": ("项目", "Item"),
+    "value": ("数值", "Value"),
     # audit
     "audit_chain_ok": ("审计日志哈希链完整（{n} 条）。", "Audit chain intact ({n} entries)."),
     "audit_chain_bad": ("审计日志在第 {line} 行被篡改或截断！", "Audit log broken at line {line}!"),

@@ -69,7 +69,7 @@ def render(ctx: PageContext) -> None:
     cols[4].metric(t("n_reports"), f"{dispute.get('n_reports')}")
     st.caption(
         f"{dispute.get('county', '')} · {dispute.get('township', '')} · {dispute.get('grid_name', '')} · "
-        f"{t('address')}：{dispute.get('address', '')}"
+        f"{t('address')}：{dispute.get('address') or '—'}"
     )
 
     st.subheader(t("explanation"))

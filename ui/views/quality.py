@@ -36,13 +36,13 @@ def render(ctx: PageContext) -> None:
                 if bad.empty
                 else st.error(t("rows_check_bad", files=", ".join(bad["file"])))
             )
-            st.dataframe(files, hide_index=True, width="stretch")
-            st.bar_chart(files.set_index("file")[["rows_loaded", "rows_quarantined"]], stack=True, height=280)
+            names = {c: t(c) for c in ("file", "rows_read", "rows_loaded", "rows_quarantined")}
+            st.dataframe(files.rename(columns=names), hide_index=True, width="stretch")
         st.subheader(t("persons_stats"))
         extra = {k: v for k, v in report.items() if k != "files"}
         flat = pd.json_normalize(extra, sep=".").T.reset_index()
-        flat.columns = ["key", "value"]
-        flat["value"] = flat["value"].astype(str)
+        flat.columns = [t("key"), t("value")]
+        flat[t("value")] = flat[t("value")].astype(str)
         st.dataframe(flat, hide_index=True, width="stretch")
     st.subheader(t("quarantine"))
     reasons = quarantine_reasons(ctx.run.quarantine)

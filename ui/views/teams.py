@@ -8,7 +8,7 @@ import streamlit as st
 from models.assignment import TEAM_LOG_FILE, staff_load
 from models.team_log import apply_overrides, read_log, record_change
 from security.policy import can
-from ui.components import tier_badge
+from ui.components import tier_html
 from ui.i18n import label, t
 from ui.views.common import PageContext, guarded
 
@@ -42,7 +42,7 @@ def render(ctx: PageContext) -> None:
         format_func=lambda d: f"#{info['rank'].get(d, '?')} {d} · {label('tier', info['tier'].get(d, ''))} · {info['county'].get(d, '')}",
     )  # fmt: skip
     team = teams[teams["dispute_id"] == dispute_id]
-    st.markdown(tier_badge(info["tier"].get(dispute_id, "")))
+    st.markdown(tier_html(info["tier"].get(dispute_id, "")), unsafe_allow_html=True)
     st.dataframe(
         pd.DataFrame({t("role"): team["role_in_team"].map(lambda r: label("role", r)),
                       t("name"): team["staff_id"].map(names).fillna(""), t("staff"): team["staff_id"],
