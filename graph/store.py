@@ -77,7 +77,9 @@ class GraphStore(Protocol):
         """A person's k-hop network over persons, events and disputes, filtered by time/relation."""
         ...
 
-    def shortest_path(self, person_a: str, person_b: str, max_hops: int = 6) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def shortest_path(
+        self, person_a: str, person_b: str, max_hops: int = 6
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
         """One shortest path between two persons (empty frames when none within max_hops)."""
         ...
 

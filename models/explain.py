@@ -78,6 +78,7 @@ CONTEXT_FEATURES = frozenset(
         "v_days_since_visit",
         "h_last_call_gap_days",
         "m_mediations",
+        "m_agreed",
         "r_reports",
         "v_visits",
         "m_professional_channel",
