@@ -48,7 +48,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from models.pipeline import run_pipeline
 
     summary = run_pipeline(
-        sources=Path(args.sources), as_of=args.as_of, out=Path(args.out), store=args.store
+        sources=Path(args.sources),
+        as_of=args.as_of,
+        out=Path(args.out),
+        store=args.store,
+        backtest_months=args.backtest_months,
     )
     print(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
     return 0
@@ -183,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--store", choices=["memory", "neo4j"], default=None)
+    p.add_argument("--backtest-months", type=int, default=6, help="review months in the rolling backtest")
 
     p = sub.add_parser("score", help="re-score a run with its saved model (fast)")
     p.add_argument("--run", required=True)
