@@ -119,6 +119,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "top_factors": ("主要风险因素", "Top factors"),
     "dispute_id": ("纠纷编号", "Dispute"),
     "last_event": ("最近事件", "Last event"),
+    "last_visit": ("最近走访", "Last visit"),
     "first_event": ("首次事件", "First event"),
     "n_calls": ("报警次数", "Calls"),
     "n_reports": ("上报次数", "Reports"),
@@ -368,6 +369,8 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "arson": ("放火", "Arson"),
         "poisoning": ("投放危险物质", "Poisoning"),
         "other": ("其他", "Other"),
+        "first_visit": ("首次走访", "First visit"),
+        "revisit": ("再次走访", "Revisit"),
     },
     "node": {
         "Person": ("人员", "Person"),

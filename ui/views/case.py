@@ -157,8 +157,8 @@ def _team(ctx: PageContext, dispute_id: str, tier: object) -> None:
         return
     row = schedule.iloc[0]
     st.markdown(
-        f"- {row['rule']}\n- {t('last_event')}：{_day(row['last_visit_at'])}\n"
-        f"- ⏰ {_day(row['next_due_at'])}（{row['due_kind']}）"
+        f"- {row['rule']}\n- {t('last_visit')}：{_day(row['last_visit_at'])}\n"
+        f"- ⏰ {_day(row['next_due_at'])}（{label('detail', row['due_kind'])}）"
     )
 
 

@@ -86,8 +86,19 @@ def render(ctx: PageContext) -> None:
         st.dataframe(mine.sort_values("at", ascending=False), hide_index=True, width="stretch")
 
 
+def replacement_pool(staff: pd.DataFrame, role: str, grid_id: str, exclude: set[str]) -> list[str]:
+    """Staff of ``role`` whose area covers ``grid_id`` (not already on the team), least loaded first
+    by capacity; everyone of the role when nobody covers the grid."""
+    same_role = staff[(staff["role"] == role) & ~staff["staff_id"].isin(exclude)]
+    covers = same_role["area_grids"].fillna("").astype(str).map(lambda a: grid_id in a.split(";"))
+    chosen = same_role[covers] if covers.any() else same_role
+    capacity = pd.to_numeric(chosen["capacity"], errors="coerce").fillna(0)
+    return chosen.assign(_cap=capacity).sort_values("_cap", ascending=False)["staff_id"].tolist()
+
+
 def _decide(ctx: PageContext, dispute_id: str, team: pd.DataFrame, staff: pd.DataFrame, log_path) -> None:  # noqa: ANN001
     user = ctx.principal.username
+    grid_of = ctx.run.tables.disputes.set_index("dispute_id")["grid_id"].to_dict()
     c1, c2 = st.columns(2)
     with c1:
         if st.button(t("accept_team"), key="team_accept", type="primary"):
@@ -101,8 +112,7 @@ def _decide(ctx: PageContext, dispute_id: str, team: pd.DataFrame, staff: pd.Dat
         out = st.selectbox(t("member_out"), list(members), key="replace_out",
                            format_func=lambda s: f"{label('role', members[s])} {s}")  # fmt: skip
         role = members.get(out, "")
-        pool = staff[(staff["role"] == role) & (staff["staff_id"] != out)]["staff_id"].tolist() if role != "leader" else \
-            staff[(staff["role"] == "leader") & (staff["staff_id"] != out)]["staff_id"].tolist()  # fmt: skip
+        pool = replacement_pool(staff, role, grid_of.get(dispute_id, ""), exclude=set(team["staff_id"]))
         names = staff.set_index("staff_id")["name"].to_dict()
         new = st.selectbox(
             t("member_in"), pool, key="replace_in", format_func=lambda s: f"{names.get(s, '')} {s}"
