@@ -16,7 +16,7 @@ from graph.build import build_graph_frames, replicate_tables
 from graph.neo4j_store import Neo4jStore
 from tests.fixtures_tables import tiny_tables
 
-pytestmark = pytest.mark.neo4j
+pytestmark = [pytest.mark.neo4j, pytest.mark.slow]  # restarts the server: tens of seconds
 
 NEO4J_SH = PROJECT_ROOT / "ops" / "neo4j" / "neo4j.sh"
 PID_FILE = PROJECT_ROOT / "var" / "neo4j" / "neo4j.pid"
