@@ -161,6 +161,8 @@ def test_fuzz_reader_and_validator_never_crash(tmp_path, records, encoding, cut)
 
 
 def test_duplicate_identical_after_normalisation_is_harmless(tmp_path):
-    frame = calls_frame([row("C1", category="family"), row("C1", category="婚姻家庭", at="2025/3/7 21:15")], tmp_path)
+    frame = calls_frame(
+        [row("C1", category="family"), row("C1", category="婚姻家庭", at="2025/3/7 21:15")], tmp_path
+    )
     clean, quarantine = validate_table(frame, CALLS, "calls.csv", KNOWN)
     assert clean["call_id"].tolist() == ["C1"] and quarantine.empty
