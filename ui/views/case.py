@@ -174,7 +174,7 @@ def _override(ctx: PageContext, dispute_id: str, tier: object) -> None:
             decided = st.selectbox(t("override_tier"), TIERS, key="override_tier",
                                    format_func=lambda v: label("tier", v))  # fmt: skip
             reason = st.text_area(t("override_reason"), key="override_reason")
-            submitted = st.form_submit_button(t("override_submit"))
+            submitted = st.form_submit_button(t("override_submit"), key="override_submit")
         if submitted:
             try:
                 ctx.scoped.override(dispute_id, decided, reason)
