@@ -155,7 +155,7 @@ def link_calls(
         assigned[idx] = best
     linked = dispute_of_call.copy()
     if assigned:
-        linked.loc[list(assigned)] = list(assigned.values())
+        linked.loc[list(assigned)] = list(assigned.values())  # type: ignore[call-overload]
     return linked.astype("str")
 
 
@@ -242,12 +242,12 @@ def build_disputes(
             "n_reports": (events["kind"] == "report").groupby(events["dispute_id"]).sum().astype("int64"),
         }
     )
-    refs = (
+    ref_rows = (
         events.dropna(subset=["ref"])
         .drop_duplicates(["dispute_id", "ref"])
         .sort_values(["dispute_id", "ref"])
     )
-    refs = refs.groupby("dispute_id")["ref"].agg(";".join)
+    refs = ref_rows.groupby("dispute_id")["ref"].agg(";".join)
     disputes["dispute_refs"] = refs
     disputes["category"] = _mode_by(events, "dispute_id", "category", "at")
     disputes["grid_id"] = _mode_by(events, "dispute_id", "grid_id", "at")

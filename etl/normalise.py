@@ -117,7 +117,7 @@ def _longest_known_prefix(text: pd.Series, names: pd.Series) -> pd.Series:
     for length in sorted({len(n) for n in known}, reverse=True):
         prefix = text.str[:length]
         hit = found.isna() & prefix.isin(known)
-        found = found.mask(hit, prefix)
+        found = found.mask(hit, prefix)  # type: ignore[arg-type]
     return found
 
 

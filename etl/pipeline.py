@@ -147,8 +147,10 @@ def build_person_records(clean: dict[str, pd.DataFrame]) -> pd.DataFrame:
     records = pd.concat(parts, ignore_index=True)
     # Relations sides interleave by row (a then b) so record order follows the file.
     kind_order = records["event_kind"].map({"call": 0, "report": 1, "case": 2, "relation": 3})
-    side = records["role"].where(records["event_kind"] == "relation").map({"a": 0, "b": 1}).fillna(0)
-    records = records.assign(_k=kind_order, _s=side).sort_values(["_k", "source_row", "_s"], kind="stable")
+    side_order = records["role"].where(records["event_kind"] == "relation").map({"a": 0, "b": 1}).fillna(0)
+    records = records.assign(_k=kind_order, _s=side_order).sort_values(
+        ["_k", "source_row", "_s"], kind="stable"
+    )
     records = records.drop(columns=["_k", "_s"]).reset_index(drop=True)
     records.insert(0, "record_id", np.arange(1, len(records) + 1, dtype="int64"))
     for col in ("source_file", "event_kind", "event_id", "role", "gender"):

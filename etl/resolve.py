@@ -185,7 +185,7 @@ def _levels_frame(levels: dict[str, np.ndarray]) -> pd.DataFrame:
     """Integer level codes -> categorical columns ('' = a value is missing)."""
     return pd.DataFrame(
         {
-            comp: pd.Categorical.from_codes(codes, categories=[""] + list(M_U[comp]))
+            comp: pd.Categorical.from_codes(codes, categories=[""] + list(M_U[comp]))  # type: ignore[call-overload]
             for comp, codes in levels.items()
         }
     )
@@ -503,7 +503,7 @@ def explain_pair(records: pd.DataFrame, i: int, j: int) -> pd.DataFrame:
     levels = compare_pairs(prep, pd.DataFrame({"i": [i], "j": [j]}))
     rows = []
     for comp in COMPARISONS:
-        lvl = levels.at[0, comp]
+        lvl = str(levels.at[0, comp])
         m, u = M_U[comp].get(lvl, (np.nan, np.nan))
         rows.append(
             {

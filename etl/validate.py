@@ -43,14 +43,14 @@ def parse_timestamps(values: pd.Series) -> pd.Series:
         parts[unit] = parts[unit].fillna(0.0)
     in_range = (parts["hour"] < 24) & (parts["minute"] < 60) & (parts["second"] < 60)
     parts = parts.where(in_range, np.nan)
-    parsed = pd.to_datetime(parts, errors="coerce").astype(TIMESTAMP_DTYPE)
+    parsed = pd.to_datetime(parts, errors="coerce").astype(TIMESTAMP_DTYPE)  # type: ignore[call-overload]
     is_serial = text.str.fullmatch(_EXCEL_SERIAL).fillna(False).astype(bool)
     if is_serial.any():
         days = pd.to_numeric(text.where(is_serial), errors="coerce")
         # Serials before 1900-03-01 or beyond year 9999 are not plausible dates here.
         days = days.where((days >= 61) & (days < 2958466))
         seconds = (days * 86400).round()
-        serial_times = (_EXCEL_EPOCH + pd.to_timedelta(seconds, unit="s")).astype(TIMESTAMP_DTYPE)
+        serial_times = (_EXCEL_EPOCH + pd.to_timedelta(seconds, unit="s")).astype(TIMESTAMP_DTYPE)  # type: ignore[call-overload]
         parsed = parsed.where(~is_serial, serial_times)
     return parsed
 
