@@ -74,10 +74,12 @@ def parse_csv_text(text: str, file: str) -> tuple[list[str], list[list[str]]]:
     """Split decoded CSV text into its header and data records (RFC 4180; blank lines skipped)."""
     if "\x00" in text:
         raise DropError(f"{file}: unreadable (contains NUL bytes)")
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
-        records = [rec for rec in csv.reader(io.StringIO(text, newline=""), strict=True) if rec]
+        records = [rec for rec in reader if rec]
     except csv.Error as exc:
-        raise DropError(f"{file}: unreadable CSV ({exc})") from exc
+        # A broken quote makes every later row boundary uncertain: refuse the file.
+        raise DropError(f"{file}: unreadable CSV near line {reader.line_num} ({exc})") from exc
     if not records:
         raise DropError(f"{file}: empty file (no header row)")
     return records[0], records[1:]

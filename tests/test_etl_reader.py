@@ -149,3 +149,9 @@ def test_missing_required_table_and_duplicate_formats(tmp_path):
     (drop / "visits.csv").unlink()
     with pytest.raises(DropError, match=r"visits\.csv: missing required table"):
         read_drop(drop)
+
+
+def test_broken_quote_names_file_and_line(tmp_path):
+    path = write(tmp_path / "stations.csv", 'station_id,station_name,county\nPS01,a,b\nPS02,"x"y,b\n')
+    with pytest.raises(DropError, match=r"stations\.csv: unreadable CSV near line 3"):
+        read_table_file(path, STATIONS)
