@@ -131,8 +131,12 @@ def render(ctx: PageContext) -> None:
     left, right = st.columns([3, 1], vertical_alignment="bottom")
     with left:
         index = options.index(chosen) if chosen in options else 0
+        captions = {
+            d: _case_caption(row)
+            for d, row in zip(frame["dispute_id"], frame.head(500).itertuples(), strict=False)
+        }
         pick = st.selectbox(t("choose_case"), options, index=index, key="ranking_pick",
-                            format_func=lambda d: _case_caption(frame, d))  # fmt: skip
+                            format_func=lambda d: captions.get(d, d))  # fmt: skip
     with right:
         if st.button(t("open_case"), key="open_case", type="primary"):
             state.go("case", case_id=pick)
@@ -141,9 +145,9 @@ def render(ctx: PageContext) -> None:
         _export(ctx, frame)
 
 
-def _case_caption(frame: pd.DataFrame, dispute_id: str) -> str:
-    row = frame[frame["dispute_id"] == dispute_id].iloc[0]
-    return f"#{row['rank']} {dispute_id} · {label('tier', row['tier'])} · {row['probability']:.1%} · {row['county']}"
+def _case_caption(row: object) -> str:
+    r = row  # a namedtuple row of the ranking frame
+    return f"#{r.rank} {r.dispute_id} · {label('tier', r.tier)} · {r.probability:.1%} · {r.county}"  # type: ignore[attr-defined]
 
 
 def _export(ctx: PageContext, frame: pd.DataFrame) -> None:
