@@ -141,17 +141,18 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from bench.runner import run_bench
 
     work = Path(args.work or f"runs/bench/{args.scale}")
+    invoked = sys.argv[1:] if Path(sys.argv[0]).name == "cli.py" else ["bench"]
+
+    def described(result: dict) -> dict:
+        return {**result, "command": "python cli.py " + " ".join(invoked), "conditions": args.conditions or ""}
+
     result = run_bench(
         args.scale, work, repeat=args.repeat, seed=args.seed, sources=Path(args.sources) if args.sources else None,
         reuse_run=Path(args.run) if args.run else None, stages=args.stages, neo4j=args.neo4j, growth=args.growth,
-        label=args.label,
+        label=args.label, on_stage=lambda partial: write_report(described(partial), Path(args.out), args.merge),
         progress=lambda message: print(f"bench: {message}", file=sys.stderr, flush=True),
     )  # fmt: skip
-    invoked = sys.argv[1:] if Path(sys.argv[0]).name == "cli.py" else ["bench"]
-    result["command"] = "python cli.py " + " ".join(invoked)
-    if args.conditions:
-        result["conditions"] = args.conditions
-    markdown, data = write_report(result, Path(args.out))
+    markdown, data = write_report(described(result), Path(args.out), args.merge)
     seconds = {name: stage.get("seconds", stage["status"]) for name, stage in result["stages"].items()}
     print(json.dumps({"markdown": str(markdown), "json": str(data), "seconds": seconds}, indent=2))
     return 0
@@ -233,6 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="graph-feature growth at 0.25x/0.5x/1x city (default: at city scale)")  # fmt: skip
     p.add_argument("--conditions", default=None, help="a note on the machine's state, printed in the table")
     p.add_argument("--label", default=None, help="name of this entry in bench.json (default: the scale)")
+    p.add_argument("--merge", action="store_true", help="add these stages to the entry instead of replacing it")
 
     p = sub.add_parser("report", help="write the monthly review (PDF and XLSX) of a run")
     p.add_argument("--run", required=True)
