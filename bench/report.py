@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bench.runner import GROWTH_SHARES, STAGES
+from bench.runner import GROWTH_SHARES, STAGES, derive
 
 JSON_NAME = "bench.json"
 MARKDOWN_NAME = "BENCHMARKS.md"
@@ -43,23 +43,14 @@ def stage_rows(result: dict) -> list[list[object]]:
     rows: list[list[object]] = []
     for name, stage in result["stages"].items():
         if stage.get("status") != "ok":
-            rows.append(
-                [
-                    f"**{name}**",
-                    labels.get(name, name),
-                    "—",
-                    "—",
-                    0,
-                    "—",
-                    f"{stage['status']}: {stage.get('reason', '')}",
-                ]
-            )
+            rows.append([f"**{name}**", labels.get(name, name), "—", "—", 0, "—", stage.get("load_average_1min"),
+                         f"{stage['status']}: {stage.get('reason', '')}"])  # fmt: skip
             continue
         spread = f"{fmt(stage['seconds_min'])}–{fmt(stage['seconds_max'])}" if stage["runs"] > 1 else "—"
         rows.append([f"**{name}**", labels.get(name, name), stage["seconds"], spread, stage["runs"],
-                     stage["max_rss_mib"], _stage_note(name, stage["figures"])])  # fmt: skip
+                     stage["max_rss_mib"], stage.get("load_average_1min"), _stage_note(name, stage["figures"])])  # fmt: skip
         for sub, seconds in stage["substages"].items():
-            rows.append(["", f"↳ {sub}", seconds, "", "", "", ""])
+            rows.append(["", f"↳ {sub}", seconds, "", "", "", "", ""])
     return rows
 
 
@@ -123,13 +114,16 @@ def render_scale(result: dict) -> list[str]:
         "(heavy stages once at city scale). Peak memory: "
         + result["peak_memory_method"]
         + " (interpreter, imports and inputs included; the Neo4j server's JVM is not).",
-        f"- Total bench time {fmt(result['total_seconds'])} s.",
+        "- Load (1 min): the load average when the stage started; on 2 cores anything above 2 means "
+        "stages waited for a CPU and their times are inflated.",
+        f"- Total bench time {fmt(result.get('total_seconds'))} s.",
         "",
         "### Stages",
         "",
     ]
     lines += _table(
-        ["stage", "what", "wall s (median)", "min–max s", "runs", "peak MiB", "notes"], stage_rows(result)
+        ["stage", "what", "wall s (median)", "min–max s", "runs", "peak MiB", "load (1 min)", "notes"],
+        stage_rows(result),
     )
     a = result["anchors"]
     g, j, n = a["graph_features"], a["join_group_by"], a["neo4j_load"]
@@ -245,15 +239,32 @@ def render_markdown(results: dict[str, dict]) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def write_report(result: dict, out: Path) -> tuple[Path, Path]:
-    """Merge ``result`` into ``out/bench.json`` (replacing its scale) and rewrite ``out/BENCHMARKS.md``."""
+def merge_results(old: dict, new: dict) -> dict:
+    """``new`` added to the entry ``old`` of the same label: stages (and growth) measured in
+    ``new`` replace those of ``old``, the others stay; both dates and commands are kept."""
+    merged = {**old, **new}
+    merged["stages"] = {**old.get("stages", {}), **new.get("stages", {})}
+    merged["growth"] = {**old.get("growth", {}), **new.get("growth", {})}
+    if old.get("date") and old["date"] != new.get("date"):
+        merged["date"] = f"{old['date']} and {new['date']}"
+        merged["command"] = f"{old.get('command', '')}; then {new.get('command', '')}"
+        merged["load_average_start"] = old.get("load_average_start")
+        merged["total_seconds"] = old.get("total_seconds", 0.0) + new.get("total_seconds", 0.0)
+    merged["versions"] = {**old.get("versions", {}), **new.get("versions", {})}
+    return derive(merged)
+
+
+def write_report(result: dict, out: Path, merge: bool = False) -> tuple[Path, Path]:
+    """Put ``result`` into ``out/bench.json`` under its label (replacing that entry, or with
+    ``merge`` adding its stages to it) and rewrite ``out/BENCHMARKS.md`` from every entry."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     json_path, md_path = out / JSON_NAME, out / MARKDOWN_NAME
     results: dict[str, dict] = {}
     if json_path.exists():
         results = json.loads(json_path.read_text(encoding="utf-8")).get("results", {})
-    results[result.get("label", result["scale"])] = result
+    label = result.get("label", result["scale"])
+    results[label] = merge_results(results[label], result) if merge and label in results else result
     json_path.write_text(
         json.dumps({"results": results}, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8"
     )

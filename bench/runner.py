@@ -281,6 +281,7 @@ def run_bench(
     naive_rows: int = 2000,
     label: str | None = None,
     progress: Callable[[str], None] | None = None,
+    on_stage: Callable[[dict], None] | None = None,
 ) -> dict:
     """Run the benchmark at ``scale`` in ``work`` and return every figure (bench.json's entry).
 
@@ -290,6 +291,8 @@ def run_bench(
     answers, else report it skipped), "require" (fail when it does not) or "skip".
     ``growth``: graph features on random city-shaped tables at 0.25×, 0.5× and 1× city
     (default: at city scale only). ``label`` names the entry in bench.json (default: the scale).
+    ``on_stage(result)`` is called with the figures so far after every stage (to save them as
+    they come: a long run stopped half-way keeps what it measured).
     """
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}; expected one of {', '.join(SCALES)}")
@@ -349,6 +352,10 @@ def run_bench(
                 continue
         times = 1 if (spec.heavy and scale != "tiny") or spec.name == "neo4j" else repeat
         say(f"{spec.name} ×{times}")
+        conditions = {
+            "measured_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "load_average_1min": round(os.getloadavg()[0], 2),
+        }
         runs = []
         try:
             for _ in range(times):
@@ -358,9 +365,12 @@ def run_bench(
             result["stages"][spec.name] = {"status": "timeout", "reason": str(exc)}
         except RuntimeError as exc:
             result["stages"][spec.name] = {"status": "error", "reason": str(exc)}
+        result["stages"][spec.name].update(conditions)
         say(
             f"{spec.name}: {result['stages'][spec.name].get('seconds', result['stages'][spec.name].get('reason'))}"
         )
+        if on_stage:
+            on_stage(derive(result, started))
 
     if growth if growth is not None else scale == "city":
         result["growth"] = {}
@@ -374,14 +384,22 @@ def run_bench(
                 result["growth"][str(share)] = summarise_runs([figures])
             except (RuntimeError, TimeoutError) as exc:
                 result["growth"][str(share)] = {"status": "error", "reason": str(exc)}
+            if on_stage:
+                on_stage(derive(result, started))
+    return derive(result, started)
 
+
+def derive(result: dict, started: float | None = None) -> dict:
+    """Add what follows from the stages: quality, anchors, targets, the Neo4j server version, the
+    load at the end and (given the start on the perf_counter clock) the total time."""
     stage_results = result["stages"]
     result["quality"] = stage_results.get("ingest", {}).get("figures", {}).get("quality", {})
     result["anchors"] = anchors(stage_results)
-    result["targets"] = evaluate_targets(stage_results, scale)
+    result["targets"] = evaluate_targets(stage_results, result["scale"])
     neo = stage_results.get("neo4j", {})
     if neo.get("status") == "ok":
         result["versions"]["neo4j server"] = neo["figures"]["server_version"]
     result["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
-    result["total_seconds"] = time.perf_counter() - started
+    if started is not None:
+        result["total_seconds"] = time.perf_counter() - started
     return result

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from bench.report import render_markdown, write_report
+from bench.report import merge_results, render_markdown, write_report
 from bench.runner import STAGE_NAMES, evaluate_targets, run_bench, run_stage_process, summarise_runs
 from bench.stages import (
     person_call_summary_duckdb,
@@ -191,3 +191,19 @@ def test_a_new_scale_is_added_beside_the_old_one(tmp_path: Path):
     assert markdown == render_markdown(results)
     assert "## Scale `small`" in markdown and "## Scale `city`" in markdown
     assert "| score | 1.50 | 30.00 |" in markdown  # the growth table puts the scales side by side
+
+
+def test_merging_keeps_earlier_stages_and_replaces_remeasured_ones():
+    def entry(stages: dict, date: str) -> dict:
+        return {"label": "city", "scale": "city", "date": date, "command": f"bench at {date}", "versions": {},
+                "total_seconds": 10.0, "stages": stages}  # fmt: skip
+
+    def stage(seconds: float) -> dict:
+        return summarise_runs([{"seconds": seconds, "max_rss_mib": 10.0, "process_seconds": seconds}])
+
+    old = entry({"ingest": stage(100.0), "score": stage(9.0)}, "15:00")
+    merged = merge_results(old, entry({"score": stage(5.0), "neo4j": {"status": "skipped"}}, "16:15"))
+    assert merged["stages"]["ingest"]["seconds"] == 100.0 and merged["stages"]["score"]["seconds"] == 5.0
+    assert merged["stages"]["neo4j"]["status"] == "skipped"
+    assert merged["date"] == "15:00 and 16:15" and merged["total_seconds"] == 20.0
+    assert {t["target"]: t["value"] for t in merged["targets"]}["rescore"] == 5.0
