@@ -206,7 +206,8 @@ def review_pdf(review: MonthlyReview, title: str) -> bytes:
 
 
 def _widths(frame: pd.DataFrame, total: float) -> list[float]:
-    weights = [3.0 if str(c) in (t("top_factors"),) else 1.0 for c in frame.columns]
+    wide = {t("top_factors"): 3.0, t("dispute_id"): 1.9, t("indicator"): 1.6}
+    weights = [wide.get(str(c), 1.0) for c in frame.columns]
     return [total * w / sum(weights) for w in weights]
 
 

@@ -28,9 +28,14 @@ def render_audit(ctx: PageContext) -> None:
         st.info(t("audit_empty"))
         return
     c1, c2 = st.columns(2)
-    users = c1.multiselect(t("audit_filter_user"), sorted(entries["user"].unique()), key="audit_users")
+    users = c1.multiselect(
+        t("audit_filter_user"), sorted(entries["user"].unique()), key="audit_users", placeholder=t("all")
+    )
     actions = c2.multiselect(
-        t("audit_filter_action"), sorted(entries["action"].unique()), key="audit_actions"
+        t("audit_filter_action"),
+        sorted(entries["action"].unique()),
+        key="audit_actions",
+        placeholder=t("all"),
     )
     shown = entries
     if users:

@@ -109,7 +109,7 @@ def _network(ctx: PageContext, dispute_id: str) -> None:
         for lb in DEFAULT_LABELS + sorted(set(nodes["label"]) - set(DEFAULT_LABELS))
         if lb in set(nodes["label"])
     ]
-    chosen = st.multiselect(t("network_labels"), present, default=present, key="case_net_labels",
+    chosen = st.multiselect(t("network_labels"), present, default=present, key="case_net_labels", placeholder=t("all"),
                             format_func=lambda v: label("node", v))  # fmt: skip
     keep = nodes[nodes["label"].isin(chosen) | (nodes["key"].astype(str) == dispute_id)]
     keys = set(keep["key"].astype(str))

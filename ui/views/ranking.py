@@ -88,10 +88,16 @@ def render(ctx: PageContext) -> None:
             category = _select(t("category"), _options(base, "category"), "f_category",
                                fmt=lambda c: label("category", c))  # fmt: skip
         with row2[1]:
-            tiers = st.multiselect(t("tier"), TIERS, key="f_tier", format_func=lambda v: label("tier", v))
+            tiers = st.multiselect(
+                t("tier"), TIERS, key="f_tier", placeholder=t("all"), format_func=lambda v: label("tier", v)
+            )
         with row2[2]:
             statuses = st.multiselect(
-                t("status"), STATUSES, key="f_status", format_func=lambda v: label("status", v)
+                t("status"),
+                STATUSES,
+                key="f_status",
+                placeholder=t("all"),
+                format_func=lambda v: label("status", v),
             )
 
     filters: dict[str, object] = {}
