@@ -1,7 +1,7 @@
 """Batch jobs: one sub-command per job, each a few lines of wiring over the packages.
 
-    python cli.py generate --scale small --seed 7 --out data/demo/sources
-    python cli.py run --sources data/demo/sources --as-of 2025-11-20 --out runs/demo
+python cli.py generate --scale small --seed 7 --out data/demo/sources
+python cli.py run --sources data/demo/sources --as-of 2025-11-20 --out runs/demo
 """
 
 from __future__ import annotations
@@ -26,8 +26,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from synth.generate import generate_drop
 
     summary = generate_drop(
-        scale=args.scale, seed=args.seed, out=Path(args.out),
-        truth=Path(args.truth) if args.truth else None, fmt=args.format,
+        scale=args.scale,
+        seed=args.seed,
+        out=Path(args.out),
+        truth=Path(args.truth) if args.truth else None,
+        fmt=args.format,
     )
     print(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
     return 0
@@ -63,7 +66,11 @@ def cmd_score(args: argparse.Namespace) -> int:
     from models.pipeline import score_run
 
     scores = score_run(Path(args.run), args.as_of)
-    print(json.dumps({"scored": len(scores), "tiers": scores["tier"].value_counts().to_dict()}, ensure_ascii=False))
+    print(
+        json.dumps(
+            {"scored": len(scores), "tiers": scores["tier"].value_counts().to_dict()}, ensure_ascii=False
+        )
+    )
     return 0
 
 
@@ -144,7 +151,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
     invoked = sys.argv[1:] if Path(sys.argv[0]).name == "cli.py" else ["bench"]
 
     def described(result: dict) -> dict:
-        return {**result, "command": "python cli.py " + " ".join(invoked), "conditions": args.conditions or ""}
+        return {
+            **result,
+            "command": "python cli.py " + " ".join(invoked),
+            "conditions": args.conditions or "",
+        }
 
     result = run_bench(
         args.scale, work, repeat=args.repeat, seed=args.seed, sources=Path(args.sources) if args.sources else None,
@@ -234,7 +245,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="graph-feature growth at 0.25x/0.5x/1x city (default: at city scale)")  # fmt: skip
     p.add_argument("--conditions", default=None, help="a note on the machine's state, printed in the table")
     p.add_argument("--label", default=None, help="name of this entry in bench.json (default: the scale)")
-    p.add_argument("--merge", action="store_true", help="add these stages to the entry instead of replacing it")
+    p.add_argument(
+        "--merge", action="store_true", help="add these stages to the entry instead of replacing it"
+    )
 
     p = sub.add_parser("report", help="write the monthly review (PDF and XLSX) of a run")
     p.add_argument("--run", required=True)
