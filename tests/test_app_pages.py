@@ -186,3 +186,26 @@ def test_override_needs_reason_and_is_audited(app_env: Path) -> None:
     assert any("已记录" in s.value for s in at.success)
     log = pd.read_json(app_env / "audit.log", lines=True)
     assert (log["action"] == "override").sum() >= 1
+
+
+def test_expired_session_returns_to_login(app_env: Path) -> None:
+    from dataclasses import replace
+    from datetime import UTC, datetime, timedelta
+
+    at = logged_in("analyst")
+    session = at.session_state["auth_session"]
+    past = datetime.now(UTC) - timedelta(minutes=1)
+    at.session_state["auth_session"] = replace(
+        session, issued_at=past - timedelta(minutes=30), expires_at=past
+    )
+    at.run()
+    assert not at.exception
+    assert any("过期" in w.value for w in at.warning)
+    assert at.text_input(key="login_user") is not None
+
+
+def test_admin_audit_viewer_verifies_chain(app_env: Path) -> None:
+    at = open_page(logged_in("admin"), "audit")
+    assert any("哈希链完整" in s.value for s in at.success)
+    log = at.dataframe[0].value
+    assert "login" in set(log["action"])
