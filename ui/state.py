@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pandas as pd
 import streamlit as st
 
 from config import Settings, get_settings
@@ -15,6 +14,7 @@ from security.audit import AuditLog
 from security.scoped import ScopedRun, pseudonym_key
 from security.users import Principal, Session, ensure_users, login
 from ui.data import RunData, load_run, resolve_run_dir
+from ui.i18n import t
 
 SESSION_KEY = "auth_session"
 SCOPED_KEY = "scoped_run"
@@ -113,7 +113,8 @@ def scoped_run(settings: Settings, run: RunData, principal: Principal) -> Scoped
     if cached is not None and cached[0] == key:
         return cached[1]
     try:
-        store: GraphStore | None = current_store(settings, run)
+        with st.spinner(t("loading_store")):
+            store: GraphStore | None = current_store(settings, run)
     except ValueError as exc:  # Neo4j unreachable: fall back to the graph built from the tables
         st.warning(str(exc))
         store = None
@@ -137,8 +138,3 @@ def go(page: str, **state: object) -> None:
     if page in pages:
         st.session_state["page"] = page
         st.switch_page(pages[page])
-
-
-def scores_frame(run: RunData) -> pd.DataFrame:
-    """The run's scores (shared; never mutate)."""
-    return run.scores

@@ -6,9 +6,9 @@ import pandas as pd
 import streamlit as st
 
 from models.closed_loop import follow_up_schedule, overdue
-from models.review import build_review
+from models.review import MonthlyReview, build_review
 from ui.data import previous_scores, restrict_tables
-from ui.i18n import t
+from ui.i18n import language, t
 from ui.review_export import review_notes, review_pdf, review_tables, review_xlsx
 from ui.views.common import PageContext, guarded
 
@@ -16,6 +16,12 @@ from ui.views.common import PageContext, guarded
 def overdue_follow_ups(scores: pd.DataFrame, visits: pd.DataFrame, as_of: str) -> pd.DataFrame:
     """Follow-up visits late on ``as_of`` for the scored disputes (closed-loop rules)."""
     return overdue(follow_up_schedule(scores, visits, as_of), as_of)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _files(key: tuple, _review: MonthlyReview, title: str) -> tuple[bytes, bytes]:
+    # ``key`` names the review (run, reader, month, language); the review itself is not hashed.
+    return review_pdf(_review, title), review_xlsx(_review)
 
 
 @guarded("review")
@@ -38,12 +44,19 @@ def render(ctx: PageContext) -> None:
     for note in review_notes(review):
         st.caption("※ " + note)
     title = f"{t('page_review')} {review.month}"
-    c1, c2 = st.columns(2)
-    c1.download_button(t("review_download_pdf"), review_pdf(review, title), f"review_{review.month}.pdf",
-                       mime="application/pdf", key="review_pdf")  # fmt: skip
-    c2.download_button(
-        t("review_download_xlsx"), review_xlsx(review), f"review_{review.month}.xlsx", key="review_xlsx"
+    key = (
+        str(ctx.run.run_dir),
+        ctx.run.as_of,
+        ctx.principal.username,
+        review.month,
+        language(),
+        previous is not None,
     )
+    pdf, xlsx = _files(key, review, title)
+    c1, c2 = st.columns(2)
+    c1.download_button(t("review_download_pdf"), pdf, f"review_{review.month}.pdf",
+                       mime="application/pdf", key="review_pdf")  # fmt: skip
+    c2.download_button(t("review_download_xlsx"), xlsx, f"review_{review.month}.xlsx", key="review_xlsx")
     for name, frame in review_tables(review).items():
         st.subheader(f"{name}（{len(frame)}）")
         if frame.empty:
