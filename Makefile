@@ -20,7 +20,9 @@ setup: .venv/.installed
 
 # Debian packages for browser tests and PDF/Chinese fonts (needs root; .ci/run calls it).
 system-deps:
-	@if ! command -v chromium >/dev/null; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi
+	@if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi "wenquanyi"; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			chromium fonts-wqy-microhei fonts-noto-color-emoji >/dev/null; fi
 
 $(DEMO_SOURCES)/calls.csv $(DEMO_SOURCES)/calls.xlsx:
 	$(MAKE) demo-data

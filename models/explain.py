@@ -93,6 +93,8 @@ GRAPH_PHRASES: list[tuple[str, str]] = [
     ("kin_active", "亲属卷入其他在办纠纷"),
     ("hop1_escalated", "直接关系人涉及激化案件"),
     ("hop2_escalated", "社会关系网络中有激化案件"),
+    ("escalation_ppr", "关系网络中激化风险传导至当事人"),
+    ("component_size", "当事人所在关系网络规模大"),
     ("community_recent", "所在关系圈近期有激化案件"),
     ("community", "所在关系圈规模较大"),
     ("other_disputes", "当事人同时涉及其他纠纷"),
