@@ -55,6 +55,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import csr_array
 
 from config import get_settings
+from etl.contract import CATEGORIES as CATEGORY_LABELS
 from etl.normalise import normalise_names, normalise_phones
 from etl.schema import CanonicalTables
 
@@ -76,17 +77,6 @@ LEVEL_LABELS = {
     "township": "乡镇(街道)级",
     "county": "县级",
     "city": "市级",
-}
-CATEGORY_LABELS = {
-    "family": "婚姻家庭",
-    "neighbour": "邻里",
-    "land": "土地山林",
-    "labour": "劳资",
-    "debt": "债务",
-    "medical": "医患",
-    "traffic": "交通事故",
-    "property": "物业",
-    "other": "其他",
 }
 RELATION_LABELS = {
     "spouse": "配偶",

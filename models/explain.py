@@ -11,19 +11,8 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import pandas as pd
 
+from etl.contract import CATEGORIES as CATEGORY_NAMES
 from models.train import TrainedModel
-
-CATEGORY_NAMES = {
-    "family": "婚姻家庭",
-    "neighbour": "邻里",
-    "land": "土地山林",
-    "labour": "劳资",
-    "debt": "债务",
-    "medical": "医患",
-    "traffic": "交通事故",
-    "property": "物业",
-    "other": "其他",
-}
 
 
 def _n(value: float) -> str:

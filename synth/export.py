@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from etl.contract import CATEGORIES as CATEGORY_ZH
 from synth.names import format_phone, homophone_name, mistype_id, to_full_width
 
 TABLE_COLUMNS: dict[str, list[tuple[str, str]]] = {
@@ -140,17 +141,6 @@ KEY_COLUMN = {
 PERSON_TABLES = ("call_persons", "report_persons", "case_persons")
 TIMESTAMP_COLUMNS = {"received_at", "reported_at", "started_at", "ended_at", "visited_at", "filed_at"}
 
-CATEGORY_ZH = {
-    "family": "婚姻家庭",
-    "neighbour": "邻里",
-    "land": "土地山林",
-    "labour": "劳资",
-    "debt": "债务",
-    "medical": "医患",
-    "traffic": "交通事故",
-    "property": "物业",
-    "other": "其他",
-}
 ENUM_ZH: dict[str, dict[str, str]] = {
     "category": CATEGORY_ZH,
     "role": {
