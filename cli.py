@@ -160,7 +160,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     result = run_bench(
         args.scale, work, repeat=args.repeat, seed=args.seed, sources=Path(args.sources) if args.sources else None,
         reuse_run=Path(args.run) if args.run else None, stages=args.stages, neo4j=args.neo4j, growth=args.growth,
-        label=args.label, on_stage=lambda partial: write_report(described(partial), Path(args.out), args.merge),
+        label=args.label, timeout_s=args.timeout, on_stage=lambda partial: write_report(described(partial), Path(args.out), args.merge),
         progress=lambda message: print(f"bench: {message}", file=sys.stderr, flush=True),
     )  # fmt: skip
     markdown, data = write_report(described(result), Path(args.out), args.merge)
@@ -248,6 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--merge", action="store_true", help="add these stages to the entry instead of replacing it"
     )
+    p.add_argument("--timeout", type=float, default=None, help="seconds allowed to each stage process")
 
     p = sub.add_parser("report", help="write the monthly review (PDF and XLSX) of a run")
     p.add_argument("--run", required=True)

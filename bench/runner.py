@@ -280,6 +280,7 @@ def run_bench(
     growth: bool | None = None,
     naive_rows: int = 2000,
     label: str | None = None,
+    timeout_s: float | None = None,
     progress: Callable[[str], None] | None = None,
     on_stage: Callable[[dict], None] | None = None,
 ) -> dict:
@@ -291,6 +292,7 @@ def run_bench(
     answers, else report it skipped), "require" (fail when it does not) or "skip".
     ``growth``: graph features on random city-shaped tables at 0.25×, 0.5× and 1× city
     (default: at city scale only). ``label`` names the entry in bench.json (default: the scale).
+    ``timeout_s`` limits every stage process (default: each stage's own limit).
     ``on_stage(result)`` is called with the figures so far after every stage (to save them as
     they come: a long run stopped half-way keeps what it measured).
     """
@@ -359,7 +361,8 @@ def run_bench(
         runs = []
         try:
             for _ in range(times):
-                runs.append(run_stage_process(spec.name, work, scale, seed, as_of, options, spec.timeout_s))
+                limit = timeout_s or spec.timeout_s
+                runs.append(run_stage_process(spec.name, work, scale, seed, as_of, options, limit))
             result["stages"][spec.name] = summarise_runs(runs)
         except TimeoutError as exc:
             result["stages"][spec.name] = {"status": "timeout", "reason": str(exc)}
