@@ -78,7 +78,7 @@ def _stage_note(name: str, figures: dict) -> str:
         ),
         "assign_2000": lambda f: (
             f"{fmt(f['disputes'])} disputes, {fmt(f['share_fully_staffed'] * 100, 1)}% fully staffed, "
-            f"solver {fmt(f['solve_seconds'])} s"
+            f"solver {fmt(f['solve_seconds'])} s; ranking: {f.get('ranking', 'scores.csv')}"
         ),
         "dashboard": lambda f: (
             f"ranking rows {fmt(f['rows_before_filter'])} → {fmt(f['rows_after_filter'])} after the filter"

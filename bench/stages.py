@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+import numpy as np
 import pandas as pd
 
 from config import get_settings
@@ -261,11 +262,35 @@ def stage_assign(ctx: StageContext) -> dict:
     return _assign(_tables(ctx), _run_scores(ctx))
 
 
+def stand_in_scores(tables: CanonicalTables, as_of: str, seed: int) -> pd.DataFrame:
+    """A seeded random ranking of the disputes open at ``as_of`` (started before it, not turned
+    criminal by then), in the shape of scores.csv: for timing the assignment when no model has
+    scored the run. The solver's work depends on where the disputes are and what they are about,
+    not on the probabilities."""
+    disputes = tables.disputes
+    when = pd.Timestamp(as_of)
+    open_now = (disputes["first_event_at"] < when) & ~(disputes["turned_criminal_at"] < when)
+    ids = disputes.loc[open_now, "dispute_id"].astype("str").to_numpy()
+    probability = np.random.default_rng(seed).random(len(ids))
+    rank = (-probability).argsort(kind="stable").argsort() + 1
+    return pd.DataFrame(
+        {"dispute_id": ids, "as_of": as_of, "probability": probability, "rank": rank, "tier": "green"}
+    )
+
+
 @stage
 def stage_assign_2000(ctx: StageContext) -> dict:
-    """The same solver on the top 2,000 disputes (or all, if fewer) re-tiered red/orange."""
-    scores = top_as_red_orange(_run_scores(ctx), ASSIGN_TARGET_DISPUTES)
-    return _assign(_tables(ctx), scores)
+    """The same solver on the top 2,000 disputes (or all, if fewer) re-tiered red/orange; the
+    run's scores, or a seeded random ranking when the run has none (said in ``ranking``)."""
+    tables = _tables(ctx)
+    if (ctx.run_dir / "scores.csv").exists():
+        ranked, ranking = _run_scores(ctx), "scores.csv"
+    else:
+        ranked, ranking = (
+            stand_in_scores(tables, ctx.as_of, ctx.seed),
+            "seeded random stand-in (no scores.csv)",
+        )
+    return {**_assign(tables, top_as_red_orange(ranked, ASSIGN_TARGET_DISPUTES)), "ranking": ranking}
 
 
 def _join_inputs(ctx: StageContext) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -14,6 +14,7 @@ from bench.stages import (
     person_call_summary_duckdb,
     person_call_summary_pandas,
     sample_graph_frames,
+    stand_in_scores,
     summary_checksum,
     top_as_red_orange,
 )
@@ -207,3 +208,10 @@ def test_merging_keeps_earlier_stages_and_replaces_remeasured_ones():
     assert merged["stages"]["neo4j"]["status"] == "skipped"
     assert merged["date"] == "15:00 and 16:15" and merged["total_seconds"] == 20.0
     assert {t["target"]: t["value"] for t in merged["targets"]}["rescore"] == 5.0
+
+
+def test_stand_in_scores_rank_the_disputes_open_at_the_date():
+    scores = stand_in_scores(tiny_tables(), "2025-04-20", seed=1)
+    assert set(scores["dispute_id"]) == {"D-R2", "D-R3", "D-C5"}  # D-R1 turned criminal before
+    assert sorted(scores["rank"]) == [1, 2, 3] and (scores["tier"] == "green").all()
+    assert scores.equals(stand_in_scores(tiny_tables(), "2025-04-20", seed=1))
