@@ -56,11 +56,13 @@ CASE_ROLES = frozenset({Role.COMMANDER, Role.ANALYST, Role.GRID_WORKER, Role.COM
 
 # Dashboard pages (the page functions under st.navigation use these names).
 PAGES: dict[str, frozenset[str]] = {
-    Role.COMMANDER: frozenset({"ranking", "case", "network", "assignment", "review", "data_quality"}),
-    Role.ANALYST: frozenset({"ranking", "case", "network", "review", "model", "data_quality"}),
-    Role.GRID_WORKER: frozenset({"ranking", "case", "network"}),
-    Role.COMMUNITY_OFFICER: frozenset({"ranking", "case", "network", "review"}),
-    Role.DATA_SCIENTIST: frozenset({"ranking", "model", "data_quality"}),
+    Role.COMMANDER: frozenset(
+        {"overview", "ranking", "case", "network", "assignment", "review", "data_quality"}
+    ),
+    Role.ANALYST: frozenset({"overview", "ranking", "case", "network", "review", "model", "data_quality"}),
+    Role.GRID_WORKER: frozenset({"overview", "ranking", "case", "network"}),
+    Role.COMMUNITY_OFFICER: frozenset({"overview", "ranking", "case", "network", "review"}),
+    Role.DATA_SCIENTIST: frozenset({"overview", "ranking", "model", "data_quality"}),
     Role.ADMIN: frozenset({"users", "audit"}),
 }
 

@@ -66,7 +66,5 @@ def guarded(page: str) -> Callable[[Callable[[PageContext], None]], Callable[[],
 
 
 def can_open_page(role: str, page: str) -> bool:
-    """Pages of the policy, plus the overview for every role that may see the ranking."""
-    if page == "overview":
-        return can_open(role, "ranking")
+    """Whether the role's policy lists the page."""
     return can_open(role, page)
