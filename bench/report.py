@@ -239,18 +239,29 @@ def render_markdown(results: dict[str, dict]) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _invocations(result: dict) -> list[dict]:
+    """The bench commands that made an entry (one, unless entries were merged)."""
+    if "invocations" in result:
+        return list(result["invocations"])
+    keys = ("date", "command", "total_seconds", "load_average_start")
+    return [{key: result.get(key) for key in keys}]
+
+
 def merge_results(old: dict, new: dict) -> dict:
     """``new`` added to the entry ``old`` of the same label: stages (and growth) measured in
-    ``new`` replace those of ``old``, the others stay; both dates and commands are kept."""
+    ``new`` replace those of ``old``, the others stay; every command and its date are kept."""
     merged = {**old, **new}
     merged["stages"] = {**old.get("stages", {}), **new.get("stages", {})}
     merged["growth"] = {**old.get("growth", {}), **new.get("growth", {})}
-    if old.get("date") and old["date"] != new.get("date"):
-        merged["date"] = f"{old['date']} and {new['date']}"
-        merged["command"] = f"{old.get('command', '')}; then {new.get('command', '')}"
-        merged["load_average_start"] = old.get("load_average_start")
-        merged["total_seconds"] = old.get("total_seconds", 0.0) + new.get("total_seconds", 0.0)
     merged["versions"] = {**old.get("versions", {}), **new.get("versions", {})}
+    invocations = {(i["date"], i["command"]): i for i in _invocations(old)}
+    for invocation in _invocations(new):  # a later save of the same command replaces its earlier one
+        invocations[(invocation["date"], invocation["command"])] = invocation
+    merged["invocations"] = list(invocations.values())
+    merged["date"] = " and ".join(dict.fromkeys(str(i["date"]) for i in merged["invocations"]))
+    merged["command"] = "; then ".join(str(i["command"]) for i in merged["invocations"])
+    merged["total_seconds"] = sum(i.get("total_seconds") or 0.0 for i in merged["invocations"])
+    merged["load_average_start"] = merged["invocations"][0].get("load_average_start")
     return derive(merged)
 
 

@@ -215,3 +215,15 @@ def test_stand_in_scores_rank_the_disputes_open_at_the_date():
     assert set(scores["dispute_id"]) == {"D-R2", "D-R3", "D-C5"}  # D-R1 turned criminal before
     assert sorted(scores["rank"]) == [1, 2, 3] and (scores["tier"] == "green").all()
     assert scores.equals(stand_in_scores(tiny_tables(), "2025-04-20", seed=1))
+
+
+def test_saving_the_same_command_again_does_not_repeat_it():
+    def entry(seconds: float) -> dict:
+        return {"label": "city", "scale": "city", "date": "16:00", "command": "bench --stages score",
+                "versions": {}, "total_seconds": seconds,
+                "stages": {"score": summarise_runs([{"seconds": 1.0, "max_rss_mib": 1.0, "process_seconds": 1.0}])}}  # fmt: skip
+
+    first = merge_results(entry(5.0), entry(5.0))
+    again = merge_results(first, entry(9.0))
+    assert again["command"] == "bench --stages score" and again["date"] == "16:00"
+    assert again["total_seconds"] == 9.0 and len(again["invocations"]) == 1
