@@ -21,6 +21,8 @@ Dispute features (all counts exclude the dispute itself; "party" means a known p
   a party.
 - ``g_kin_escalated``: distinct other disputes of the parties' family that turned criminal
   in the last 365 days.
+- ``g_kin_prior_violent_cases``: distinct violent criminal cases filed before as_of that name a
+  family member of a party (violence in the family is a documented warning sign).
 - ``g_hop1_escalated`` / ``g_hop2_escalated``: distinct other escalated disputes with a party
   at most 1 / 2 hops from a party in the person graph.
 - ``g_escalation_ppr_max``: risk propagated through the person graph: personalised PageRank
@@ -82,6 +84,7 @@ DISPUTE_FEATURES: list[str] = [
     "g_component_size_max",
     "g_kin_active_disputes",
     "g_kin_escalated",
+    "g_kin_prior_violent_cases",
     "g_hop1_escalated",
     "g_hop2_escalated",
     "g_escalation_ppr_max",
@@ -316,6 +319,9 @@ def _dispute_features_fast(snapshot: PersonGraphSnapshot) -> dict[str, np.ndarra
         "g_component_size_max": _max_over_parties(snapshot, sparse_component_sizes(adjacency)),
         "g_kin_active_disputes": _count_other_disputes(parties @ binarise(kin @ active_t)),
         "g_kin_escalated": _count_other_disputes(parties @ binarise(kin @ recent_escalated_t)),
+        "g_kin_prior_violent_cases": np.diff(binarise(parties @ binarise(kin @ violent)).indptr).astype(
+            np.int64
+        ),
         "g_hop1_escalated": _count_other_disputes(parties @ escalated_hop1),
         "g_hop2_escalated": _count_other_disputes(parties @ escalated_hop2),
         "g_community_size": _max_over_parties(snapshot, community_size),
@@ -429,6 +435,7 @@ def _dispute_features_networkx(
             "g_component_size_max": max((component_size[p] for p in members), default=0),
             "g_kin_active_disputes": disputes_with_party_in(kin, active, dispute_id),
             "g_kin_escalated": disputes_with_party_in(kin, recent_escalated, dispute_id),
+            "g_kin_prior_violent_cases": len(set().union(*(cases_of.get(p, set()) for p in kin))),
             "g_hop1_escalated": disputes_with_party_in(
                 nx_within_hops(graph, members, 1), escalated, dispute_id
             ),

@@ -76,6 +76,7 @@ CONTEXT_FEATURES = frozenset(
 
 # Graph features are matched by name fragment, so new graph features still read well.
 GRAPH_PHRASES: list[tuple[str, str]] = [
+    ("kin_prior_violent", "亲属有暴力犯罪记录"),
     ("prior_violent", "当事人有暴力犯罪前科"),
     ("prior_escalation", "当事人曾卷入民转刑案件"),
     ("kin_escalated", "亲属卷入另一起激化纠纷"),

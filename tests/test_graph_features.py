@@ -173,6 +173,7 @@ def test_tiny_city_as_of_april(backend: str) -> None:
         "g_component_size_max": 4,  # P000001-P000002-P000005-P000008
         "g_kin_active_disputes": 1,  # sister P000002's D-R1 had events since 2025-01-15
         "g_kin_escalated": 1,  # D-R1 turned criminal on 2025-03-01
+        "g_kin_prior_violent_cases": 1,  # sister P000002 is the victim in K1
         "g_hop1_escalated": 1,
         "g_hop2_escalated": 1,
         "g_address_prior_disputes": 1,  # D-C5 at A3
@@ -185,6 +186,7 @@ def test_tiny_city_as_of_april(backend: str) -> None:
     assert r1["g_kin_active_disputes"] == 1  # P000002's brother in D-R3
     assert r1["g_kin_escalated"] == 0  # its own escalation does not count
     assert r1["g_party_prior_violent_cases"] == 1  # K1, filed 2025-03-01
+    assert r1["g_kin_prior_violent_cases"] == 2  # K1 (the spouses) and K0 (P000002's brother)
     # Two persons linked by one edge sit at the average PageRank.
     assert features.loc["D-R2", "g_pagerank_max"] == pytest.approx(1.0)
     assert features.loc["D-R3", "g_pagerank_max"] > 1.0
@@ -197,6 +199,7 @@ def test_tiny_city_before_disputes_and_cases_exist(backend: str) -> None:
     features = dispute_graph_features(tiny_tables(), T("2025-02-15"), backend=backend)
     assert list(features.index) == ["D-R1", "D-R2"]
     assert features.loc["D-R1", "g_party_prior_violent_cases"] == 0  # K1 is not filed yet
+    assert features.loc["D-R1", "g_kin_prior_violent_cases"] == 1  # only the brother's K0
     # Asked for explicitly, a dispute that does not exist yet has no parties.
     later = dispute_graph_features(tiny_tables(), T("2025-02-15"), ["D-R3", "D-R1"], backend=backend)
     assert list(later.index) == ["D-R3", "D-R1"]
