@@ -5,7 +5,14 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from models.evaluate import backtest, bootstrap_difference, metrics, precision_at, recall_at_share, reliability_curve
+from models.evaluate import (
+    backtest,
+    bootstrap_difference,
+    metrics,
+    precision_at,
+    recall_at_share,
+    reliability_curve,
+)
 from models.train import fit_model, split_dates
 
 
