@@ -104,7 +104,7 @@ def evaluate_model(
     by_variant = {name: metrics(part) for name, part in scored.groupby("variant")}
     by_month = pd.DataFrame(
         [
-            {"variant": name, "as_of": str(pd.Timestamp(when).date()), **metrics(part)}
+            {"variant": name, "as_of": str(as_timestamp(str(when)).date()), **metrics(part)}
             for (name, when), part in scored.groupby(["variant", "as_of"])
         ]
     )
