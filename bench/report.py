@@ -111,7 +111,7 @@ def render_scale(result: dict) -> list[str]:
         f"- Load average (1, 5, 15 min) at start {result['load_average_start']}, at end {result['load_average_end']}"
         + (f" — {result['conditions']}" if result.get("conditions") else ""),
         f"- Wall time: the stage's own work, median of {result['repeat']} fresh processes "
-        "(heavy stages once at city scale). Peak memory: "
+        "(heavy stages once, except on tiny). Peak memory: "
         + result["peak_memory_method"]
         + " (interpreter, imports and inputs included; the Neo4j server's JVM is not).",
         "- Load (1 min): the load average when the stage started; on 2 cores anything above 2 means "
