@@ -227,3 +227,11 @@ def test_saving_the_same_command_again_does_not_repeat_it():
     again = merge_results(first, entry(9.0))
     assert again["command"] == "bench --stages score" and again["date"] == "16:00"
     assert again["total_seconds"] == 9.0 and len(again["invocations"]) == 1
+
+
+def test_a_stage_that_overran_its_target_is_a_miss_at_city_scale():
+    stages = {"run": {"status": "timeout", "reason": "did not finish within 960 s", "limit_s": 960.0,
+                      "target": "run_end_to_end"}}  # fmt: skip
+    city = {t["target"]: t["verdict"] for t in evaluate_targets(stages, "city")}
+    assert city["run_end_to_end"] == "missed (did not finish within 960 s)"
+    assert city["rescore"] == "not measured"
