@@ -251,9 +251,14 @@ class Neo4jStore:
         return {"nodes": nodes, "relationships": rels}
 
     def clear(self) -> None:
-        """Remove every node and relationship (in batches; constraints and indexes stay)."""
+        """Remove every node and relationship (in batches; constraints and indexes stay).
+
+        Relationships go first: detaching a grid or station with hundreds of thousands of
+        relationships in one batch would exceed the transaction memory pool.
+        """
         with self._driver.session(database=self.database) as session:
-            session.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+            session.run("MATCH ()-[r]->() CALL (r) { DELETE r } IN TRANSACTIONS OF 10000 ROWS").consume()
+            session.run("MATCH (n) CALL (n) { DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
 
     # --- queries ------------------------------------------------------------------------
 
