@@ -184,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("generate", help="write a synthetic source drop (and its ground truth)")
-    p.add_argument("--scale", choices=["tiny", "small", "city"], default="small")
+    p.add_argument("--scale", choices=["tiny", "small", "city-quarter", "city-half", "city"], default="small")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--out", required=True)
     p.add_argument("--truth", default=None, help="truth folder (default: OUT/../truth)")
@@ -232,7 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
 
     p = sub.add_parser("bench", help="time every stage and the anchors; write BENCHMARKS.md and bench.json")
-    p.add_argument("--scale", choices=["tiny", "small", "city"], default="small")
+    p.add_argument("--scale", choices=["tiny", "small", "city-quarter", "city-half", "city"], default="small")
     p.add_argument("--repeat", type=int, default=3, help="processes per stage (heavy ones: once at city)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--out", default=".", help="folder of BENCHMARKS.md and bench.json")

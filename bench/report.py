@@ -13,7 +13,7 @@ from bench.runner import GROWTH_SHARES, STAGES, derive
 
 JSON_NAME = "bench.json"
 MARKDOWN_NAME = "BENCHMARKS.md"
-SCALE_ORDER = ("tiny", "small", "city")
+SCALE_ORDER = ("tiny", "small", "city-quarter", "city-half", "city")
 
 
 def fmt(value: object, digits: int = 2) -> str:
@@ -210,10 +210,10 @@ def growth_across_scales(results: dict[str, dict]) -> list[str]:
     lines = [
         "## Growth across scales (slowest stages at the largest scale)",
         "",
-        "The generator makes three sizes (tiny ≈12 grids, small ≈300, city ≈10,372 grids); 0.25× and",
-        "0.5× of the city would need a grid-count override in `synth.generate`, which it does not have.",
-        "Graph-feature growth at 0.25×, 0.5× and 1× is measured on random city-shaped tables instead",
-        "(`cli.py bench --growth`, in the city section when run).",
+        "The generator's sizes: tiny ≈12 grids, small ≈300, city-quarter 2,593, city-half 5,186 and",
+        "city 10,372 grids (`cli.py bench --scale city-quarter|city-half` gives 0.25× and 0.5× of the",
+        "city). Graph-feature growth on random city-shaped tables is in the city section",
+        "(`cli.py bench --growth`).",
         "",
     ]
     lines.append(

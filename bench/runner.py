@@ -25,7 +25,7 @@ from typing import Any
 
 from bench.stages import DEFAULT_AS_OF, PROJECT_ROOT
 
-SCALES = ("tiny", "small", "city")
+SCALES = ("tiny", "small", "city-quarter", "city-half", "city")
 CITY_PERSONS = 500_000
 GROWTH_SHARES = (0.25, 0.5, 1.0)
 PACKAGES = (

@@ -29,9 +29,9 @@ from synth.simulate import PERIOD_START, CitySimulator, SimResult
 from synth.staff import build_staff
 from synth.truth import calls_per_dispute, derive_outcomes, positive_rate, review_dates
 
-SCALES = ("tiny", "small", "city")
+SCALES = ("tiny", "small", "city-quarter", "city-half", "city")
 FORMATS = ("mixed", "clean")
-BAD_ROWS_PER_KIND = {"tiny": 1, "small": 2, "city": 5}
+BAD_ROWS_PER_KIND = {"tiny": 1, "small": 2, "city-quarter": 5, "city-half": 5, "city": 5}
 BAD_KINDS = ("bad_timestamp", "unknown_reference", "missing_key", "conflicting_duplicate", "invalid_enum")
 
 

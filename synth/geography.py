@@ -234,6 +234,9 @@ SCALES: dict[str, tuple[tuple[str, ...], int, int]] = {
     "tiny": (("西陵区", "夷陵区"), 12, 2),
     "small": (tuple(c.name for c in COUNTIES), 300, 3),
     "city": (tuple(c.name for c in COUNTIES), 10_372, 99),
+    # A quarter and a half of the city (same counties, fewer grids): for growth benchmarks.
+    "city-quarter": (tuple(c.name for c in COUNTIES), 2_593, 99),
+    "city-half": (tuple(c.name for c in COUNTIES), 5_186, 99),
 }
 
 _PLACE_FIRST = list("东西南北青白黄金桃杏梨柳松竹梅兰石龙凤鹤马双三五七九高长新古大小清平安太仙花茶桂红峡")

@@ -14,7 +14,7 @@ from synth.names import OUTSIDE_REGION_CODES, draw_names, draw_phones, make_id_n
 
 REFERENCE_DATE = np.datetime64("2024-01-01")
 
-HOUSEHOLDS_PER_GRID = {"tiny": 30, "small": 26, "city": 22}
+HOUSEHOLDS_PER_GRID = {"tiny": 30, "small": 26, "city-quarter": 22, "city-half": 22, "city": 22}
 
 
 @dataclass

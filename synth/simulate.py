@@ -25,7 +25,13 @@ from synth.population import Population
 PERIOD_START = datetime(2024, 1, 1)
 PERIOD_DAYS = 731.0  # 2024-01-01 .. 2025-12-31 inclusive
 
-DISPUTES_PER_GRID = {"tiny": 26, "small": 15, "city": 10}  # over the two years
+DISPUTES_PER_GRID = {
+    "tiny": 26,
+    "small": 15,
+    "city-quarter": 10,
+    "city-half": 10,
+    "city": 10,
+}  # over the two years
 
 CATEGORY_MIX = {
     "family": 0.26,
