@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from etl.contract import CATEGORIES as CATEGORY_ZH
+from etl import contract
 from synth.names import format_phone, homophone_name, mistype_id, to_full_width
 
 TABLE_COLUMNS: dict[str, list[tuple[str, str]]] = {
@@ -141,64 +141,20 @@ KEY_COLUMN = {
 PERSON_TABLES = ("call_persons", "report_persons", "case_persons")
 TIMESTAMP_COLUMNS = {"received_at", "reported_at", "started_at", "ended_at", "visited_at", "filed_at"}
 
+# Chinese spellings of each enum column, straight from the contract's declared vocabularies.
 ENUM_ZH: dict[str, dict[str, str]] = {
-    "category": CATEGORY_ZH,
-    "role": {
-        "grid_worker": "网格员",
-        "community_officer": "社区民警",
-        "leader": "责任领导",
-        "mediator": "调解员",
-        "lawyer": "律师",
-        "caller": "报警人",
-        "party": "当事人",
-        "counterparty": "对方当事人",
-        "witness": "证人",
-        "suspect": "犯罪嫌疑人",
-        "victim": "被害人",
-    },
-    "level": {"grid": "网格", "station": "派出所", "township": "乡镇", "county": "县", "city": "市"},
-    "relation": {
-        "spouse": "配偶",
-        "ex_spouse": "前配偶",
-        "parent_child": "父母子女",
-        "sibling": "兄弟姐妹",
-        "relative": "其他亲属",
-        "neighbour": "邻居",
-        "coworker": "同事",
-        "landlord_tenant": "房东租户",
-        "creditor_debtor": "债权债务",
-    },
-    "disposition": {
-        "mediated_on_site": "现场调解",
-        "referred": "移交调解",
-        "admin_case": "转治安案件",
-        "criminal_case": "转刑事案件",
-        "no_action": "其他",
-    },
-    "severity": {"minor": "一般", "serious": "较大", "major": "重大"},
-    "status": {"open": "待化解", "in_progress": "化解中", "resolved": "已化解", "failed": "化解失败"},
-    "channel": {
-        "people": "人民调解",
-        "police": "公安调解",
-        "traffic": "交调",
-        "medical": "医调",
-        "court": "诉调",
-        "labour": "劳动调解",
-        "lawyer": "律师调解",
-    },
-    "outcome": {"agreed": "达成协议", "partial": "部分达成", "failed": "调解失败", "ongoing": "进行中"},
-    "kind": {"weekly": "每周走访", "monthly": "每月回访", "ad_hoc": "不定期随访"},
-    "mood": {"calm": "平稳", "unsettled": "波动", "agitated": "激动"},
-    "offence": {
-        "homicide": "故意杀人",
-        "injury": "故意伤害",
-        "affray": "寻衅滋事",
-        "detention": "非法拘禁",
-        "property_damage": "故意毁坏财物",
-        "arson": "放火",
-        "poisoning": "投放危险物质",
-        "other": "其他",
-    },
+    "category": contract.CATEGORIES,
+    "role": {**contract.STAFF_ROLES, **contract.EVENT_PERSON_ROLES, **contract.CASE_PERSON_ROLES},
+    "level": contract.STAFF_LEVELS,
+    "relation": contract.RELATIONS,
+    "disposition": contract.DISPOSITIONS,
+    "severity": contract.SEVERITIES,
+    "status": contract.STATUSES,
+    "channel": contract.CHANNELS,
+    "outcome": contract.OUTCOMES,
+    "kind": contract.VISIT_KINDS,
+    "mood": contract.MOODS,
+    "offence": contract.OFFENCES,
 }
 ENUM_COLUMNS = set(ENUM_ZH)
 
