@@ -1,21 +1,418 @@
 """Dispute linking: every call, report, mediation and visit to a dispute; the disputes table.
 
 Reports name their dispute (``D-<dispute_ref>``); so do calls with a dispute_ref. A call
-without one joins the dispute that shares a resolved party with it and fits in time (an event
-within :data:`LINK_WINDOW`), by category and by its other side (see :func:`link_calls`);
-otherwise it starts ``D-C<call_id>``, which later calls may join. Calls are taken in time
-order so that chains build up as they happened.
+without one is scored against every dispute that shares a resolved party with it and has an
+event within :data:`LINK_WINDOW` (see :func:`link_calls`): it joins the most probable one when
+that probability reaches :data:`LINK_THRESHOLD`, otherwise it starts ``D-C<call_id>``, which
+later calls may join. Calls are taken in time order so that chains build up as they happened.
+
+The link score is a logistic model over :data:`LINK_FEATURES`, fitted on the drop itself: every
+call the 110 operator linked by dispute_ref is a labelled example (taken out of its dispute, is
+it scored back into it rather than into the other disputes of the same people?). A drop with
+too few such calls falls back to :data:`DEFAULT_LINK_MODEL`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
-LINK_WINDOW = pd.Timedelta(days=180)
+LINK_WINDOW = pd.Timedelta(days=365)
+LINK_THRESHOLD = 0.5
+MIN_EXAMPLES_PER_CLASS = 30
 PARTY_ROLES = ("caller", "party", "counterparty")
+
+LINK_FEATURES = (
+    "same_category",  # the call's category is among the dispute's
+    "shared_parties",  # resolved parties the call shares with the dispute
+    "shared_share",  # ... as a share of the call's parties
+    "opponent_elsewhere",  # the call names a counterparty who is not among the dispute's parties
+    "caller_side_agrees",  # +1 the call's side was the dispute's first side, -1 the other side
+    "log_days_to_nearest_event",
+    "inside_span",  # the call falls between the dispute's first and last event
+    "same_address",
+    "same_grid",
+    "text_similarity",  # best TF-IDF (character bigrams) cosine with the dispute's texts
+    "cause_similarity",  # best bigram Jaccard of the 因…/为…一事 cause phrases
+    "cause_compared",  # both the call and the dispute state a cause
+    "log_candidates",
+)
+
+# Narratives name the cause of a quarrel as 因<cause>(问题|产生矛盾…) or 为<cause>一事.
+_CAUSE = re.compile(r"(?:因|为)(.{2,14}?)(?:问题|一事|产生|发生|引发|起了|在|，|。|；|$)")
+
+
+def cause_phrase(text: object) -> str | None:
+    """The cause a Chinese narrative gives for a quarrel (因宅基地界线… → 宅基地界线), or None."""
+    if not isinstance(text, str):
+        return None
+    found = _CAUSE.search(text)
+    return found.group(1) if found else None
+
+
+def _bigrams(text: str | None) -> frozenset[str]:
+    if not text:
+        return frozenset()
+    return frozenset(text[i : i + 2] for i in range(len(text) - 1))
+
+
+@dataclass(frozen=True)
+class LinkModel:
+    """Logistic link score in raw feature units (``LINK_FEATURES`` order).
+
+    ``source`` is ``"drop"`` when fitted on the drop's operator-linked calls, else ``"default"``.
+    """
+
+    weights: tuple[float, ...]
+    intercept: float
+    source: str
+    examples: int = 0
+    positives: int = 0
+
+    def log_odds(self, features: np.ndarray) -> np.ndarray:
+        """Log-odds that a call belongs to each candidate (one row of features per candidate)."""
+        return features @ np.asarray(self.weights) + self.intercept
+
+    def summary(self) -> dict:
+        """The model as plain JSON-ready values, for the run report."""
+        return {
+            "source": self.source,
+            "examples": self.examples,
+            "positives": self.positives,
+            "threshold": LINK_THRESHOLD,
+            "window_days": LINK_WINDOW.days,
+            "intercept": round(self.intercept, 4),
+            "weights": {name: round(w, 4) for name, w in zip(LINK_FEATURES, self.weights, strict=True)},
+        }
+
+
+# A hand-set prior, used when a drop holds fewer than MIN_EXAMPLES_PER_CLASS operator-linked
+# calls to learn from: same category, shared parties, the same place and the same stated cause
+# speak for a link; another opponent, a long gap and a different cause against. Either side may
+# call the police, so the caller's side weighs little. Where the call or the dispute states no
+# cause, ``cause_compared`` = 0 scores it like a half match. On generated small cities it links
+# 0.99 of calls correctly, as well as the model fitted on those drops.
+DEFAULT_LINK_MODEL = LinkModel(
+    weights=(1.5, 1.0, 0.5, -2.5, 0.3, -0.6, 0.5, 0.5, 1.0, 1.0, 6.0, -3.0, -1.0),
+    intercept=-1.5,
+    source="default",
+)
+
+
+@dataclass
+class CallLinks:
+    """The dispute of every call and how it was decided.
+
+    ``source``: ``ref`` (the call's dispute_ref), ``score`` (joined a dispute by the link score)
+    or ``new`` (started a dispute). ``probability``: for ``score`` the chosen dispute's link
+    probability, for ``new`` the best rejected candidate's (NaN when there was none).
+    """
+
+    dispute_id: pd.Series
+    source: pd.Series
+    probability: pd.Series
+    model: LinkModel
+
+
+@dataclass(frozen=True)
+class _Event:
+    key: tuple[str, str]
+    at: pd.Timestamp
+    category: str | None
+    parties: tuple[tuple[str, str], ...]  # (person_id, side 'a' or 'b')
+    address: str | None
+    grid: str | None
+    cause: frozenset[str]
+
+
+class _Dispute:
+    """What is known of one dispute: its events, categories, parties (by side) and places."""
+
+    __slots__ = ("events", "times", "categories", "parties", "sides", "addresses", "grids")
+
+    def __init__(self) -> None:
+        self.events: list[_Event] = []
+        self.times: list[pd.Timestamp] = []
+        self.categories: Counter = Counter()
+        self.parties: Counter = Counter()
+        self.sides: Counter = Counter()
+        self.addresses: Counter = Counter()
+        self.grids: Counter = Counter()
+
+    def add(self, event: _Event, sign: int = 1) -> None:
+        if sign > 0:
+            self.events.append(event)
+            self.times.append(event.at)
+        else:
+            self.events.remove(event)
+            self.times.remove(event.at)
+        for counter, value in ((self.categories, event.category), (self.addresses, event.address)):
+            if value is not None:
+                counter[value] += sign
+        if event.grid is not None:
+            self.grids[event.grid] += sign
+        for person, side in event.parties:
+            self.parties[person] += sign
+            self.sides[(person, side)] += sign
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+class _Linker:
+    """Candidate search and link features over the events of one drop."""
+
+    def __init__(
+        self, calls: pd.DataFrame, reports: pd.DataFrame, person_records: pd.DataFrame, window: pd.Timedelta
+    ) -> None:
+        self.window = window
+        mentions = person_records[
+            person_records["event_kind"].isin(("call", "report")) & person_records["role"].isin(PARTY_ROLES)
+        ]
+        parties: dict[tuple[str, str], list] = defaultdict(list)
+        for kind, event_id, person, role in zip(
+            mentions["event_kind"], mentions["event_id"], mentions["person_id"], mentions["role"], strict=True
+        ):
+            if isinstance(person, str):
+                entry = (person, "b" if role == "counterparty" else "a")
+                if entry not in parties[(kind, event_id)]:
+                    parties[(kind, event_id)].append(entry)
+        parties = {key: sorted(found) for key, found in parties.items()}
+        # Events in id order, so that the fitted model does not depend on the drop's row order.
+        calls = calls.sort_values("call_id")
+        reports = reports.sort_values("report_id")
+        self.events: dict[tuple[str, str], _Event] = {}
+        texts: list[str] = []
+        for call_id, at, category, address, grid, narrative in zip(
+            calls["call_id"],
+            calls["received_at"],
+            calls["category"],
+            calls["address"],
+            calls["grid_id"],
+            calls["narrative"],
+            strict=True,
+        ):
+            key = ("call", call_id)
+            self.events[key] = _Event(
+                key,
+                at,
+                _text(category),
+                tuple(parties.get(key, ())),
+                _text(address),
+                _text(grid),
+                _bigrams(cause_phrase(narrative)),
+            )
+            texts.append(narrative if isinstance(narrative, str) else "")
+        for report_id, at, category, grid, description in zip(
+            reports["report_id"],
+            reports["reported_at"],
+            reports["category"],
+            reports["grid_id"],
+            reports["description"],
+            strict=True,
+        ):
+            key = ("report", report_id)
+            self.events[key] = _Event(
+                key,
+                at,
+                _text(category),
+                tuple(parties.get(key, ())),
+                None,
+                _text(grid),
+                _bigrams(cause_phrase(description)),
+            )
+            texts.append(description if isinstance(description, str) else "")
+        self.similarity = self._text_similarities(texts)
+        self.disputes: dict[str, _Dispute] = {}
+        self.disputes_of_person: dict[str, set[str]] = defaultdict(set)
+
+    def _text_similarities(self, texts: list[str]) -> dict[tuple[str, str], dict[tuple[str, str], float]]:
+        """TF-IDF cosine of every call with each event that names one of its parties."""
+        keys = list(self.events)
+        row = {key: i for i, key in enumerate(keys)}
+        events_of_person: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for key, event in self.events.items():
+            for person, _side in event.parties:
+                events_of_person[person].append(key)
+        left: list[int] = []
+        right: list[int] = []
+        for key, event in self.events.items():
+            if key[0] != "call":
+                continue
+            near = {other for person, _ in event.parties for other in events_of_person[person]}
+            near.discard(key)
+            for other in sorted(near):
+                left.append(row[key])
+                right.append(row[other])
+        out: dict[tuple[str, str], dict[tuple[str, str], float]] = defaultdict(dict)
+        if not left or not any(texts):
+            return out
+        vectors = TfidfVectorizer(
+            analyzer="char", ngram_range=(2, 2), min_df=1, sublinear_tf=True, dtype=np.float32
+        ).fit_transform(texts)
+        values = np.asarray(vectors[left].multiply(vectors[right]).sum(axis=1)).ravel()
+        for i, j, value in zip(left, right, values.tolist(), strict=True):
+            out[keys[i]][keys[j]] = value
+        return out
+
+    def add(self, dispute_id: str, event: _Event) -> None:
+        self.disputes.setdefault(dispute_id, _Dispute()).add(event)
+        for person, _side in event.parties:
+            self.disputes_of_person[person].add(dispute_id)
+
+    def candidates(self, event: _Event) -> list[str]:
+        """Disputes sharing a resolved party with ``event`` that have an event within the window."""
+        found = {d for person, _ in event.parties for d in self.disputes_of_person.get(person, ())}
+        out = []
+        for dispute_id in sorted(found):
+            times = self.disputes[dispute_id].times
+            if times and min(times) - self.window <= event.at <= max(times) + self.window:
+                out.append(dispute_id)
+        return out
+
+    def features(self, event: _Event, candidates: list[str]) -> np.ndarray:
+        """One row of :data:`LINK_FEATURES` per candidate dispute."""
+        persons = {person for person, _ in event.parties}
+        opponents = {person for person, side in event.parties if side == "b"}
+        own_side = [person for person, side in event.parties if side == "a"]
+        similarity = self.similarity.get(event.key, {})
+        log_candidates = math.log(len(candidates))
+        rows = []
+        for dispute_id in candidates:
+            dispute = self.disputes[dispute_id]
+            dispute_parties = {p for p, n in dispute.parties.items() if n > 0}
+            shared = len(persons & dispute_parties)
+            side = 0.0
+            if own_side:
+                agree = sum(1 for p in own_side if dispute.sides[(p, "a")] > 0)
+                disagree = sum(1 for p in own_side if dispute.sides[(p, "b")] > 0)
+                side = (agree - disagree) / len(own_side)
+            nearest = min(abs((event.at - t).total_seconds()) for t in dispute.times) / 86400
+            causes = [
+                len(event.cause & e.cause) / len(event.cause | e.cause) for e in dispute.events if e.cause
+            ]
+            rows.append(
+                (
+                    float(event.category is not None and dispute.categories[event.category] > 0),
+                    float(shared),
+                    shared / len(persons) if persons else 0.0,
+                    float(bool(opponents) and not (opponents & dispute_parties)),
+                    side,
+                    math.log1p(nearest),
+                    float(min(dispute.times) <= event.at <= max(dispute.times)),
+                    float(event.address is not None and dispute.addresses[event.address] > 0),
+                    float(event.grid is not None and dispute.grids[event.grid] > 0),
+                    max((similarity.get(e.key, 0.0) for e in dispute.events), default=0.0),
+                    max(causes) if causes and event.cause else 0.0,
+                    float(bool(causes) and bool(event.cause)),
+                    log_candidates,
+                )
+            )
+        return np.asarray(rows, dtype=np.float64).reshape(len(rows), len(LINK_FEATURES))
+
+    def training_examples(self, linked_calls: list[tuple[_Event, str]]) -> tuple[np.ndarray, np.ndarray]:
+        """Features and labels from calls linked by dispute_ref, each taken out of its dispute."""
+        blocks: list[np.ndarray] = []
+        labels: list[int] = []
+        for event, dispute_id in linked_calls:
+            dispute = self.disputes[dispute_id]
+            dispute.add(event, sign=-1)
+            candidates = self.candidates(event)
+            if candidates:
+                blocks.append(self.features(event, candidates))
+                labels.extend(int(c == dispute_id) for c in candidates)
+            dispute.add(event)
+        if not blocks:
+            return np.empty((0, len(LINK_FEATURES))), np.empty(0, dtype=np.int64)
+        return np.vstack(blocks), np.asarray(labels, dtype=np.int64)
+
+
+def fit_link_model(features: np.ndarray, labels: np.ndarray) -> LinkModel:
+    """Logistic link score fitted on labelled candidate pairs, or the default when too few.
+
+    Needs at least :data:`MIN_EXAMPLES_PER_CLASS` pairs of each label; the fitted standardised
+    coefficients are returned in raw feature units.
+    """
+    positives = int(labels.sum())
+    if min(positives, len(labels) - positives) < MIN_EXAMPLES_PER_CLASS:
+        return DEFAULT_LINK_MODEL
+    fitted = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000))
+    fitted.fit(features, labels)
+    scaler, logistic = fitted[0], fitted[1]
+    weights = logistic.coef_[0] / scaler.scale_
+    intercept = float(logistic.intercept_[0] - np.dot(weights, scaler.mean_))
+    return LinkModel(
+        weights=tuple(float(w) for w in weights),
+        intercept=intercept,
+        source="drop",
+        examples=int(len(labels)),
+        positives=positives,
+    )
+
+
+def link_calls(
+    calls: pd.DataFrame,
+    reports: pd.DataFrame,
+    person_records: pd.DataFrame,
+    window: pd.Timedelta = LINK_WINDOW,
+    model: LinkModel | None = None,
+) -> CallLinks:
+    """Link every call to a dispute (index aligned with ``calls``).
+
+    Calls with a dispute_ref keep it. The others, in time order, join the candidate dispute
+    (shares a resolved party, has an event within ``window``) with the highest link probability
+    if it reaches :data:`LINK_THRESHOLD`, else start ``D-C<call_id>``. ``model`` defaults to one
+    fitted on this drop's operator-linked calls (:func:`fit_link_model`).
+    """
+    linker = _Linker(calls, reports, person_records, window)
+    for report_id, ref in zip(reports["report_id"], reports["dispute_ref"], strict=True):
+        linker.add("D-" + ref, linker.events[("report", report_id)])
+    by_ref = ("D-" + calls["dispute_ref"]).where(calls["dispute_ref"].notna())
+    linked_calls = []
+    for call_id, dispute_id in sorted(zip(calls["call_id"], by_ref, strict=True)):
+        if isinstance(dispute_id, str):
+            event = linker.events[("call", call_id)]
+            linker.add(dispute_id, event)
+            linked_calls.append((event, dispute_id))
+    if model is None:
+        model = fit_link_model(*linker.training_examples(linked_calls))
+
+    threshold = math.log(LINK_THRESHOLD / (1 - LINK_THRESHOLD))
+    chosen_of: dict = {}
+    source_of: dict = {}
+    probability_of: dict = {}
+    pending = calls[by_ref.isna()].sort_values(["received_at", "call_id"])
+    for idx, call_id in zip(pending.index, pending["call_id"], strict=True):
+        event = linker.events[("call", call_id)]
+        candidates = linker.candidates(event)
+        chosen, source_of[idx] = f"D-C{call_id}", "new"
+        if candidates:
+            log_odds = model.log_odds(linker.features(event, candidates))
+            best = int(np.argmax(log_odds))
+            probability_of[idx] = float(expit(log_odds[best]))
+            if log_odds[best] >= threshold:
+                chosen, source_of[idx] = candidates[best], "score"
+        linker.add(chosen, event)
+        chosen_of[idx] = chosen
+    pending_index = pd.Index(list(chosen_of), dtype=calls.index.dtype)
+    return CallLinks(
+        dispute_id=by_ref.fillna(pd.Series(chosen_of, index=pending_index, dtype="str")).astype("str"),
+        source=pd.Series(source_of, index=pending_index, dtype="str").reindex(calls.index).fillna("ref"),
+        probability=pd.Series(probability_of, index=pending_index, dtype="float64").reindex(calls.index),
+        model=model,
+    )
 
 
 def address_ids(addresses: pd.Series) -> pd.Series:
@@ -25,138 +422,6 @@ def address_ids(addresses: pd.Series) -> pd.Series:
         a: "A" + hashlib.sha1(a.encode("utf-8"), usedforsecurity=False).hexdigest()[:12] for a in uniques
     }
     return addresses.astype("str").map(mapping).astype("str")
-
-
-def _sets_by(keys: pd.Series, values: pd.Series) -> dict:
-    """key -> set of values (a plain loop: far faster than a group-by with a Python aggregate)."""
-    out: dict = {}
-    for key, value in zip(keys.tolist(), values.tolist(), strict=True):
-        if isinstance(key, str) and isinstance(value, str):
-            out.setdefault(key, set()).add(value)
-    return out
-
-
-def _party_mentions(person_records: pd.DataFrame, kind: str) -> pd.DataFrame:
-    sub = person_records[(person_records["event_kind"] == kind) & person_records["role"].isin(PARTY_ROLES)]
-    return sub[["event_id", "person_id", "role", "record_id"]]
-
-
-def link_calls(
-    calls: pd.DataFrame,
-    reports: pd.DataFrame,
-    person_records: pd.DataFrame,
-    window: pd.Timedelta = LINK_WINDOW,
-    cross_category_parties: int = 2,
-    require_opponent: bool = True,
-) -> pd.Series:
-    """dispute_id of every call (index aligned with ``calls``).
-
-    A candidate dispute shares a resolved party with the call and has an event within
-    ``window`` of it. It does not fit when the call names a counterparty who is not among the
-    dispute's parties (``require_opponent``), or when its category differs and the call names
-    fewer than ``cross_category_parties`` of its parties. Among fitting disputes the best has
-    the same category, then the most shared parties, then the same call address, then the
-    latest event.
-    """
-    dispute_of_call = ("D-" + calls["dispute_ref"]).where(calls["dispute_ref"].notna())
-    report_events = pd.DataFrame(
-        {
-            "dispute_id": "D-" + reports["dispute_ref"],
-            "at": reports["reported_at"],
-            "category": reports["category"],
-            "event_id": reports["report_id"],
-        }
-    )
-    call_events = pd.DataFrame(
-        {
-            "dispute_id": dispute_of_call,
-            "at": calls["received_at"],
-            "category": calls["category"],
-            "event_id": calls["call_id"],
-        }
-    )
-    known = pd.concat([report_events, call_events[call_events["dispute_id"].notna()]], ignore_index=True)
-    span = known.groupby("dispute_id")["at"].agg(["min", "max"])
-    first_at = span["min"].to_dict()
-    last_at = span["max"].to_dict()
-    categories = _sets_by(known["dispute_id"], known["category"])
-
-    parties_of: dict[str, set] = {}
-    disputes_of_person: dict[str, set] = {}
-    mentions = pd.concat(
-        [
-            _party_mentions(person_records, "report").merge(
-                report_events[["event_id", "dispute_id"]], on="event_id"
-            ),
-            _party_mentions(person_records, "call").merge(
-                call_events[["event_id", "dispute_id"]].dropna(), on="event_id"
-            ),
-        ]
-    )
-    parties_of.update(_sets_by(mentions["dispute_id"], mentions["person_id"]))
-    disputes_of_person.update(_sets_by(mentions["person_id"], mentions["dispute_id"]))
-
-    addresses_of = _sets_by(dispute_of_call, calls["address"])
-    call_mentions = _party_mentions(person_records, "call")
-    call_parties = _sets_by(call_mentions["event_id"], call_mentions["person_id"])
-    opponent_mentions = call_mentions[call_mentions["role"] == "counterparty"]
-    call_opponents = _sets_by(opponent_mentions["event_id"], opponent_mentions["person_id"])
-    open_calls = calls[dispute_of_call.isna()].sort_values(["received_at", "call_id"])
-    assigned: dict[int, str] = {}
-    for idx, call_id, at, category, address in zip(
-        open_calls.index,
-        open_calls["call_id"],
-        open_calls["received_at"],
-        open_calls["category"],
-        open_calls["address"],
-        strict=True,
-    ):
-        parties = call_parties.get(call_id, set())
-        best, best_score = None, None
-        for dispute_id in (
-            set().union(*(disputes_of_person.get(p, set()) for p in parties)) if parties else ()
-        ):
-            if not (first_at[dispute_id] - window <= at <= last_at[dispute_id] + window):
-                continue
-            known_categories = categories.get(dispute_id, set())
-            same_category = isinstance(category, str) and category in known_categories
-            shared = len(parties & parties_of[dispute_id])
-            opponents = call_opponents.get(call_id, set())
-            if (
-                require_opponent
-                and opponents
-                and len(parties_of[dispute_id]) >= 2
-                and not (opponents & parties_of[dispute_id])
-            ):
-                # The call names someone else as the other side: another quarrel.
-                continue
-            if isinstance(category, str) and known_categories and not same_category:
-                # Operators mislabel a few calls' category: another category fits only when the
-                # call names at least two of the dispute's parties (usually both sides).
-                if shared < cross_category_parties:
-                    continue
-            same_place = isinstance(address, str) and address in addresses_of.get(dispute_id, ())
-            score = (same_category, shared, same_place, last_at[dispute_id], dispute_id)
-            if best_score is None or score > best_score:
-                best, best_score = dispute_id, score
-        if best is None:
-            best = f"D-C{call_id}"
-            first_at[best], last_at[best] = at, at
-            parties_of[best] = set()
-        first_at[best] = min(first_at[best], at)
-        last_at[best] = max(last_at[best], at)
-        if isinstance(category, str):
-            categories.setdefault(best, set()).add(category)
-        parties_of[best] |= parties
-        if isinstance(address, str):
-            addresses_of.setdefault(best, set()).add(address)
-        for p in parties:
-            disputes_of_person.setdefault(p, set()).add(best)
-        assigned[idx] = best
-    linked = dispute_of_call.copy()
-    if assigned:
-        linked.loc[list(assigned)] = list(assigned.values())  # type: ignore[call-overload]
-    return linked.astype("str")
 
 
 def link_followups(

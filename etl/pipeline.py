@@ -242,7 +242,12 @@ def ingest_drop(sources: Path) -> IngestResult:
 
     reports = strip_row(clean["reports"])
     reports["dispute_id"] = ("D-" + reports["dispute_ref"]).astype("str")
-    calls["dispute_id"] = link_calls(calls, reports, records)
+    links = link_calls(calls, reports, records)
+    calls["dispute_id"], calls["link_source"], calls["link_probability"] = (
+        links.dispute_id,
+        links.source,
+        links.probability,
+    )
     mediations, visits = strip_row(clean["mediations"]), strip_row(clean["visits"])
     mediations["dispute_id"], visits["dispute_id"] = link_followups(mediations, visits, calls)
 
@@ -291,10 +296,9 @@ def ingest_drop(sources: Path) -> IngestResult:
         },
         "linking": {
             "calls_by_dispute_ref": int(calls["dispute_ref"].notna().sum()),
-            "calls_linked_by_party": int(
-                (calls["dispute_ref"].isna() & ~calls["dispute_id"].str.startswith("D-C")).sum()
-            ),
-            "calls_new_dispute": int(calls["dispute_id"].str.startswith("D-C").sum()),
+            "calls_linked_by_score": int((calls["link_source"] == "score").sum()),
+            "calls_new_dispute": int((calls["link_source"] == "new").sum()),
+            "link_model": links.model.summary(),
             "calls_located_by_address": int((calls["grid_source"] == "address").sum()),
             "disputes_turned_criminal": int(disputes["turned_criminal_at"].notna().sum()),
         },

@@ -29,6 +29,8 @@ CANONICAL_COLUMNS: dict[str, list[str]] = {
         "area_grids",
     ],
     # grid_source: 'given' (grid_id in the row), 'address' (located by address) or 'none'.
+    # link_source: 'ref' (dispute_ref), 'score' (joined by the link score) or 'new'; link_probability:
+    # the chosen dispute's link probability, or for 'new' the best rejected candidate's.
     "calls": [
         "call_id",
         "received_at",
@@ -41,6 +43,8 @@ CANONICAL_COLUMNS: dict[str, list[str]] = {
         "dispute_ref",
         "dispute_id",
         "grid_source",
+        "link_source",
+        "link_probability",
     ],
     "reports": [
         "report_id",

@@ -17,8 +17,12 @@ from etl.schema import CANONICAL_COLUMNS, CanonicalTables
 T = pd.Timestamp
 
 
-def _frame(name: str, rows: list[tuple]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=CANONICAL_COLUMNS[name])
+def _frame(name: str, rows: list[tuple], extra: dict | None = None) -> pd.DataFrame:
+    """Rows in the canonical column order; ``extra`` fills the named columns (kept out of the rows)."""
+    extra = extra or {}
+    columns = [c for c in CANONICAL_COLUMNS[name] if c not in extra]
+    frame = pd.DataFrame(rows, columns=columns).assign(**extra)
+    return frame[CANONICAL_COLUMNS[name]]
 
 
 def tiny_tables() -> CanonicalTables:
@@ -123,6 +127,10 @@ def tiny_tables() -> CanonicalTables:
                 "address",
             ),
         ],
+        extra={
+            "link_source": ["ref", "score", "ref", "new"],
+            "link_probability": [None, 0.93, None, None],
+        },
     )
     reports = _frame(
         "reports",

@@ -5,23 +5,40 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from etl.link import build_dispute_parties, link_calls
+from etl.link import (
+    DEFAULT_LINK_MODEL,
+    LINK_FEATURES,
+    LINK_THRESHOLD,
+    MIN_EXAMPLES_PER_CLASS,
+    build_dispute_parties,
+    cause_phrase,
+    fit_link_model,
+    link_calls,
+)
 from etl.outcomes import derive_outcomes
 
 T = pd.Timestamp
 
 
 def calls(rows):
-    frame = pd.DataFrame(rows, columns=["call_id", "received_at", "category", "dispute_ref"])
+    """Calls from [call_id, received_at, category, dispute_ref(, narrative)] rows."""
+    rows = [list(r) + [None] * (5 - len(r)) for r in rows]
+    frame = pd.DataFrame(rows, columns=["call_id", "received_at", "category", "dispute_ref", "narrative"])
     frame["received_at"] = pd.to_datetime(frame["received_at"])
     frame["dispute_ref"] = frame["dispute_ref"].astype("str")
+    frame["narrative"] = frame["narrative"].astype("str")
     frame["address"] = pd.Series(np.nan, index=frame.index, dtype="str")
+    frame["grid_id"] = "G1"  # one grid: place tells nothing apart here
     return frame
 
 
 def reports(rows):
-    frame = pd.DataFrame(rows, columns=["report_id", "dispute_ref", "reported_at", "category"])
+    """Reports from [report_id, dispute_ref, reported_at, category(, description)] rows."""
+    rows = [list(r) + [None] * (5 - len(r)) for r in rows]
+    frame = pd.DataFrame(rows, columns=["report_id", "dispute_ref", "reported_at", "category", "description"])
     frame["reported_at"] = pd.to_datetime(frame["reported_at"])
+    frame["description"] = frame["description"].astype("str")
+    frame["grid_id"] = "G1"
     return frame
 
 
@@ -31,86 +48,141 @@ def mentions(rows):
     return frame
 
 
-REPORTS = reports([["R1", "D1", "2025-01-10", "family"], ["R2", "D2", "2025-01-05", "debt"]])
+REPORTS = reports(
+    [
+        ["R1", "D1", "2025-01-10", "family", "网格员反映，张某与李某因子女抚养产生矛盾。"],
+        ["R2", "D2", "2025-01-05", "debt", "王某与张某因借款归还产生矛盾。"],
+    ]
+)
 
 
-def test_calls_link_by_ref_party_category_and_window_and_chain():
+def test_cause_phrase_reads_the_reason_of_the_quarrel():
+    assert cause_phrase("群众报警称其与李某因宅基地界线问题发生争吵。") == "宅基地界线"
+    assert cause_phrase("报警人称其和王某为借款归还一事在家门口互相推搡。") == "借款归还"
+    assert cause_phrase("邻居吵架，已劝离。") is None
+    assert cause_phrase(None) is None
+
+
+def test_calls_keep_their_ref_and_others_join_by_score_or_start_a_dispute():
     c = calls(
         [
-            ["C1", "2025-01-01", "family", "D1"],  # by ref
-            ["C2", "2025-02-01", "family", None],  # shares P1 with D1, same category
-            ["C3", "2025-02-02", "land", None],  # P1 again, but no land dispute: new
-            ["C4", "2025-12-01", "family", None],  # P1 but outside 180 days of D1: new
-            ["C5", "2026-01-15", "family", None],  # chains onto D-CC4 through P9
-            ["C6", "2025-02-03", "debt", None],  # P1 and P2 both in D2 (debt): D2
-            ["C7", "2025-02-04", "family", None],  # nobody resolved: new
+            ["C1", "2025-01-01", "family", "D1", "张某报警称其与李某因子女抚养发生争吵。"],
+            ["C2", "2025-02-01", "family", None, "张某报警称其与李某因子女抚养问题发生拉扯。"],
+            ["C3", "2025-02-02", "land", None, "张某报警称其与赵某因宅基地界线发生争吵。"],
+            ["C4", "2027-06-01", "family", None, "张某报警称其与李某因子女抚养发生争吵。"],
+            ["C5", "2025-03-15", "land", None, "赵某报警称其与张某因宅基地界线发生争吵。"],
+            ["C6", "2025-02-03", "debt", None, "王某报警称其与张某因借款归还发生争吵。"],
+            ["C7", "2025-02-04", "family", None, "邻居报警称有人吵架。"],
         ]
     )
     m = mentions(
         [
             ["report", "R1", "party", "P1"],
             ["report", "R1", "counterparty", "P2"],
-            ["report", "R2", "party", "P2"],
+            ["report", "R2", "party", "P3"],
             ["report", "R2", "counterparty", "P1"],
             ["call", "C1", "caller", "P1"],
+            ["call", "C1", "counterparty", "P2"],
             ["call", "C2", "caller", "P1"],
-            ["call", "C3", "party", "P1"],
+            ["call", "C2", "counterparty", "P2"],
+            ["call", "C3", "caller", "P1"],
+            ["call", "C3", "counterparty", "P9"],  # P1 against someone else, another cause
             ["call", "C4", "caller", "P1"],
-            ["call", "C4", "counterparty", "P9"],
+            ["call", "C4", "counterparty", "P2"],  # more than a year after D1's last event
             ["call", "C5", "caller", "P9"],
-            ["call", "C6", "caller", "P2"],
-            ["call", "C6", "party", "P1"],
-            ["call", "C7", "witness", "P1"],
+            ["call", "C5", "counterparty", "P1"],  # the land quarrel again, the other side calling
+            ["call", "C6", "caller", "P3"],
+            ["call", "C6", "counterparty", "P1"],
+            ["call", "C7", "witness", "P1"],  # nobody on either side resolved
         ]
     )
-    linked = link_calls(c, REPORTS, m)
-    assert linked.tolist() == ["D-D1", "D-D1", "D-CC3", "D-CC4", "D-CC4", "D-D2", "D-CC7"]
+    links = link_calls(c, REPORTS, m)
+    assert links.model is DEFAULT_LINK_MODEL  # far too few operator-linked calls to learn from
+    assert links.dispute_id.tolist() == ["D-D1", "D-D1", "D-CC3", "D-CC4", "D-CC3", "D-D2", "D-CC7"]
+    assert links.source.tolist() == ["ref", "score", "new", "new", "score", "score", "new"]
+    probability = links.probability
+    assert np.isnan(probability[0]) and np.isnan(probability[6])
+    assert (probability[[1, 4, 5]] >= LINK_THRESHOLD).all()
+    assert (probability[[2]] < LINK_THRESHOLD).all()  # D1 was a candidate and was rejected
 
 
-def test_most_shared_parties_then_most_recent_wins():
+def test_the_cause_tells_apart_two_quarrels_of_the_same_couple():
     r = reports(
         [
-            ["R1", "D1", "2025-01-01", "family"],
-            ["R2", "D2", "2025-01-20", "family"],
-            ["R3", "D3", "2025-01-10", "family"],
+            ["R1", "D1", "2025-01-01", "family", "张某与李某因子女抚养产生矛盾。"],
+            ["R2", "D2", "2025-01-20", "family", "张某与李某因老人房产继承产生矛盾。"],
         ]
     )
-    m = mentions(
-        [
-            ["report", "R1", "party", "A"],
-            ["report", "R1", "party", "B"],
-            ["report", "R2", "party", "A"],
-            ["report", "R3", "party", "A"],
-            ["call", "C1", "caller", "A"],
-            ["call", "C1", "party", "B"],
-            ["call", "C2", "caller", "A"],
-        ]
-    )
-    c = calls([["C1", "2025-02-01", "family", None], ["C2", "2025-01-25", "family", None]])
-    assert link_calls(c, r, m).tolist() == ["D-D1", "D-D2"]
-
-
-def test_other_opponent_or_other_category_starts_a_new_dispute():
-    r = reports([["R1", "D1", "2025-01-10", "family"]])
     m = mentions(
         [
             ["report", "R1", "party", "A"],
             ["report", "R1", "counterparty", "B"],
+            ["report", "R2", "party", "A"],
+            ["report", "R2", "counterparty", "B"],
             ["call", "C1", "caller", "A"],
-            ["call", "C1", "counterparty", "X"],  # A against someone else
+            ["call", "C1", "counterparty", "B"],
             ["call", "C2", "caller", "A"],
-            ["call", "C2", "counterparty", "B"],  # mislabelled, both sides
-            ["call", "C3", "caller", "B"],  # other category, one side only
+            ["call", "C2", "counterparty", "B"],
         ]
     )
     c = calls(
         [
-            ["C1", "2025-01-20", "family", None],
-            ["C2", "2025-01-21", "debt", None],
-            ["C3", "2025-01-22", "land", None],
+            ["C1", "2025-02-01", "family", None, "张某报警称其与李某因子女抚养在家中发生争吵。"],
+            ["C2", "2025-02-02", "family", None, "张某报警称其与李某因老人房产继承在家中发生争吵。"],
         ]
     )
-    assert link_calls(c, r, m).tolist() == ["D-CC1", "D-D1", "D-CC3"]
+    assert link_calls(c, r, m).dispute_id.tolist() == ["D-D1", "D-D2"]
+
+
+def _two_quarrels_per_couple(couples: int, seed: int):
+    """Couples with two registered quarrels (different causes) and calls of both, half of them
+    linked by the operator: the data a link model learns from."""
+    rng = np.random.default_rng(seed)
+    causes = ["子女抚养", "老人房产继承", "彩礼退还", "家务分担", "生活费", "赡养老人"]
+    report_rows, call_rows, mention_rows = [], [], []
+    for k in range(couples):
+        a, b = f"A{k}", f"B{k}"
+        first, second = rng.choice(len(causes), 2, replace=False)
+        start = pd.Timestamp("2024-01-01") + pd.Timedelta(days=int(rng.integers(0, 300)))
+        for j, cause in enumerate((causes[first], causes[second])):
+            ref, begin = f"D{k}-{j}", start + pd.Timedelta(days=40 * j)
+            report_rows.append([f"R{k}-{j}", ref, begin, "family", f"某某与某某因{cause}产生矛盾。"])
+            mention_rows += [["report", f"R{k}-{j}", "party", a], ["report", f"R{k}-{j}", "counterparty", b]]
+            for n in range(int(rng.integers(2, 7))):
+                call_id = f"C{k}-{j}-{n}"
+                at = begin + pd.Timedelta(days=int(rng.integers(1, 90)))
+                ref_or_none = ref if n % 2 == 0 else None
+                call_rows.append(
+                    [call_id, at, "family", ref_or_none, f"某某报警称其与某某因{cause}发生争吵。"]
+                )
+                mention_rows += [["call", call_id, "caller", a], ["call", call_id, "counterparty", b]]
+    return calls(call_rows), reports(report_rows), mentions(mention_rows)
+
+
+def test_link_model_is_learned_from_operator_linked_calls():
+    c, r, m = _two_quarrels_per_couple(couples=40, seed=3)
+    links = link_calls(c, r, m)
+    model = links.model
+    assert model.source == "drop" and model.examples >= 2 * MIN_EXAMPLES_PER_CLASS
+    weights = dict(zip(LINK_FEATURES, model.weights, strict=True))
+    assert weights["cause_similarity"] > 0  # the only thing that tells the two quarrels apart
+    unlinked = c["dispute_ref"].isna()
+    truth = "D-" + c["call_id"].str.replace(r"^C(\d+)-(\d)-\d$", r"D\1-\2", regex=True)
+    assert (links.dispute_id[unlinked] == truth[unlinked]).all()
+
+
+def test_linking_does_not_depend_on_row_order():
+    c, r, m = _two_quarrels_per_couple(couples=40, seed=5)
+    first = link_calls(c, r, m)
+    order = np.random.default_rng(0).permutation(len(c))
+    shuffled = link_calls(c.iloc[order], r.iloc[::-1], m.iloc[::-1].reset_index(drop=True))
+    assert shuffled.dispute_id.sort_index().tolist() == first.dispute_id.tolist()
+    assert shuffled.model == first.model
+
+
+def test_fit_link_model_falls_back_when_too_few_examples():
+    features = np.zeros((10, len(LINK_FEATURES)))
+    assert fit_link_model(features, np.array([0, 1] * 5)) is DEFAULT_LINK_MODEL
 
 
 def test_outcome_rule():

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from etl.errors import DropError
+from etl.link import LINK_FEATURES
 from etl.pipeline import ingest_drop, write_outputs
 from etl.quality import person_resolution_quality, predicted_person_keys
 from etl.runfolder import read_tables
@@ -112,6 +113,18 @@ def test_calls_linked_and_located(mini):
         "C009": "given",
     }
     assert calls.loc["C002", "grid_id"] == "G01" and calls.loc["C004", "grid_id"] == "G03"
+    assert calls["link_source"].to_dict() == {
+        "C001": "ref",
+        "C002": "score",
+        "C003": "new",
+        "C004": "score",
+        "C009": "new",
+    }
+    # Joined above the threshold; C009's only candidate (D-CC003, another category) fell short.
+    assert (calls.loc[["C002", "C004"], "link_probability"] >= 0.5).all()
+    assert calls.loc["C009", "link_probability"] < 0.5 and pd.isna(calls.loc["C003", "link_probability"])
+    model = mini.report["linking"]["link_model"]
+    assert model["source"] == "default" and set(model["weights"]) == set(LINK_FEATURES)
     assert mini.tables.mediations.set_index("mediation_id")["dispute_id"].to_dict() == {
         "M001": "D-D100",
         "M002": "D-CC003",

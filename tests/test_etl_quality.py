@@ -86,4 +86,4 @@ def test_generated_tiny_drop_against_truth(generated_tiny):
     )
     assert persons["precision"] >= 0.99 and persons["recall"] >= 0.97
     linking = call_linking_quality(result.tables.calls, read("calls.csv"))
-    assert linking["accuracy"] >= 0.93
+    assert linking["accuracy"] >= 0.97

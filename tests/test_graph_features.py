@@ -116,7 +116,21 @@ def people_tables(
             )
         )
         call_rows.append(
-            (f"C{dispute_id}", T(started), "", "G1", "", "other", "", "no_action", "", dispute_id, "given")
+            (
+                f"C{dispute_id}",
+                T(started),
+                "",
+                "G1",
+                "",
+                "other",
+                "",
+                "no_action",
+                "",
+                dispute_id,
+                "given",
+                "ref",
+                None,
+            )
         )
         party_rows += [(dispute_id, person, "party", T(started)) for person in members]
     tables = empty_tables()
