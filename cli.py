@@ -121,6 +121,23 @@ def cmd_users(args: argparse.Namespace) -> int:
     if args.action == "list":
         print(users_frame(settings.users_file).to_string(index=False))
         return 0
+    if args.action == "unlock":
+        import getpass
+
+        from security.audit import AuditLog
+        from security.users import unlock_user
+
+        name = args.target or args.username
+        if not name:
+            raise ValueError("users unlock needs a USERNAME")
+        try:
+            operator = f"cli:{getpass.getuser()}"
+        except (OSError, KeyError):
+            operator = "cli"
+        before = unlock_user(name, AuditLog(settings.audit_log), settings, by=operator)
+        until = before.locked_until.isoformat() if before.locked_until else None
+        print(json.dumps({"unlocked": name, "was_locked": before.locked, "locked_until": until}))
+        return 0
     if not args.username or not args.role:
         raise ValueError("users add needs --username and --role")
     staff = read_staff(Path(args.run)) if args.staff_id and args.run else None
@@ -217,8 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run", required=True, help="run folder (the memory store is built from it)")
     p.add_argument("--store", choices=["memory", "neo4j"], default="memory")
 
-    p = sub.add_parser("users", help="add or list dashboard users (USERS_FILE, APP_MODE)")
-    p.add_argument("action", choices=["add", "list"])
+    p = sub.add_parser("users", help="add, list or unlock dashboard users (USERS_FILE, APP_MODE, AUDIT_LOG)")
+    p.add_argument("action", choices=["add", "list", "unlock"])
+    p.add_argument("target", nargs="?", default=None, help="unlock: the USERNAME to unlock (audited)")
     p.add_argument("--username")
     p.add_argument(
         "--role",

@@ -25,6 +25,10 @@ class Settings:
     users_file: Path
     audit_log: Path
     session_minutes: int
+    # Sign-in throttling (security.users): this many failures within the window lock the username.
+    login_max_failures: int = 5
+    login_window_minutes: int = 15
+    login_lock_minutes: int = 15
 
 
 def _path(value: str) -> Path:
@@ -49,4 +53,7 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
         users_file=_path(env.get("USERS_FILE", "var/users.json")),
         audit_log=_path(env.get("AUDIT_LOG", "var/audit.log")),
         session_minutes=int(env.get("SESSION_MINUTES", "30")),
+        login_max_failures=int(env.get("LOGIN_MAX_FAILURES", "5")),
+        login_window_minutes=int(env.get("LOGIN_WINDOW_MINUTES", "15")),
+        login_lock_minutes=int(env.get("LOGIN_LOCK_MINUTES", "15")),
     )

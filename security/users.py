@@ -15,6 +15,17 @@ Modes (``APP_MODE``):
   without a users file or when any demo user is in it; :func:`create_user` refuses the demo
   passwords and passwords shorter than :data:`MIN_PASSWORD_LENGTH`; login with a demo
   password is refused.
+
+Sign-in throttling: :data:`LockoutPolicy.max_failures` failed sign-ins for one username within
+``LOGIN_WINDOW_MINUTES`` lock that username for ``LOGIN_LOCK_MINUTES`` (:func:`login` refuses
+it without looking at the password, and audits the refusal with ``{"ok": false, "locked":
+true}``). Unknown usernames are throttled the same way, so a lock says nothing about which
+accounts exist. The lock is derived from the audit log itself, not kept in a separate file:
+every attempt is already recorded there with its time, the log is shared by every dashboard
+process and survives restarts, appends are serialised with ``flock``, and an admin's
+:func:`unlock_user` is one more audited entry; a second state file could drift from the
+evidence or be reset without a trace. Only the log's tail (the last window plus lock time)
+is read, backwards, so the cost does not grow with the log.
 """
 
 from __future__ import annotations
@@ -23,11 +34,13 @@ import json
 import os
 import secrets
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -272,6 +285,199 @@ def authenticate(username: str, password: str, settings: Settings | None = None)
     return _principal(username, record)
 
 
+@dataclass(frozen=True)
+class LockoutPolicy:
+    """How many failed sign-ins (``max_failures``) within ``window`` lock a username, and for how long."""
+
+    max_failures: int = 5
+    window: timedelta = timedelta(minutes=15)
+    lock: timedelta = timedelta(minutes=15)
+
+    def __post_init__(self) -> None:
+        if self.max_failures < 1 or self.window <= timedelta(0) or self.lock <= timedelta(0):
+            raise ConfigurationError(
+                "LOGIN_MAX_FAILURES, LOGIN_WINDOW_MINUTES and LOGIN_LOCK_MINUTES must be positive"
+            )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LockoutPolicy:
+        """The policy of ``LOGIN_MAX_FAILURES``, ``LOGIN_WINDOW_MINUTES`` and ``LOGIN_LOCK_MINUTES``."""
+        return cls(
+            max_failures=settings.login_max_failures,
+            window=timedelta(minutes=settings.login_window_minutes),
+            lock=timedelta(minutes=settings.login_lock_minutes),
+        )
+
+    @property
+    def lookback(self) -> timedelta:
+        """How far back attempts can still matter: a lock ending after now began within this span."""
+        return self.window + self.lock
+
+
+@dataclass(frozen=True)
+class LockStatus:
+    """Whether a username is locked ``now``; ``failures``: failures since the last reset within the window."""
+
+    username: str
+    locked_until: datetime | None
+    failures: int
+
+    @property
+    def locked(self) -> bool:
+        return self.locked_until is not None
+
+
+# The kinds of sign-in event in the frame :func:`lock_status` reads.
+LOGIN_EVENT_KINDS = ("failure", "success", "locked", "unlock")
+LOGIN_EVENT_COLUMNS = ["at", "kind"]
+
+
+def lock_status(events: pd.DataFrame, username: str, policy: LockoutPolicy, now: datetime) -> LockStatus:
+    """The lock of ``username`` at ``now`` from its sign-in ``events`` (columns ``at``, ``kind``).
+
+    ``events`` are in the order they were recorded; ``kind`` is one of
+    :data:`LOGIN_EVENT_KINDS`. A success or an admin's unlock resets the count; refusals of a
+    locked account (``locked``) do not count, so a lock is not extended by further tries. The
+    username is locked while ``now < f + policy.lock`` for some failure ``f`` (after the last
+    reset) that is the ``max_failures``-th failure within ``policy.window`` ending at ``f``.
+    Events after ``now`` are ignored: the answer depends only on the past.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    unknown = set(events["kind"]) - set(LOGIN_EVENT_KINDS)
+    if unknown:
+        raise ValueError(f"unknown sign-in event kinds {sorted(unknown)}")
+    frame = events.reset_index(drop=True).assign(at=lambda f: pd.to_datetime(f["at"], utc=True))
+    past = frame[frame["at"] <= pd.Timestamp(now)]
+    resets = np.flatnonzero(past["kind"].isin(["success", "unlock"]).to_numpy())
+    if len(resets):
+        past = past.iloc[resets[-1] + 1 :]
+    failure_times = past.loc[past["kind"] == "failure", "at"].dt.tz_convert(None).sort_values()
+    failures = failure_times.to_numpy(dtype="datetime64[ns]")
+    window = np.timedelta64(policy.window)
+    # Failures within (f - window, f] for each failure f, ties at f included.
+    in_window = np.searchsorted(failures, failures, side="right") - np.searchsorted(
+        failures, failures - window, side="right"
+    )
+    lock_ends = failures[in_window >= policy.max_failures] + np.timedelta64(policy.lock)
+    now_np = pd.Timestamp(now).tz_convert(None).to_datetime64()
+    current = lock_ends[lock_ends > now_np]
+    locked_until = pd.Timestamp(current.max()).tz_localize(UTC).to_pydatetime() if len(current) else None
+    recent = int((failures > now_np - window).sum())
+    return LockStatus(username=username, locked_until=locked_until, failures=recent)
+
+
+def _lines_backwards(path: Path, block: int = 65536) -> Iterator[str]:
+    """The non-empty lines of ``path`` from the last to the first, read in blocks from the end."""
+    with path.open("rb") as handle:
+        handle.seek(0, os.SEEK_END)
+        pos = handle.tell()
+        rest = b""
+        while pos > 0:
+            step = min(block, pos)
+            pos -= step
+            handle.seek(pos)
+            lines = (handle.read(step) + rest).split(b"\n")
+            rest = lines[0]  # may continue in the previous block
+            for line in reversed(lines[1:]):
+                if line.strip():
+                    yield line.decode("utf-8")
+        if rest.strip():
+            yield rest.decode("utf-8")
+
+
+def _event_kind(entry: dict) -> str | None:
+    detail = entry.get("detail") or {}
+    if entry.get("action") == "login":
+        if detail.get("locked"):
+            return "locked"
+        return "success" if detail.get("ok") else "failure"
+    if entry.get("action") == "admin" and detail.get("unlock"):
+        return "unlock"
+    return None
+
+
+def read_login_events(audit_path: Path, username: str, since: datetime) -> pd.DataFrame:
+    """The sign-in events of ``username`` in the audit log recorded at or after ``since``.
+
+    Reads the log backwards and stops at the first entry older than ``since`` (less a minute,
+    since concurrent writers stamp their time just before taking the lock). Columns
+    :data:`LOGIN_EVENT_COLUMNS`, oldest first. A line that is not JSON is an error: a damaged
+    log must not silently lift a lock.
+    """
+    audit_path = Path(audit_path)
+    columns = {"at": pd.Series(dtype="datetime64[ns, UTC]"), "kind": pd.Series(dtype=object)}
+    if not audit_path.exists():
+        return pd.DataFrame(columns)
+    target = f"user:{username}"
+    stop = pd.Timestamp(since) - pd.Timedelta(minutes=1)
+    rows = []
+    for line in _lines_backwards(audit_path):
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ConfigurationError(f"audit log {audit_path} has a damaged line: {exc}") from exc
+        at = pd.Timestamp(entry["at"])
+        if at < stop:
+            break
+        kind = _event_kind(entry) if entry.get("object") == target else None
+        if kind is not None and at >= pd.Timestamp(since):
+            rows.append({"at": at, "kind": kind})
+    if not rows:
+        return pd.DataFrame(columns)
+    frame = pd.DataFrame(rows[::-1], columns=LOGIN_EVENT_COLUMNS)
+    frame["at"] = pd.to_datetime(frame["at"], utc=True)
+    return frame
+
+
+def account_lock(
+    username: str, audit: AuditLog, settings: Settings | None = None, now: datetime | None = None
+) -> LockStatus:
+    """Whether ``username`` (known or not) is locked at ``now``, read from the audit log."""
+    settings = settings or get_settings()
+    policy = LockoutPolicy.from_settings(settings)
+    now = now or datetime.now(UTC)
+    events = read_login_events(audit.path, username, now - policy.lookback)
+    return lock_status(events, username, policy, now)
+
+
+def unlock_user(
+    username: str,
+    audit: AuditLog,
+    settings: Settings | None = None,
+    by: str = "cli",
+    now: datetime | None = None,
+) -> LockStatus:
+    """Lift the lock of ``username`` and reset its failure count; return the status before.
+
+    Audited as action ``admin`` on ``user:<username>`` by ``by`` with detail ``{"unlock": true,
+    "was_locked": ...}``. A name that is neither a user nor locked is refused (a likely typo).
+    """
+    settings = settings or get_settings()
+    now = now or datetime.now(UTC)
+    before = account_lock(username, audit, settings, now)
+    if not before.locked and username not in load_users(settings.users_file):
+        raise ValueError(f"{username!r} is not a user and is not locked")
+    audit.record(
+        by,
+        Role.ADMIN,
+        "admin",
+        f"user:{username}",
+        detail={"unlock": True, "was_locked": before.locked},
+        now=now,
+    )
+    return before
+
+
+def _spend_one_verification(password: str) -> None:
+    # A locked account is refused without looking at its hash, but after the same argon2 work,
+    # so the response time does not tell a lock from a wrong password.
+    try:
+        _hasher().verify(_dummy_hash(), password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        pass
+
+
 def login(
     username: str,
     password: str,
@@ -279,8 +485,18 @@ def login(
     settings: Settings | None = None,
     now: datetime | None = None,
 ) -> Session | None:
-    """Authenticate, audit the attempt (success or failure), and start a session on success."""
+    """Authenticate, audit the attempt (success or failure), and start a session on success.
+
+    A username locked by :func:`account_lock` is refused (None) whatever the password, and the
+    refusal is audited with ``{"ok": false, "locked": true}``; :func:`account_lock` tells the
+    caller until when.
+    """
     settings = settings or get_settings()
+    now = now or datetime.now(UTC)
+    if account_lock(username, audit, settings, now).locked:
+        _spend_one_verification(password)
+        audit.record(username, "", "login", f"user:{username}", detail={"ok": False, "locked": True}, now=now)
+        return None
     principal = authenticate(username, password, settings)
     role = principal.role if principal else ""
     audit.record(username, role, "login", f"user:{username}", detail={"ok": principal is not None}, now=now)

@@ -42,6 +42,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "password": ("密码", "Password"),
     "login_button": ("登录", "Log in"),
     "login_failed": ("用户名或密码错误。", "Wrong username or password."),
+    "login_locked": (
+        "登录失败次数过多，该账号已被临时锁定，请于 {time} 后再试；如需提前解锁，请联系系统管理员。",
+        "Too many failed sign-ins: this account is locked until {time}. "
+        "Try again then, or ask an administrator to unlock it.",
+    ),
     "demo_users": ("演示账号（演示模式）", "Demo accounts (demo mode)"),
     "demo_users_note": (
         "以下账号仅用于演示环境，生产模式下不可登录。",

@@ -8,7 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from config import Settings
-from security.users import DEMO_USERS, ConfigurationError
+from security.audit import AuditLog
+from security.users import DEMO_USERS, ConfigurationError, LockStatus, account_lock
 from ui import state
 from ui.data import RunData, RunNotFound
 from ui.i18n import label, t
@@ -53,6 +54,16 @@ def run_page(settings: Settings) -> RunData | None:
     return None
 
 
+def login_refusal(status: LockStatus) -> str:
+    """The message after a refused sign-in: the lock and when it ends, else the generic failure.
+
+    Neither says whether the password was right; the lock's end is shown in the server's time.
+    """
+    if status.locked_until is not None:
+        return t("login_locked", time=status.locked_until.astimezone().strftime("%Y-%m-%d %H:%M"))
+    return t("login_failed")
+
+
 def login_page(settings: Settings, run: RunData, expired: bool) -> None:
     """The login form; in demo mode also the table of demo accounts."""
     st.title(t("app_title"))
@@ -69,7 +80,7 @@ def login_page(settings: Settings, run: RunData, expired: bool) -> None:
         if submitted:
             if state.try_login(username, password, settings):
                 st.rerun()
-            st.error(t("login_failed"))
+            st.error(login_refusal(account_lock(username.strip(), AuditLog(settings.audit_log), settings)))
     if settings.app_mode == "demo":
         with right:
             st.subheader(t("demo_users"))
