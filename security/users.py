@@ -16,7 +16,7 @@ Modes (``APP_MODE``):
   passwords and passwords shorter than :data:`MIN_PASSWORD_LENGTH`; login with a demo
   password is refused.
 
-Sign-in throttling: :data:`LockoutPolicy.max_failures` failed sign-ins for one username within
+Sign-in throttling: ``LOGIN_MAX_FAILURES`` failed sign-ins for one username within any
 ``LOGIN_WINDOW_MINUTES`` lock that username for ``LOGIN_LOCK_MINUTES`` (:func:`login` refuses
 it without looking at the password, and audits the refusal with ``{"ok": false, "locked":
 true}``). Unknown usernames are throttled the same way, so a lock says nothing about which
@@ -265,7 +265,8 @@ def authenticate(username: str, password: str, settings: Settings | None = None)
     """The principal of ``username`` if ``password`` is right, else None (unknown users included).
 
     Hashes made with older argon2 parameters are upgraded on a successful login. In
-    production mode demo users and demo passwords never authenticate.
+    production mode demo users and demo passwords never authenticate. This checks the password
+    only; sign-ins go through :func:`login`, which also applies the lockout and audits.
     """
     settings = settings or get_settings()
     users = load_users(settings.users_file)
