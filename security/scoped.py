@@ -15,13 +15,12 @@ another grid's dispute reveals neither that dispute nor its parties.
 from __future__ import annotations
 
 import os
-import re
 import secrets
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +62,9 @@ PSEUDONYMISED = (
 )
 TIERS = ("red", "orange", "yellow", "green")
 
+StoreSource = GraphStore | Callable[[], GraphStore]
+"""A graph store, or a zero-argument callable returning one (called when the graph is first needed)."""
+
 
 class AccessDenied(PermissionError):
     """The principal may not see or do this; the refusal has been written to the audit log."""
@@ -91,6 +93,15 @@ def pseudonym_key(settings: Settings, env: Mapping[str, str] | None = None) -> b
         with os.fdopen(descriptor, "w", encoding="utf-8") as out:
             out.write(secrets.token_hex(32))
     return key_file.read_text(encoding="utf-8").strip().encode("utf-8")
+
+
+def embedded_store(tables: CanonicalTables) -> GraphStore:
+    """An embedded (networkx) graph store loaded from ``tables``."""
+    from graph.memory_store import MemoryStore
+
+    store = MemoryStore()
+    store.load(tables)
+    return store
 
 
 def _text(series: pd.Series) -> pd.Series:
@@ -131,26 +142,6 @@ def persons_in_scope(tables: CanonicalTables, dispute_ids: set[str]) -> set[str]
     return persons - {""}
 
 
-def _normalise_phone(value: str) -> str:
-    digits = re.sub(r"\D", "", value)
-    return digits[2:] if len(digits) == 13 and digits.startswith("86") else digits
-
-
-def search_persons_in_tables(
-    persons: pd.DataFrame, name: str | None = None, id_number: str | None = None, phone: str | None = None
-) -> pd.DataFrame:
-    """Persons whose name contains ``name``, whose ID number or phone equals the one given
-    (normalised); all given criteria must hold."""
-    hit = pd.Series(True, index=persons.index)
-    if name:
-        hit &= _text(persons["name"]).str.contains(name.strip(), regex=False)
-    if id_number:
-        hit &= _text(persons["id_number"]).str.upper() == id_number.strip().upper()
-    if phone:
-        hit &= _text(persons["phone"]).map(_normalise_phone) == _normalise_phone(phone)
-    return persons[hit]
-
-
 def _as_set(value: object) -> set[str]:
     """A filter value given as one string or an iterable of strings, as a set."""
     if isinstance(value, str):
@@ -171,17 +162,20 @@ def _masked_query(name: str | None, id_number: str | None, phone: str | None) ->
 
 @dataclass
 class ScopedRun:
-    """One principal's view of one run: tables, scores and (optionally) the graph store.
+    """One principal's view of one run: tables, scores and the graph store, taken lazily.
 
-    Build one per logged-in session. ``pseudonym_key`` is needed only when the principal may
-    see pseudonymised data (see :func:`pseudonym_key`).
+    Build one per logged-in session. ``store`` is a :class:`GraphStore`, or a zero-argument
+    callable returning one; it is resolved on the first query that needs the graph (network
+    and person search) and then kept, so the other pages never load a graph. Without
+    ``store`` an embedded store is loaded from ``tables`` at that point. ``pseudonym_key`` is
+    needed only when the principal may see pseudonymised data (see :func:`pseudonym_key`).
     """
 
     tables: CanonicalTables
     scores: pd.DataFrame
     principal: Principal
     audit: AuditLog
-    store: GraphStore | None = None
+    store: StoreSource | None = None
     pseudonym_key: bytes | None = field(default=None, repr=False)
 
     @classmethod
@@ -191,7 +185,7 @@ class ScopedRun:
         tables: CanonicalTables,
         scores: pd.DataFrame,
         settings: Settings,
-        store: GraphStore | None = None,
+        store: StoreSource | None = None,
         now: datetime | None = None,
         env: Mapping[str, str] | None = None,
     ) -> ScopedRun:
@@ -485,12 +479,9 @@ class ScopedRun:
         self._require("search_persons", "persons:search")
         if not (name or id_number or phone):
             raise ValueError("give a name, an ID number or a phone to search for")
-        if self.store is not None:
-            found = self.store.find_persons(name=name, id_number=id_number, phone=phone)
-            ids = set(_text(found["person_id"])) if "person_id" in found.columns else set()
-            hits = self.tables.persons[_text(self.tables.persons["person_id"]).isin(ids)]
-        else:
-            hits = search_persons_in_tables(self.tables.persons, name, id_number, phone)
+        found = self._graph.find_persons(name=name, id_number=id_number, phone=phone)
+        ids = set(_text(found["person_id"])) if "person_id" in found.columns else set()
+        hits = self.tables.persons[_text(self.tables.persons["person_id"]).isin(ids)]
         visible = hits[_text(hits["person_id"]).isin(self.person_ids)].reset_index(drop=True)
         query = _masked_query(name, id_number, phone)
         hidden = len(hits) - len(visible)
@@ -507,8 +498,7 @@ class ScopedRun:
         """The case network around a dispute or a person, restricted to scope and masked.
 
         Asks the graph store (``dispute_subgraph`` plus the ego networks of the dispute's
-        parties, or ``ego_network`` of the person; without a store, an embedded store loaded
-        from the tables) and returns ``(nodes, edges)`` with the store's columns.
+        parties, or ``ego_network`` of the person) and returns ``(nodes, edges)`` with the store's columns.
         """
         self._require("network", f"network:{dispute_id or person_id}")
         if (dispute_id is None) == (person_id is None):
@@ -557,13 +547,14 @@ class ScopedRun:
 
     @cached_property
     def _graph(self) -> GraphStore:
-        """The given store, else an embedded store loaded from the tables (once per ScopedRun)."""
-        if self.store is not None:
-            return self.store
-        from graph.memory_store import MemoryStore
-
-        store = MemoryStore()
-        store.load(self.tables)
+        """The graph store, resolved on first use and kept: the store given, what the provider
+        given returns, else an embedded store loaded from the tables."""
+        source = self.store if self.store is not None else partial(embedded_store, self.tables)
+        if isinstance(source, GraphStore):
+            return source
+        store = source()
+        if not isinstance(store, GraphStore):
+            raise TypeError(f"the store provider returned {type(store).__name__}, not a GraphStore")
         return store
 
     def _node_allowed(self, label: str, key: str) -> bool:

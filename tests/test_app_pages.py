@@ -209,3 +209,76 @@ def test_admin_audit_viewer_verifies_chain(app_env: Path) -> None:
     assert any("哈希链完整" in s.value for s in at.success)
     log = at.dataframe[0].value
     assert "login" in set(log["action"])
+
+
+@pytest.fixture
+def store_opens(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The kinds of graph store opened from now on (the real ``open_store`` still does the work),
+    starting from an empty process-wide store cache."""
+    import graph.open
+    from ui import state
+
+    opened: list[str] = []
+    real_open_store = graph.open.open_store
+
+    def counting_open_store(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        opened.append(str(kwargs.get("kind")))
+        return real_open_store(*args, **kwargs)
+
+    monkeypatch.setattr(graph.open, "open_store", counting_open_store)
+    state._cached_store.clear()
+    yield opened
+    state._cached_store.clear()
+
+
+def search_a_person(at: AppTest) -> AppTest:
+    """On the network page, search by name for a person the session may see."""
+    scoped = at.session_state["scoped_run"][1]
+    persons = scoped.tables.persons
+    names = persons.loc[persons["person_id"].isin(scoped.person_ids), "name"].dropna().astype(str)
+    at.text_input(key="net_name").input(names[names.str.len() > 0].iloc[0])
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_table_pages_never_load_the_graph_store(app_env: Path, store_opens: list[str]) -> None:
+    table_pages = {"commander": ["overview", "ranking", "review", "assignment", "data_quality"],
+                   "analyst": ["model"], "admin": ["audit"]}  # fmt: skip
+    for username, pages in table_pages.items():
+        at = logged_in(username)
+        for page in pages:
+            open_page(at, page)
+        assert "_graph" not in vars(at.session_state["scoped_run"][1]), username
+    assert store_opens == []
+
+
+def test_network_page_loads_the_shared_store_once(app_env: Path, store_opens: list[str]) -> None:
+    at = open_page(open_page(logged_in("commander"), "overview"), "ranking")
+    assert store_opens == []
+    at = open_page(at, "network")
+    assert store_opens == []  # nothing searched yet
+    at = search_a_person(at)
+    assert store_opens == ["memory"]
+    assert len(at.get("plotly_chart")) == 1
+    scoped = at.session_state["scoped_run"][1]
+    assert "_graph" in vars(scoped)
+    # Another session's case network uses the store already loaded in this process.
+    other = open_page(logged_in("analyst"), "case")
+    assert len(other.get("plotly_chart")) == 1
+    assert store_opens == ["memory"]
+    assert vars(other.session_state["scoped_run"][1])["_graph"] is vars(scoped)["_graph"]
+
+
+def test_unreachable_neo4j_warns_on_the_network_page_and_falls_back(
+    app_env: Path, store_opens: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STORE", "neo4j")
+    monkeypatch.setenv("NEO4J_URI", "bolt://127.0.0.1:1")  # nothing listens there
+    at = open_page(logged_in("commander"), "ranking")
+    assert store_opens == []
+    assert not any("Neo4j" in w.value for w in at.warning)
+    at = search_a_person(open_page(at, "network"))
+    assert store_opens == ["neo4j", "memory"]
+    assert any("cannot use Neo4j" in w.value for w in at.warning)
+    assert len(at.get("plotly_chart")) == 1

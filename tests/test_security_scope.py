@@ -10,7 +10,7 @@ import pytest
 from graph.memory_store import MemoryStore
 from security.audit import AuditLog, verify
 from security.policy import Role
-from security.scoped import AccessDenied, ReasonRequired, ScopedRun
+from security.scoped import AccessDenied, ReasonRequired, ScopedRun, StoreSource
 from security.users import Principal
 from tests.fixtures_tables import tiny_tables
 
@@ -92,11 +92,15 @@ def backend(request: pytest.FixtureRequest):
     yield from _backend(request.param, request)
 
 
-@pytest.fixture(params=[*BACKENDS, "none"])
+@pytest.fixture(params=[*BACKENDS, "provider", "none"])
 def any_store(request: pytest.FixtureRequest):
-    """Each backend, and ``None`` (then the scoped layer loads an embedded store itself)."""
+    """Each backend, a provider returning the memory store (resolved on the first graph query), and
+    ``None`` (then the scoped layer loads an embedded store itself)."""
     if request.param == "none":
         yield None
+    elif request.param == "provider":
+        memory = request.getfixturevalue("store")
+        yield lambda: memory
     else:
         yield from _backend(request.param, request)
 
@@ -106,7 +110,7 @@ def audit(tmp_path: Path) -> AuditLog:
     return AuditLog(tmp_path / "audit.log")
 
 
-def scoped(who: str, audit: AuditLog, store: MemoryStore | None = None, tables=None) -> ScopedRun:
+def scoped(who: str, audit: AuditLog, store: StoreSource | None = None, tables=None) -> ScopedRun:
     return ScopedRun(
         tables if tables is not None else tiny_tables(),
         tiny_scores(),
@@ -197,17 +201,17 @@ def test_ranking_filter_for_a_grid_outside_scope_is_denied(audit: AuditLog) -> N
 def test_search_outside_scope_finds_nothing_and_is_audited(
     who: str, outside_person: str, query: dict, audit: AuditLog, store: MemoryStore
 ) -> None:
-    for graph in (None, store):
+    for graph in (None, store, lambda: store):
         run = scoped(who, audit, store=graph)
         assert run.find_persons(**query).empty
     denied = denials(audit)
-    assert len(denied) == 2
+    assert len(denied) == 3
     assert (denied["object"] == "persons:search").all()
     assert all(entry["hidden"] == 1 for entry in denied["detail"])
 
 
 def test_search_inside_scope_finds_the_person(audit: AuditLog, store: MemoryStore) -> None:
-    for graph in (None, store):
+    for graph in (None, store, lambda: store):
         found = scoped("grid_worker", audit, store=graph).find_persons(id_number=RAW_ID)
         assert list(found["person_id"]) == ["P000001"]
     # The raw ID number searched for is not written into the audit log.

@@ -1,8 +1,13 @@
 """Streamlit-side state: the one cached run, the one cached graph store, the login session and
-the principal's :class:`~security.scoped.ScopedRun`."""
+the principal's :class:`~security.scoped.ScopedRun`.
+
+The graph store is loaded only when a page first needs the graph (network panel, network
+search): sign-in and the table pages never load it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -43,9 +48,30 @@ def _cached_store(run_dir: str, version: float, kind: str) -> GraphStore:
     return store
 
 
-def current_store(settings: Settings, run: RunData) -> GraphStore:
-    """The graph store of the run: the embedded store loaded once, or the Neo4j connection."""
-    return _cached_store(str(run.run_dir), (run.run_dir / "scores.csv").stat().st_mtime, settings.store)
+def current_store(settings: Settings, run: RunData, kind: str | None = None) -> GraphStore:
+    """The graph store of the run, shared by all sessions: the embedded store loaded once, or the
+    Neo4j connection (``kind``, default ``settings.store``)."""
+    version = (run.run_dir / "scores.csv").stat().st_mtime
+    return _cached_store(str(run.run_dir), version, kind or settings.store)
+
+
+def store_provider(settings: Settings, run: RunData) -> Callable[[], GraphStore]:
+    """What a :class:`ScopedRun` calls when a page first needs the graph: :func:`current_store`
+    under the loading spinner (shown only when loading takes a moment, i.e. not when another
+    session already loaded it). When Neo4j cannot be used, the page that needed the graph gets
+    a warning and the embedded store built from the run's tables."""
+
+    def provide() -> GraphStore:
+        with st.spinner(t("loading_store")):
+            try:
+                return current_store(settings, run)
+            except ValueError as exc:  # Neo4j unreachable: fall back to the graph built from the tables
+                if settings.store == "memory":
+                    raise
+                st.warning(str(exc))
+                return current_store(settings, run, kind="memory")
+
+    return provide
 
 
 def audit_log(settings: Settings) -> AuditLog:
@@ -107,23 +133,18 @@ def session_expires_at() -> datetime | None:
 
 
 def scoped_run(settings: Settings, run: RunData, principal: Principal) -> ScopedRun:
-    """This session's query layer over the run (built once per login and run)."""
+    """This session's query layer over the run (built once per login and run; its graph store
+    is loaded on first use, see :func:`store_provider`)."""
     key = (principal.username, str(run.run_dir), id(run))
     cached = st.session_state.get(SCOPED_KEY)
     if cached is not None and cached[0] == key:
         return cached[1]
-    try:
-        with st.spinner(t("loading_store")):
-            store: GraphStore | None = current_store(settings, run)
-    except ValueError as exc:  # Neo4j unreachable: fall back to the graph built from the tables
-        st.warning(str(exc))
-        store = None
     scoped = ScopedRun(
         tables=run.tables,
         scores=run.scores,
         principal=principal,
         audit=audit_log(settings),
-        store=store,
+        store=store_provider(settings, run),
         pseudonym_key=pseudonym_key(settings),
     )
     st.session_state[SCOPED_KEY] = (key, scoped)
