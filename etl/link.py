@@ -175,7 +175,12 @@ class _Linker:
     """Candidate search and link features over the events of one drop."""
 
     def __init__(
-        self, calls: pd.DataFrame, reports: pd.DataFrame, person_records: pd.DataFrame, window: pd.Timedelta
+        self,
+        calls: pd.DataFrame,
+        reports: pd.DataFrame,
+        person_records: pd.DataFrame,
+        window: pd.Timedelta,
+        as_of: pd.Timestamp | None = None,
     ) -> None:
         self.window = window
         mentions = person_records[
@@ -234,12 +239,16 @@ class _Linker:
                 _bigrams(cause_phrase(description)),
             )
             texts.append(description if isinstance(description, str) else "")
-        self.similarity = self._text_similarities(texts)
+        known = [as_of is None or event.at < as_of for event in self.events.values()]
+        self.similarity = self._text_similarities(texts, known)
         self.disputes: dict[str, _Dispute] = {}
         self.disputes_of_person: dict[str, set[str]] = defaultdict(set)
 
-    def _text_similarities(self, texts: list[str]) -> dict[tuple[str, str], dict[tuple[str, str], float]]:
-        """TF-IDF cosine of every call with each event that names one of its parties."""
+    def _text_similarities(
+        self, texts: list[str], known: list[bool]
+    ) -> dict[tuple[str, str], dict[tuple[str, str], float]]:
+        """TF-IDF cosine of every call with each event that names one of its parties; the
+        weights are fitted on the ``known`` texts only."""
         keys = list(self.events)
         row = {key: i for i, key in enumerate(keys)}
         events_of_person: dict[str, list[tuple[str, str]]] = defaultdict(list)
@@ -257,11 +266,14 @@ class _Linker:
                 left.append(row[key])
                 right.append(row[other])
         out: dict[tuple[str, str], dict[tuple[str, str], float]] = defaultdict(dict)
-        if not left or not any(texts):
+        fit_on = [text for text, is_known in zip(texts, known, strict=True) if is_known and text]
+        if not left or not fit_on:
             return out
-        vectors = TfidfVectorizer(
-            analyzer="char", ngram_range=(2, 2), min_df=1, sublinear_tf=True, dtype=np.float32
-        ).fit_transform(texts)
+        vectors = (
+            TfidfVectorizer(analyzer="char", ngram_range=(2, 2), sublinear_tf=True, dtype=np.float32)
+            .fit(fit_on)
+            .transform(texts)
+        )
         values = np.asarray(vectors[left].multiply(vectors[right]).sum(axis=1)).ravel()
         for i, j, value in zip(left, right, values.tolist(), strict=True):
             out[keys[i]][keys[j]] = value
@@ -368,6 +380,7 @@ def link_calls(
     person_records: pd.DataFrame,
     window: pd.Timedelta = LINK_WINDOW,
     model: LinkModel | None = None,
+    as_of: pd.Timestamp | None = None,
 ) -> CallLinks:
     """Link every call to a dispute (index aligned with ``calls``).
 
@@ -375,37 +388,55 @@ def link_calls(
     (shares a resolved party, has an event within ``window``) with the highest link probability
     if it reaches :data:`LINK_THRESHOLD`, else start ``D-C<call_id>``. ``model`` defaults to one
     fitted on this drop's operator-linked calls (:func:`fit_link_model`).
-    """
-    linker = _Linker(calls, reports, person_records, window)
-    for report_id, ref in zip(reports["report_id"], reports["dispute_ref"], strict=True):
-        linker.add("D-" + ref, linker.events[("report", report_id)])
-    by_ref = ("D-" + calls["dispute_ref"]).where(calls["dispute_ref"].notna())
-    linked_calls = []
-    for call_id, dispute_id in sorted(zip(calls["call_id"], by_ref, strict=True)):
-        if isinstance(dispute_id, str):
-            event = linker.events[("call", call_id)]
-            linker.add(dispute_id, event)
-            linked_calls.append((event, dispute_id))
-    if model is None:
-        model = fit_link_model(*linker.training_examples(linked_calls))
 
+    With ``as_of``, the calls before it are linked knowing only the events before it (the text
+    weights and the link model too come from those alone), so their disputes are exactly what
+    the drop cut at ``as_of`` would give; the later calls are linked afterwards.
+    """
+    linker = _Linker(calls, reports, person_records, window, as_of)
+    by_ref = ("D-" + calls["dispute_ref"]).where(calls["dispute_ref"].notna())
+    known: list[tuple[pd.Timestamp, str, str, str]] = sorted(
+        [(at, "report", report_id, "D-" + ref) for report_id, ref, at in zip(
+            reports["report_id"], reports["dispute_ref"], reports["reported_at"], strict=True)]
+        + [(at, "call", call_id, ref) for call_id, ref, at in zip(
+            calls["call_id"], by_ref, calls["received_at"], strict=True) if isinstance(ref, str)]
+    )  # fmt: skip
+    unlinked = calls[by_ref.isna()]
+    pending: list[tuple[pd.Timestamp, str, object]] = sorted(
+        zip(unlinked["received_at"], unlinked["call_id"], unlinked.index, strict=True)
+    )
+    phases = [pd.Timestamp.max] if as_of is None else [pd.Timestamp(as_of), pd.Timestamp.max]
     threshold = math.log(LINK_THRESHOLD / (1 - LINK_THRESHOLD))
     chosen_of: dict = {}
     source_of: dict = {}
     probability_of: dict = {}
-    pending = calls[by_ref.isna()].sort_values(["received_at", "call_id"])
-    for idx, call_id in zip(pending.index, pending["call_id"], strict=True):
-        event = linker.events[("call", call_id)]
-        candidates = linker.candidates(event)
-        chosen, source_of[idx] = f"D-C{call_id}", "new"
-        if candidates:
-            log_odds = model.log_odds(linker.features(event, candidates))
-            best = int(np.argmax(log_odds))
-            probability_of[idx] = float(expit(log_odds[best]))
-            if log_odds[best] >= threshold:
-                chosen, source_of[idx] = candidates[best], "score"
-        linker.add(chosen, event)
-        chosen_of[idx] = chosen
+    next_known = next_pending = 0
+    for bound in phases:
+        linked_calls = []
+        while next_known < len(known) and known[next_known][0] < bound:
+            _at, kind, event_id, dispute_id = known[next_known]
+            event = linker.events[(kind, event_id)]
+            linker.add(dispute_id, event)
+            if kind == "call":
+                linked_calls.append((event, dispute_id))
+            next_known += 1
+        if model is None:
+            model = fit_link_model(*linker.training_examples(sorted(linked_calls, key=lambda e: e[0].key)))
+        while next_pending < len(pending) and pending[next_pending][0] < bound:
+            _at, call_id, idx = pending[next_pending]
+            next_pending += 1
+            event = linker.events[("call", call_id)]
+            candidates = linker.candidates(event)
+            chosen, source_of[idx] = f"D-C{call_id}", "new"
+            if candidates:
+                log_odds = model.log_odds(linker.features(event, candidates))
+                best = int(np.argmax(log_odds))
+                probability_of[idx] = float(expit(log_odds[best]))
+                if log_odds[best] >= threshold:
+                    chosen, source_of[idx] = candidates[best], "score"
+            linker.add(chosen, event)
+            chosen_of[idx] = chosen
+    assert model is not None
     pending_index = pd.Index(list(chosen_of), dtype=calls.index.dtype)
     return CallLinks(
         dispute_id=by_ref.fillna(pd.Series(chosen_of, index=pending_index, dtype="str")).astype("str"),

@@ -168,8 +168,11 @@ def build_person_records(clean: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return records
 
 
-def ingest_drop(sources: Path) -> IngestResult:
+def ingest_drop(sources: Path, as_of: pd.Timestamp | None = None) -> IngestResult:
     """Read, validate, normalise, resolve and link the drop in ``sources``.
+
+    With ``as_of``, calls before it are linked to disputes knowing only the events before it
+    (see :func:`etl.link.link_calls`): what a run as of that date may use.
 
     Raises :class:`etl.errors.DropError` for fatal problems (unreadable file, unknown encoding,
     missing required column or table, empty file); bad rows go to the quarantine instead.
@@ -242,7 +245,7 @@ def ingest_drop(sources: Path) -> IngestResult:
 
     reports = strip_row(clean["reports"])
     reports["dispute_id"] = ("D-" + reports["dispute_ref"]).astype("str")
-    links = link_calls(calls, reports, records)
+    links = link_calls(calls, reports, records, as_of=as_of)
     calls["dispute_id"], calls["link_source"], calls["link_probability"] = (
         links.dispute_id,
         links.source,

@@ -145,7 +145,7 @@ def run_pipeline(
         timings[stage] = round(now - clock, 2)
         clock = now
 
-    result = ingest_drop(Path(sources))
+    result = ingest_drop(Path(sources), as_of=as_of_ts)
     out = Path(out)
     write_outputs(result, out)
     lap("ingest")

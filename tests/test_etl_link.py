@@ -180,6 +180,20 @@ def test_linking_does_not_depend_on_row_order():
     assert shuffled.model == first.model
 
 
+def test_calls_before_as_of_are_linked_as_if_the_future_were_not_there():
+    c, r, m = _two_quarrels_per_couple(couples=60, seed=7)
+    as_of = c["received_at"].quantile(0.6)
+    full = link_calls(c, r, m, as_of=as_of)
+    past_calls, past_reports = c[c["received_at"] < as_of], r[r["reported_at"] < as_of]
+    past_ids = set(past_calls["call_id"]) | set(past_reports["report_id"])
+    past = link_calls(past_calls, past_reports, m[m["event_id"].isin(past_ids)])
+    assert past.model.source == "drop" and full.model == past.model
+    assert full.dispute_id[past_calls.index].tolist() == past.dispute_id.tolist()
+    assert full.source[past_calls.index].tolist() == past.source.tolist()
+    # Without the cut, the future changes the link model (and so may change past links).
+    assert link_calls(c, r, m).model != past.model
+
+
 def test_fit_link_model_falls_back_when_too_few_examples():
     features = np.zeros((10, len(LINK_FEATURES)))
     assert fit_link_model(features, np.array([0, 1] * 5)) is DEFAULT_LINK_MODEL
