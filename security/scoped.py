@@ -474,7 +474,8 @@ class ScopedRun:
     ) -> pd.DataFrame:
         """Persons in scope matching a name (substring), an ID number or a phone (exact).
 
-        Matches outside scope are dropped (the count is audited as ``denied``).
+        Asks the graph store (the first search loads it). Matches outside scope are dropped (the
+        count is audited as ``denied``).
         """
         self._require("search_persons", "persons:search")
         if not (name or id_number or phone):
