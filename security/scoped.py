@@ -408,7 +408,8 @@ class ScopedRun:
 
     def timeline(self, dispute_id: str) -> pd.DataFrame:
         """The events of a dispute in scope, oldest first: ``at, kind, event_id, detail, staff_id,
-        text`` (free text masked for the role)."""
+        text`` (free text masked for the role), and for calls how they joined the dispute
+        (``link_source`` ref / score / new, ``link_probability``)."""
         self._require_dispute(dispute_id)
         t = self.tables
         parts = []
@@ -426,7 +427,12 @@ class ScopedRun:
                 }
             )
 
-        parts.append(pick("calls", "call", "received_at", "call_id", "disposition", None, "narrative"))
+        calls = pick("calls", "call", "received_at", "call_id", "disposition", None, "narrative")
+        call_rows = self._rows_of("calls", dispute_id)
+        if "link_source" in call_rows:  # run folders written before calls carried their link
+            calls["link_source"] = call_rows["link_source"].to_numpy()
+            calls["link_probability"] = call_rows["link_probability"].to_numpy()
+        parts.append(calls)
         parts.append(
             pick("reports", "report", "reported_at", "report_id", "status", "staff_id", "description")
         )
@@ -451,8 +457,9 @@ class ScopedRun:
                 )
             )
         parts = [p for p in parts if not p.empty]
-        columns = ["at", "kind", "event_id", "detail", "staff_id", "text"]
+        columns = ["at", "kind", "event_id", "detail", "staff_id", "text", "link_source", "link_probability"]
         frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+        frame = frame.reindex(columns=columns)
         frame = frame.sort_values(["at", "kind"], kind="stable").reset_index(drop=True)
         frame = self._mask(frame, text_columns=("text",))
         self._log("view", f"timeline:{dispute_id}", fields=["text"], rows=len(frame))

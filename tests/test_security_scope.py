@@ -441,3 +441,22 @@ def test_any_grid_scope_never_leaks_through_any_ego_network(grids: set[str], tmp
             frontier -= reached
             reached |= frontier
         assert set(nodes["key"]) == reached
+
+
+def test_timeline_says_how_each_call_joined_its_dispute(audit: AuditLog) -> None:
+    from ui.i18n import set_language
+    from ui.views.case import link_note
+
+    timeline = scoped("commander_city", audit).timeline("D-R1")
+    calls = timeline[timeline["kind"] == "call"].set_index("event_id")
+    assert calls["link_source"].to_dict() == {"C1": "ref", "C2": "score"}
+    assert pd.isna(calls.loc["C1", "link_probability"]) and calls.loc["C2", "link_probability"] == 0.93
+    assert timeline.loc[timeline["kind"] != "call", "link_source"].isna().all()
+    set_language("zh")
+    assert [
+        link_note(s, p) for s, p in zip(calls["link_source"], calls["link_probability"], strict=True)
+    ] == [
+        "接警员关联",
+        "系统关联（把握 93%）",
+    ]
+    assert link_note("new", float("nan")) == "首次报警" and link_note(float("nan"), float("nan")) == ""

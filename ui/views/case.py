@@ -16,12 +16,28 @@ TIERS = ["red", "orange", "yellow", "green"]
 DEFAULT_LABELS = ["Person", "Dispute", "Call", "Report", "Mediation", "Visit", "Case", "Address"]
 
 
+def link_note(source: object, probability: object) -> str:
+    """How a call joined its dispute, for the timeline: by dispute number, by the link score
+    (with its probability) or as the start of a dispute."""
+    if source == "ref":
+        return t("link_ref")
+    if source == "score" and isinstance(probability, float) and probability == probability:
+        return t("link_score", p=f"{probability:.0%}")
+    if source == "new":
+        return t("link_new")
+    return ""
+
+
 def _timeline_frame(timeline: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
             t("time"): pd.to_datetime(timeline["at"]).dt.strftime("%Y-%m-%d %H:%M"),
             t("kind"): timeline["kind"].map(lambda k: label("kind", k)),
             t("detail"): timeline["detail"].map(lambda d: label("detail", d)),
+            t("linked_by"): [
+                link_note(s, p)
+                for s, p in zip(timeline["link_source"], timeline["link_probability"], strict=True)
+            ],
             t("staff"): timeline["staff_id"],
             t("text"): timeline["text"],
         }
