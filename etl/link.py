@@ -32,6 +32,7 @@ LINK_WINDOW = pd.Timedelta(days=365)
 LINK_THRESHOLD = 0.5
 MIN_EXAMPLES_PER_CLASS = 30
 PARTY_ROLES = ("caller", "party", "counterparty")
+_PAIR_CHUNK = 50_000
 
 LINK_FEATURES = (
     "same_category",  # the call's category is among the dispute's
@@ -274,9 +275,12 @@ class _Linker:
             .fit(fit_on)
             .transform(texts)
         )
-        values = np.asarray(vectors[left].multiply(vectors[right]).sum(axis=1)).ravel()
-        for i, j, value in zip(left, right, values.tolist(), strict=True):
-            out[keys[i]][keys[j]] = value
+        # In chunks: the row-wise products of all pairs at once would take gigabytes at city scale.
+        for start in range(0, len(left), _PAIR_CHUNK):
+            rows_i, rows_j = left[start : start + _PAIR_CHUNK], right[start : start + _PAIR_CHUNK]
+            values = np.asarray(vectors[rows_i].multiply(vectors[rows_j]).sum(axis=1)).ravel()
+            for i, j, value in zip(rows_i, rows_j, values.tolist(), strict=True):
+                out[keys[i]][keys[j]] = value
         return out
 
     def add(self, dispute_id: str, event: _Event) -> None:
