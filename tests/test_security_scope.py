@@ -457,6 +457,6 @@ def test_timeline_says_how_each_call_joined_its_dispute(audit: AuditLog) -> None
         link_note(s, p) for s, p in zip(calls["link_source"], calls["link_probability"], strict=True)
     ] == [
         "接警员关联",
-        "系统关联（把握 93%）",
+        "系统 93%",
     ]
     assert link_note("new", float("nan")) == "首次报警" and link_note(float("nan"), float("nan")) == ""

@@ -159,7 +159,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "timeline": ("事件时间线", "Timeline"),
     "linked_by": ("关联方式", "Linked by"),
     "link_ref": ("接警员关联", "dispute number"),
-    "link_score": ("系统关联（把握 {p}）", "link score ({p})"),
+    "link_score": ("系统 {p}", "score {p}"),
     "link_new": ("首次报警", "first call"),
     "no_events": ("该纠纷没有可显示的事件。", "This dispute has no events to show."),
     "parties": ("当事人", "Parties"),
