@@ -22,7 +22,7 @@ def link_note(source: object, probability: object) -> str:
     if source == "ref":
         return t("link_ref")
     if source == "score" and isinstance(probability, float) and probability == probability:
-        return t("link_score", p=f"{probability:.0%}")
+        return t("link_score", p=f"{min(probability, 0.99):.0%}")  # never shown as certain
     if source == "new":
         return t("link_new")
     return ""
