@@ -199,47 +199,26 @@ class _Linker:
         # Events in id order, so that the fitted model does not depend on the drop's row order.
         calls = calls.sort_values("call_id")
         reports = reports.sort_values("report_id")
+        columns = {
+            "call": ("call_id", "received_at", "category", "address", "grid_id", "narrative"),
+            "report": ("report_id", "reported_at", "category", None, "grid_id", "description"),
+        }
         self.events: dict[tuple[str, str], _Event] = {}
         texts: list[str] = []
-        for call_id, at, category, address, grid, narrative in zip(
-            calls["call_id"],
-            calls["received_at"],
-            calls["category"],
-            calls["address"],
-            calls["grid_id"],
-            calls["narrative"],
-            strict=True,
-        ):
-            key = ("call", call_id)
-            self.events[key] = _Event(
-                key,
-                at,
-                _text(category),
-                tuple(parties.get(key, ())),
-                _text(address),
-                _text(grid),
-                _bigrams(cause_phrase(narrative)),
-            )
-            texts.append(narrative if isinstance(narrative, str) else "")
-        for report_id, at, category, grid, description in zip(
-            reports["report_id"],
-            reports["reported_at"],
-            reports["category"],
-            reports["grid_id"],
-            reports["description"],
-            strict=True,
-        ):
-            key = ("report", report_id)
-            self.events[key] = _Event(
-                key,
-                at,
-                _text(category),
-                tuple(parties.get(key, ())),
-                None,
-                _text(grid),
-                _bigrams(cause_phrase(description)),
-            )
-            texts.append(description if isinstance(description, str) else "")
+        for kind, frame in (("call", calls), ("report", reports)):
+            values = [frame[c] if c else pd.Series(None, index=frame.index) for c in columns[kind]]
+            for event_id, at, category, address, grid, text in zip(*values, strict=True):
+                key = (kind, event_id)
+                self.events[key] = _Event(
+                    key,
+                    at,
+                    _text(category),
+                    tuple(parties.get(key, ())),
+                    _text(address),
+                    _text(grid),
+                    _bigrams(cause_phrase(text)),
+                )
+                texts.append(text if isinstance(text, str) else "")
         known = [as_of is None or event.at < as_of for event in self.events.values()]
         self.similarity = self._text_similarities(texts, known)
         self.disputes: dict[str, _Dispute] = {}
