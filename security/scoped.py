@@ -27,6 +27,7 @@ from typing import Any
 import pandas as pd
 
 from config import Settings
+from etl.link import LINK_THRESHOLD
 from etl.schema import CanonicalTables
 from graph.store import EDGE_COLUMNS, NODE_COLUMNS, GraphStore
 from security.audit import AuditLog, record_override
@@ -339,6 +340,26 @@ class ScopedRun:
         return [c for c in ("name", "id_number", "phone", "address", "text") if c in frame.columns]
 
     # -------------------------------------------------------------- queries
+    def link_review(self, limit: int = 50) -> tuple[pd.Series, pd.DataFrame]:
+        """How the calls in scope joined their disputes, and the links most worth a second look.
+
+        Returns the number of calls per ``link_source`` (ref / score / new) and up to ``limit``
+        calls decided by the link score closest to its threshold: joined with the lowest
+        probabilities, or started a dispute although a candidate came near. No personal fields.
+        """
+        self._require("view_ranking", "link_review")
+        calls = self.tables.calls
+        columns = ["call_id", "received_at", "category", "dispute_id", "link_source", "link_probability"]
+        if "link_source" not in calls:  # run folders written before calls carried their link
+            return pd.Series(dtype="int64"), pd.DataFrame(columns=columns)
+        calls = calls[_text(calls["dispute_id"]).isin(self.dispute_ids)]
+        counts = calls["link_source"].value_counts()
+        scored = calls[calls["link_probability"].notna()]
+        margin = (scored["link_probability"] - LINK_THRESHOLD).abs()
+        closest = scored.assign(margin=margin).sort_values(["margin", "call_id"]).head(limit)
+        self._log("view", "link_review", rows=len(closest))
+        return counts, closest[columns].reset_index(drop=True)
+
     def ranking(self, filters: Mapping[str, object] | None = None) -> pd.DataFrame:
         """Scored disputes in scope, joined with their dispute attributes, sorted by rank.
 

@@ -129,7 +129,7 @@ def tiny_tables() -> CanonicalTables:
         ],
         extra={
             "link_source": ["ref", "score", "ref", "new"],
-            "link_probability": [None, 0.93, None, None],
+            "link_probability": [None, 0.93, None, 0.31],
         },
     )
     reports = _frame(

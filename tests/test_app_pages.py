@@ -282,3 +282,15 @@ def test_unreachable_neo4j_warns_on_the_network_page_and_falls_back(
     assert store_opens == ["neo4j", "memory"]
     assert any("cannot use Neo4j" in w.value for w in at.warning)
     assert len(at.get("plotly_chart")) == 1
+
+
+def test_data_quality_page_shows_how_calls_were_linked(app_env: Path, tiny_run: Path) -> None:  # noqa: F811
+    at = open_page(logged_in("commander"), "data_quality")
+    metrics = {m.label: m.value for m in at.metric}
+    calls = at.session_state["scoped_run"][1].tables.calls  # the run as of its date
+    assert 0 < len(calls) <= len(read_tables(tiny_run).calls)
+    for source, name in (("ref", "接警员关联"), ("score", "系统关联"), ("new", "新纠纷首次报警")):
+        assert metrics[name] == f"{int((calls['link_source'] == source).sum()):,}"
+    review = next(df.value for df in at.dataframe if "警情编号" in df.value.columns)
+    assert 0 < len(review) <= 50
+    assert set(review["警情编号"]) <= set(calls.loc[calls["link_probability"].notna(), "call_id"])

@@ -460,3 +460,17 @@ def test_timeline_says_how_each_call_joined_its_dispute(audit: AuditLog) -> None
         "系统 93%",
     ]
     assert link_note("new", float("nan")) == "首次报警" and link_note(float("nan"), float("nan")) == ""
+
+
+def test_link_review_counts_and_closest_links_stay_in_scope(audit: AuditLog) -> None:
+    counts, closest = scoped("commander_city", audit).link_review()
+    assert counts.to_dict() == {"ref": 2, "score": 1, "new": 1}
+    # C5 started a dispute although a candidate reached 0.31; C2 joined at 0.93.
+    assert closest["call_id"].tolist() == ["C5", "C2"]
+    assert "narrative" not in closest and "address" not in closest
+    counts, closest = scoped("grid_worker", audit).link_review()
+    assert counts.to_dict() == {"ref": 1, "score": 1} and closest["call_id"].tolist() == ["C2"]
+    assert scoped("data_scientist", audit).link_review(limit=1)[1]["call_id"].tolist() == ["C5"]
+    with pytest.raises(AccessDenied):
+        scoped("admin", audit).link_review()
+    assert "link_review" in set(audit.entries()["object"])

@@ -278,6 +278,19 @@ STRINGS: dict[str, tuple[str, str]] = {
     "files": ("各文件读取情况", "Rows per file"),
     "quarantine": ("隔离原因", "Quarantine reasons"),
     "quarantine_none": ("没有被隔离的行。", "No quarantined rows."),
+    "call_links": ("报警关联纠纷", "Calls linked to disputes"),
+    "link_review_caption": (
+        "未填关联纠纷编号的报警由系统按当事人、类别、时间、地点和报警原因关联；把握接近 50% 的"
+        "关联最值得人工复核。",
+        "Calls without a dispute number are linked by the system from their parties, category, "
+        "time, place and stated cause; links near 50% are the ones most worth a second look.",
+    ),
+    "link_review_none": ("没有需要复核的系统关联。", "No system links to review."),
+    "link_count_ref": ("接警员关联", "By dispute number"),
+    "link_count_score": ("系统关联", "By link score"),
+    "link_count_new": ("新纠纷首次报警", "First call of a dispute"),
+    "link_probability": ("关联把握", "Link probability"),
+    "call_id": ("警情编号", "Call"),
     "persons_stats": ("人员识别统计", "Person resolution"),
     "no_report": ("本批次没有 run_report.json。", "This run has no run_report.json."),
     "rows_check_ok": ("所有文件 读取 = 入库 + 隔离。", "Every file: read = loaded + quarantined."),

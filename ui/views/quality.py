@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ui.i18n import t
+from ui.i18n import label, t
+from ui.views.case import link_note
 from ui.views.common import PageContext, guarded
 
 
@@ -17,6 +18,33 @@ def quarantine_reasons(quarantine: pd.DataFrame) -> pd.DataFrame:
     grouped = quarantine.assign(reason=reason).groupby(["file", "reason"])
     out = grouped.agg(rows=("row", "size"), examples=("row", lambda r: ", ".join(map(str, list(r)[:5]))))
     return out.reset_index().sort_values("rows", ascending=False, ignore_index=True)
+
+
+def _call_links(ctx: PageContext) -> None:
+    """How calls joined their disputes, and the system links closest to the threshold."""
+    counts, closest = ctx.scoped.link_review()
+    if counts.empty:
+        return
+    st.subheader(t("call_links"))
+    st.caption(t("link_review_caption"))
+    for column, source in zip(st.columns(3), ("ref", "score", "new"), strict=True):
+        column.metric(t(f"link_count_{source}"), f"{int(counts.get(source, 0)):,}")
+    if closest.empty:
+        st.info(t("link_review_none"))
+        return
+    shown = pd.DataFrame(
+        {
+            t("call_id"): closest["call_id"],
+            t("time"): pd.to_datetime(closest["received_at"]).dt.strftime("%Y-%m-%d %H:%M"),
+            t("category"): closest["category"].map(lambda c: label("category", c)),
+            t("dispute_id"): closest["dispute_id"],
+            t("linked_by"): [
+                link_note(s, p)
+                for s, p in zip(closest["link_source"], closest["link_probability"], strict=True)
+            ],
+        }
+    )
+    st.dataframe(shown, hide_index=True, width="stretch", height=min(38 + 35 * len(shown), 420))
 
 
 @guarded("data_quality")
@@ -44,6 +72,7 @@ def render(ctx: PageContext) -> None:
         flat.columns = [t("key"), t("value")]
         flat[t("value")] = flat[t("value")].astype(str)
         st.dataframe(flat, hide_index=True, width="stretch")
+    _call_links(ctx)
     st.subheader(t("quarantine"))
     reasons = quarantine_reasons(ctx.run.quarantine)
     if reasons.empty:
