@@ -42,6 +42,8 @@ def _call_links(ctx: PageContext) -> None:
                 link_note(s, p)
                 for s, p in zip(closest["link_source"], closest["link_probability"], strict=True)
             ],
+            # For a new dispute: how close the best rejected candidate came.
+            t("link_probability"): closest["link_probability"].map(lambda p: f"{min(p, 0.99):.0%}"),
         }
     )
     st.dataframe(shown, hide_index=True, width="stretch", height=min(38 + 35 * len(shown), 420))
