@@ -140,29 +140,32 @@ class _Event:
 class _Dispute:
     """What is known of one dispute: its events, categories, parties (by side) and places."""
 
-    __slots__ = ("events", "times", "categories", "parties", "sides", "addresses", "grids")
+    __slots__ = ("events", "categories", "parties", "sides", "addresses", "grids")
 
     def __init__(self) -> None:
         self.events: list[_Event] = []
-        self.times: list[pd.Timestamp] = []
         self.categories: Counter = Counter()
         self.parties: Counter = Counter()
         self.sides: Counter = Counter()
         self.addresses: Counter = Counter()
         self.grids: Counter = Counter()
 
+    @property
+    def times(self) -> list[pd.Timestamp]:
+        return [event.at for event in self.events]
+
     def add(self, event: _Event, sign: int = 1) -> None:
         if sign > 0:
             self.events.append(event)
-            self.times.append(event.at)
         else:
             self.events.remove(event)
-            self.times.remove(event.at)
-        for counter, value in ((self.categories, event.category), (self.addresses, event.address)):
+        for counter, value in (
+            (self.categories, event.category),
+            (self.addresses, event.address),
+            (self.grids, event.grid),
+        ):
             if value is not None:
                 counter[value] += sign
-        if event.grid is not None:
-            self.grids[event.grid] += sign
         for person, side in event.parties:
             self.parties[person] += sign
             self.sides[(person, side)] += sign
@@ -294,7 +297,8 @@ class _Linker:
                 agree = sum(1 for p in own_side if dispute.sides[(p, "a")] > 0)
                 disagree = sum(1 for p in own_side if dispute.sides[(p, "b")] > 0)
                 side = (agree - disagree) / len(own_side)
-            nearest = min(abs((event.at - t).total_seconds()) for t in dispute.times) / 86400
+            times = dispute.times
+            nearest = min(abs((event.at - t).total_seconds()) for t in times) / 86400
             causes = [
                 len(event.cause & e.cause) / len(event.cause | e.cause) for e in dispute.events if e.cause
             ]
@@ -306,7 +310,7 @@ class _Linker:
                     float(bool(opponents) and not (opponents & dispute_parties)),
                     side,
                     math.log1p(nearest),
-                    float(min(dispute.times) <= event.at <= max(dispute.times)),
+                    float(min(times) <= event.at <= max(times)),
                     float(event.address is not None and dispute.addresses[event.address] > 0),
                     float(event.grid is not None and dispute.grids[event.grid] > 0),
                     max((similarity.get(e.key, 0.0) for e in dispute.events), default=0.0),
