@@ -8,7 +8,7 @@ DEMO_SOURCES := data/demo/sources
 DEMO_RUN := runs/demo
 PORT ?= 8501
 
-.PHONY: setup system-deps run demo-data demo-run test test-fast neo4j-up neo4j-down lint format bench clean
+.PHONY: setup system-deps run demo-data demo-run test test-fast neo4j-up neo4j-down postgres-up postgres-down lint format bench clean
 
 setup: .venv/.installed
 
@@ -18,11 +18,13 @@ setup: .venv/.installed
 	.venv/bin/pip install -q --no-deps -e .
 	touch $@
 
-# Debian packages for browser tests and PDF/Chinese fonts (needs root; .ci/run calls it).
+# Debian packages for browser tests, PDF/Chinese fonts and the register's PostgreSQL server
+# (needs root; .ci/run calls it).
 system-deps:
-	@if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi "wenquanyi"; then \
+	@if ! command -v chromium >/dev/null || ! fc-list 2>/dev/null | grep -qi "wenquanyi" \
+		|| ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-			chromium fonts-wqy-microhei fonts-noto-color-emoji >/dev/null; fi
+			chromium fonts-wqy-microhei fonts-noto-color-emoji postgresql >/dev/null; fi
 
 $(DEMO_SOURCES)/calls.csv $(DEMO_SOURCES)/calls.xlsx:
 	$(MAKE) demo-data
@@ -32,26 +34,31 @@ demo-data: setup
 		$(PY) cli.py generate --scale $(DEMO_SCALE) --seed $(DEMO_SEED) --out $(DEMO_SOURCES); fi
 
 demo-run: demo-data
-	@if [ ! -f $(DEMO_RUN)/scores.csv ]; then \
-		$(PY) cli.py run --sources $(DEMO_SOURCES) --as-of $(DEMO_AS_OF) --out $(DEMO_RUN) && \
-		$(PY) cli.py assign --run $(DEMO_RUN); fi
+	@if [ ! -f $(DEMO_RUN)/manifest.json ]; then \
+		$(PY) cli.py run --sources $(DEMO_SOURCES) --as-of $(DEMO_AS_OF) --out $(DEMO_RUN) >/dev/null; fi
 
 run: demo-run
 	RUN_DIR=$(DEMO_RUN) .venv/bin/streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
 
 test: setup
-	@$(MAKE) --no-print-directory neo4j-up
+	@$(MAKE) --no-print-directory neo4j-up postgres-up
 	@status=0; $(PY) -m pytest $(PYTEST_ARGS) || status=$$?; \
-		$(MAKE) --no-print-directory neo4j-down; exit $$status
+		$(MAKE) --no-print-directory neo4j-down postgres-down; exit $$status
 
 test-fast: setup
-	$(PY) -m pytest -m "not neo4j and not browser and not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not neo4j and not postgres and not browser and not slow" $(PYTEST_ARGS)
 
 neo4j-up:
 	@bash ops/neo4j/neo4j.sh up
 
 neo4j-down:
 	@bash ops/neo4j/neo4j.sh down
+
+postgres-up:
+	@bash ops/postgres/postgres.sh up
+
+postgres-down:
+	@bash ops/postgres/postgres.sh down
 
 lint: setup
 	.venv/bin/ruff check .

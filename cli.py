@@ -36,80 +36,113 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def show(value: object) -> int:
+    """Print a job's result as JSON; exit status 0."""
+    print(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+    return 0
+
+
+@command
+def cmd_cut(args: argparse.Namespace) -> int:
+    from synth.cut import cut_drop
+
+    return show(cut_drop(Path(args.sources), Path(args.out), args.before))
+
+
 @command
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from etl.pipeline import ingest_drop, write_outputs
+    from jobs.batch import ingest_job
 
-    result = ingest_drop(Path(args.sources))
-    write_outputs(result, Path(args.out))
-    print(json.dumps(result.report, ensure_ascii=False, indent=2, default=str))
-    return 0
+    return show(ingest_job(Path(args.sources), Path(args.out)))
 
 
 @command
 def cmd_run(args: argparse.Namespace) -> int:
-    from models.pipeline import run_pipeline
+    from jobs.batch import run_job
 
-    summary = run_pipeline(
-        sources=Path(args.sources),
-        as_of=args.as_of,
-        out=Path(args.out),
-        store=args.store,
-        backtest_months=args.backtest_months,
-    )
-    print(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
-    return 0
+    return show(run_job(Path(args.sources), args.as_of, Path(args.out), args.store, args.backtest_months))
 
 
 @command
 def cmd_score(args: argparse.Namespace) -> int:
-    from models.pipeline import score_run
+    from jobs.batch import score_job
 
-    scores = score_run(Path(args.run), args.as_of)
-    print(
-        json.dumps(
-            {"scored": len(scores), "tiers": scores["tier"].value_counts().to_dict()}, ensure_ascii=False
-        )
-    )
-    return 0
+    return show(score_job(Path(args.run), args.as_of, Path(args.out) if args.out else None))
 
 
 @command
 def cmd_assign(args: argparse.Namespace) -> int:
-    from models.assignment import assign_run
+    from jobs.batch import assign_job
 
-    summary = assign_run(Path(args.run), store=args.store)
-    print(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
-    return 0
+    return show(assign_job(Path(args.run), store=args.store))
 
 
 @command
 def cmd_load(args: argparse.Namespace) -> int:
-    from etl.runfolder import read_tables
-    from graph.open import open_store
+    from jobs.batch import load_job
 
-    store = open_store(kind=args.store)
-    try:
-        written = store.load(read_tables(Path(args.run)))
-        print(json.dumps({"written": written, **store.counts()}, ensure_ascii=False, indent=2))
-    finally:
-        store.close()
-    return 0
+    return show(load_job(Path(args.run), args.store))
 
 
 @command
 def cmd_stats(args: argparse.Namespace) -> int:
-    from etl.runfolder import read_tables
-    from graph.open import open_store
+    from jobs.batch import stats_job
 
-    store = open_store(kind=args.store)
-    try:
-        if args.store == "memory":  # the embedded store lives in this process: build it from the run
-            store.load(read_tables(Path(args.run)))
-        print(json.dumps(store.counts(), ensure_ascii=False, indent=2))
-    finally:
-        store.close()
-    return 0
+    return show(stats_job(Path(args.run), args.store))
+
+
+@command
+def cmd_decide(args: argparse.Namespace) -> int:
+    from register.store import Register
+
+    with Register.from_settings() as register:
+        return show(register.decide_tier(args.dispute, args.tier, args.reason, args.user))
+
+
+@command
+def cmd_team(args: argparse.Namespace) -> int:
+    from jobs.decisions import replace_member
+    from register.store import Register
+
+    with Register.from_settings() as register:
+        return show(
+            replace_member(register, args.dispute, args.replace, args.with_staff, args.reason, args.user)
+        )
+
+
+@command
+def cmd_persons(args: argparse.Namespace) -> int:
+    from jobs.decisions import split_person
+    from register.store import Register
+
+    with Register.from_settings() as register:
+        if args.action == "merge":
+            if len(args.ids) != 2:
+                raise ValueError("persons merge needs two person ids: KEEP OTHER")
+            return show(register.merge_persons(args.ids[0], args.ids[1], args.reason, args.user))
+        if args.action == "split":
+            if len(args.ids) != 1 or not args.records:
+                raise ValueError("persons split needs one person id and --records KEY_OR_EVENT[,…]")
+            return show(split_person(register, args.ids[0], args.records.split(","), args.reason, args.user))
+        if args.action == "undo":
+            if len(args.ids) != 1 or not args.ids[0].isdigit():
+                raise ValueError("persons undo needs the id of the merge or split decision")
+            return show(register.undo_person_decision(int(args.ids[0]), args.reason, args.user))
+        return show(register.person_decisions().to_dict("records"))
+
+
+@command
+def cmd_register(args: argparse.Namespace) -> int:
+    from register.store import Register
+
+    with Register.from_settings() as register:
+        if args.action == "migrate":
+            return show({"revision": register.migrate()})
+        if args.action == "backup":
+            if not args.to:
+                raise ValueError("register backup needs --to FILE")
+            return show({"backup": str(register.backup(Path(args.to)))})
+        return show(register.status())
 
 
 @command
@@ -207,6 +240,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--truth", default=None, help="truth folder (default: OUT/../truth)")
     p.add_argument("--format", choices=["mixed", "clean"], default="mixed")
 
+    p = sub.add_parser("cut", help="the part of a drop that happened before a date (successive exports)")
+    p.add_argument("--sources", required=True)
+    p.add_argument("--before", required=True, help="YYYY-MM-DD[ HH:MM]: keep events strictly before it")
+    p.add_argument("--out", required=True)
+
     p = sub.add_parser("ingest", help="read, validate, resolve and link a drop into canonical tables")
     p.add_argument("--sources", required=True)
     p.add_argument("--out", required=True)
@@ -218,11 +256,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--store", choices=["memory", "neo4j"], default=None)
     p.add_argument("--backtest-months", type=int, default=6, help="review months in the rolling backtest")
 
-    p = sub.add_parser("score", help="re-score a run with its saved model (fast)")
+    p = sub.add_parser("score", help="re-score a run's tables with the model in force: a new batch")
     p.add_argument("--run", required=True)
     p.add_argument("--as-of", default=None, help="default: the date the model was trained as of")
+    p.add_argument("--out", default=None, help="batch folder (default: a new sibling of --run)")
 
-    p = sub.add_parser("assign", help="staff red/orange disputes with 多包一 teams (assignments.csv)")
+    p = sub.add_parser("assign", help="continue the 多包一 teams of a batch's red/orange disputes")
     p.add_argument("--run", required=True)
     p.add_argument("--store", choices=["memory", "neo4j"], default=None)
 
@@ -233,6 +272,31 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("stats", help="node and relationship counts of the graph store")
     p.add_argument("--run", required=True, help="run folder (the memory store is built from it)")
     p.add_argument("--store", choices=["memory", "neo4j"], default="memory")
+
+    p = sub.add_parser("decide", help="record a tier decision (in force until replaced)")
+    p.add_argument("--dispute", required=True)
+    p.add_argument("--tier", required=True, help="red | orange | yellow | green")
+    p.add_argument("--reason", required=True)
+    p.add_argument("--user", required=True)
+
+    p = sub.add_parser("team", help="replace a member of a dispute's 多包一 team")
+    p.add_argument("--dispute", required=True)
+    p.add_argument("--replace", required=True, help="staff_id of the member who leaves")
+    p.add_argument("--with", dest="with_staff", required=True, help="staff_id of the member who joins")
+    p.add_argument("--reason", required=True)
+    p.add_argument("--user", required=True)
+
+    p = sub.add_parser("persons", help="merge or split persons by hand, undo it, or list those decisions")
+    p.add_argument("action", choices=["merge", "split", "undo", "list"])
+    p.add_argument("ids", nargs="*", help="merge: KEEP OTHER; split: PERSON; undo: DECISION_ID")
+    p.add_argument("--records", default=None, help="split: ','-separated record keys or event ids that leave")
+    p.add_argument("--reason", default="")
+    p.add_argument("--user", default="")
+
+    p = sub.add_parser(
+        "register", help="the register: status (counts, last batch, model in force) or migrate"
+    )
+    p.add_argument("action", choices=["status", "migrate"])
 
     p = sub.add_parser("users", help="add, list or unlock dashboard users (USERS_FILE, APP_MODE, AUDIT_LOG)")
     p.add_argument("action", choices=["add", "list", "unlock"])
@@ -280,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError) as exc:  # DecisionError, DropError and friends are ValueErrors
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

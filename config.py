@@ -29,6 +29,8 @@ class Settings:
     login_max_failures: int = 5
     login_window_minutes: int = 15
     login_lock_minutes: int = 15
+    # The register (register.store): a SQLAlchemy URL; a SQLite file by default.
+    register_url: str = ""
 
 
 def _path(value: str) -> Path:
@@ -56,4 +58,6 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
         login_max_failures=int(env.get("LOGIN_MAX_FAILURES", "5")),
         login_window_minutes=int(env.get("LOGIN_WINDOW_MINUTES", "15")),
         login_lock_minutes=int(env.get("LOGIN_LOCK_MINUTES", "15")),
+        register_url=env.get("REGISTER_URL", "").strip()
+        or f"sqlite:///{PROJECT_ROOT / 'var' / 'register.db'}",
     )

@@ -138,10 +138,12 @@ def run_stage_process(
         sys.executable, "-m", "bench.stages", name, "--work", str(work), "--scale", scale,
         "--seed", str(seed), "--as-of", as_of, "--options", json.dumps(options or {}),
     ]  # fmt: skip
+    # Every stage of one bench shares the bench's own register, beside its runs (never the user's).
+    env = {**os.environ, "REGISTER_URL": f"sqlite:///{(Path(work) / 'register.db').absolute()}"}
     started = time.perf_counter()
     try:
         done = subprocess.run(
-            command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=timeout_s, check=False
+            command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=timeout_s, check=False, env=env
         )
     except subprocess.TimeoutExpired as exc:
         raise TimeoutError(f"did not finish within {timeout_s:.0f} s") from exc
@@ -307,7 +309,8 @@ def run_bench(
 
     ``sources``: reuse this drop (its truth in ``sources/../truth``) instead of generating one
     (the generate stage is then not timed). ``reuse_run``: copy this finished run folder (its
-    drop in ``reuse_run/../sources``) instead of running `run` (then not timed). ``neo4j``: "auto" (run the load when the server
+    drop in ``reuse_run/../sources``, its register in ``reuse_run/../register.db``) instead of
+    running `run` (then not timed). ``neo4j``: "auto" (run the load when the server
     answers, else report it skipped), "require" (fail when it does not) or "skip".
     ``growth``: graph features on random city-shaped tables at 0.25×, 0.5× and 1× city
     (default: at city scale only). ``label`` names the entry in bench.json (default: the scale).
@@ -331,11 +334,14 @@ def run_bench(
     options: dict = {"naive_rows": naive_rows}
     if reuse_run is not None:
         reuse_run = Path(reuse_run).resolve()
-        if not (reuse_run / "scores.csv").exists():
-            raise FileNotFoundError(f"{reuse_run}: not a finished run folder (no scores.csv)")
+        if not (reuse_run / "manifest.json").exists():
+            raise FileNotFoundError(f"{reuse_run}: not a finished run folder (no manifest.json)")
         if reuse_run != work / "run":
             shutil.rmtree(work / "run", ignore_errors=True)
             shutil.copytree(reuse_run, work / "run")
+            # A run is a batch of the register it was made with: it comes along (SQLite beside it).
+            if (reuse_run.parent / "register.db").exists():
+                shutil.copy2(reuse_run.parent / "register.db", work / "register.db")
         sources = sources or reuse_run.parent / "sources"
     if sources is not None:
         options["sources"] = str(Path(sources).resolve())

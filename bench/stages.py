@@ -58,6 +58,10 @@ class StageContext:
     def run_dir(self) -> Path:
         return self.work / "run"
 
+    @property
+    def ingest_dir(self) -> Path:
+        return self.work / "ingest"
+
 
 StageFn = Callable[[StageContext], dict]
 STAGE_FUNCTIONS: dict[str, StageFn] = {}
@@ -77,9 +81,10 @@ def timed(work: Callable[[], T]) -> tuple[T, float]:
 
 
 def _tables(ctx: StageContext) -> CanonicalTables:
-    from etl.runfolder import read_tables
+    """The canonical tables: the ingest stage's, else the run's."""
+    from jobs.catalog import is_run_folder, read_tables
 
-    return read_tables(ctx.run_dir)
+    return read_tables(ctx.ingest_dir if is_run_folder(ctx.ingest_dir) else ctx.run_dir)
 
 
 # --- stages ---------------------------------------------------------------------------------
@@ -136,11 +141,13 @@ def etl_quality(result, truth: Path) -> dict:
 @stage
 def stage_ingest(ctx: StageContext) -> dict:
     """ETL (etl.pipeline.ingest_drop): read, validate, normalise, resolve persons, link, outcomes;
-    the canonical tables are written to ``run/`` (not timed); quality against the truth."""
-    from etl.pipeline import ingest_drop, write_outputs
+    the canonical tables are written to ``ingest/`` (not timed); quality against the truth."""
+    from etl.pipeline import ingest_drop
+    from jobs.catalog import staged, write_ingest
 
     result, seconds = timed(lambda: ingest_drop(ctx.sources))
-    write_outputs(result, ctx.run_dir)
+    with staged(ctx.ingest_dir) as folder:
+        write_ingest(folder, result.tables, result.report, result.quarantine)
     figures = {
         "seconds": seconds,
         "substages": dict(result.report["timings_s"]),
@@ -202,11 +209,11 @@ def stage_graph_features_networkx(ctx: StageContext) -> dict:
 
 @stage
 def stage_run(ctx: StageContext) -> dict:
-    """`cli.py run` end to end (models.pipeline.run_pipeline, embedded store): ingest, snapshot
-    features, backtest, train, score."""
-    from models.pipeline import run_pipeline
+    """`cli.py run` end to end (jobs.batch.run_job, embedded store, the bench's own register):
+    ingest, snapshot features, backtest, train, score, teams."""
+    from jobs.batch import run_job
 
-    summary, seconds = timed(lambda: run_pipeline(ctx.sources, ctx.as_of, ctx.run_dir, store="memory"))
+    summary, seconds = timed(lambda: run_job(ctx.sources, ctx.as_of, ctx.run_dir, store="memory"))
     return {
         "seconds": seconds,
         "substages": dict(summary["timings_s"]),
@@ -217,11 +224,11 @@ def stage_run(ctx: StageContext) -> dict:
 
 @stage
 def stage_score(ctx: StageContext) -> dict:
-    """`cli.py score`: re-score the run with its saved model (models.pipeline.score_run)."""
-    from models.pipeline import score_run
+    """`cli.py score`: re-score the run with the model in force into a new batch (jobs.batch.score_job)."""
+    from jobs.batch import score_job
 
-    scores, seconds = timed(lambda: score_run(ctx.run_dir))
-    return {"seconds": seconds, "disputes_scored": int(len(scores))}
+    summary, seconds = timed(lambda: score_job(ctx.run_dir, out=ctx.work / "score-batch"))
+    return {"seconds": seconds, "disputes_scored": int(summary["disputes_scored"])}
 
 
 def top_as_red_orange(scores: pd.DataFrame, n: int) -> pd.DataFrame:
@@ -251,9 +258,9 @@ def _assign(tables: CanonicalTables, scores: pd.DataFrame) -> dict:
 
 
 def _run_scores(ctx: StageContext) -> pd.DataFrame:
-    return pd.read_csv(
-        ctx.run_dir / "scores.csv", dtype={"dispute_id": "str", "tier": "str"}, keep_default_na=False
-    )
+    from jobs.catalog import read_scores
+
+    return read_scores(ctx.run_dir)
 
 
 @stage
@@ -294,13 +301,10 @@ def stage_assign_2000(ctx: StageContext) -> dict:
 
 
 def _join_inputs(ctx: StageContext) -> tuple[pd.DataFrame, pd.DataFrame]:
-    parties = pd.read_parquet(
-        ctx.run_dir / "tables" / "dispute_parties.parquet", columns=["dispute_id", "person_id"]
-    )
-    calls = pd.read_parquet(
-        ctx.run_dir / "tables" / "calls.parquet", columns=["call_id", "dispute_id", "received_at"]
-    )
-    return parties, calls
+    tables = _tables(ctx)
+    return tables.dispute_parties[["dispute_id", "person_id"]], tables.calls[
+        ["call_id", "dispute_id", "received_at"]
+    ]
 
 
 def person_call_summary_pandas(parties: pd.DataFrame, calls: pd.DataFrame) -> pd.DataFrame:

@@ -10,7 +10,7 @@ Stages (each a pure function of DataFrames; only :mod:`etl.reader` touches files
 * :mod:`etl.resolve` — Fellegi–Sunter person resolution with explainable match weights.
 * :mod:`etl.link` — calls, reports, mediations and visits to disputes.
 * :mod:`etl.outcomes` — the 民转刑 rule.
-* :mod:`etl.pipeline` — ``ingest_drop(sources) -> IngestResult`` and ``write_outputs``.
-* :mod:`etl.runfolder` — canonical tables as Parquet (``write_tables`` / ``read_tables``).
+* :mod:`etl.constraints` — person record keys across exports; analysts' merges and splits.
+* :mod:`etl.pipeline` — ``ingest_drop(sources) -> IngestResult`` (persisted by :mod:`jobs.catalog`).
 * :mod:`etl.quality` — precision/recall of resolution and linking against ground truth.
 """

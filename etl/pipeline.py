@@ -1,12 +1,11 @@
 """Ingest a source drop: read → validate/quarantine → normalise → resolve → link → outcomes.
 
-:func:`ingest_drop` is the whole ETL as one call; :func:`write_outputs` persists its result.
+:func:`ingest_drop` is the whole ETL as one call (the run folder catalog, :mod:`jobs.catalog`, persists it).
 Missing values in the canonical tables are NaN / NaT / <NA>, never empty strings.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from etl.constraints import PersonConstraint, apply_person_constraints, record_keys
 from etl.contract import PERSON_TABLES, TABLE_ORDER, TABLES
 from etl.link import address_ids, build_dispute_parties, build_disputes, link_calls, link_followups
 from etl.normalise import (
@@ -28,11 +28,11 @@ from etl.reader import ROW, RawTable, read_drop
 from etl.resolve import (
     address_keys,
     attach_by_unique_name,
+    number_persons,
     relation_evidence,
     representative_persons,
     resolve_persons,
 )
-from etl.runfolder import write_tables
 from etl.schema import CANONICAL_COLUMNS, CanonicalTables
 from etl.validate import QUARANTINE_COLUMNS, validate_table
 
@@ -168,11 +168,18 @@ def build_person_records(clean: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return records
 
 
-def ingest_drop(sources: Path, as_of: pd.Timestamp | None = None) -> IngestResult:
+def ingest_drop(
+    sources: Path,
+    as_of: pd.Timestamp | None = None,
+    person_constraints: tuple[PersonConstraint, ...] = (),
+) -> IngestResult:
     """Read, validate, normalise, resolve and link the drop in ``sources``.
 
     With ``as_of``, calls before it are linked to disputes knowing only the events before it
     (see :func:`etl.link.link_calls`): what a run as of that date may use.
+    ``person_constraints`` are the analysts' merges and splits in force (the register's), applied
+    to the resolved persons before anything is linked. Person and dispute ids are provisional:
+    the register's reconciliation (:mod:`register.reconcile`) makes them stable.
 
     Raises :class:`etl.errors.DropError` for fatal problems (unreadable file, unknown encoding,
     missing required column or table, empty file); bad rows go to the quarantine instead.
@@ -225,6 +232,13 @@ def ingest_drop(sources: Path, as_of: pd.Timestamp | None = None) -> IngestResul
         evidence[["address_key", "community"]] = relation_evidence(evidence, person_ids, kinds)
         person_ids, pairs = resolve_persons(evidence)
     person_ids, joined_by_name = attach_by_unique_name(records, person_ids)
+    records["record_key"] = record_keys(records)
+    if person_constraints:
+        valid = records["id_number"].where(records["id_valid"].astype(bool))
+        constrained = apply_person_constraints(
+            person_ids, records["record_key"], pairs, person_constraints, valid
+        )
+        person_ids = pd.Series(number_persons(constrained.to_numpy()), index=person_ids.index, dtype="str")
     records["person_id"] = person_ids
     persons = representative_persons(records)
     lap("resolve")
@@ -309,14 +323,3 @@ def ingest_drop(sources: Path, as_of: pd.Timestamp | None = None) -> IngestResul
         "timings_s": timings,
     }
     return IngestResult(tables=tables, report=report, quarantine=quarantine, pairs=pairs)
-
-
-def write_outputs(result: IngestResult, out: Path) -> None:
-    """Write ``out/run_report.json``, ``out/quarantine.csv`` and ``out/tables/<name>.parquet``."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    write_tables(result.tables, out)
-    result.quarantine[QUARANTINE_COLUMNS].to_csv(out / "quarantine.csv", index=False, encoding="utf-8")
-    (out / "run_report.json").write_text(
-        json.dumps(result.report, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8"
-    )

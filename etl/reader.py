@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import hashlib
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -217,3 +218,19 @@ def read_drop(sources: Path) -> dict[str, RawTable]:
             raise DropError(f"{name}.csv: missing required table (no {name}.csv or {name}.xlsx)")
         tables[name] = read_table_file(path, spec)
     return tables
+
+
+def drop_fingerprint(sources: Path) -> str:
+    """A digest of the contract files of a drop (names and bytes): the same export, the same print."""
+    sources = Path(sources)
+    digest = hashlib.sha256()
+    for name in TABLE_ORDER:
+        path = find_table_file(sources, name)
+        if path is None:
+            continue
+        digest.update(path.name.encode("utf-8") + b"\0")
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        digest.update(b"\0")
+    return digest.hexdigest()

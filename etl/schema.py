@@ -89,6 +89,8 @@ CANONICAL_COLUMNS: dict[str, list[str]] = {
         "birth_year",
         "address",
         "person_id",
+        # The record's key across exports (etl.constraints.record_keys).
+        "record_key",
     ],
     "persons": ["person_id", "name", "id_number", "phone", "gender", "birth_year", "address", "n_records"],
     "relations": ["person_id_a", "person_id_b", "relation"],

@@ -89,7 +89,11 @@ EDGE_DETAIL_PROPERTY: dict[str, str] = {
 }
 EDGE_TIME_PROPERTY: dict[str, str] = {"RESPONSIBLE_FOR": "since"}
 SCORE_COLUMNS: list[str] = ["dispute_id", "probability", "tier", "rank", "as_of", "top_factors"]
-ASSIGNMENT_COLUMNS: list[str] = ["staff_id", "dispute_id", "role", "since"]
+# A batch's people's decisions, beside the model's score (empty text: none in force).
+DECISION_COLUMNS: list[str] = ["decided_tier", "decided_by", "team"]
+SCORE_PROPERTIES: list[str] = [*SCORE_COLUMNS[1:], *DECISION_COLUMNS]
+# 多包一 membership: since when, until when (empty while in force).
+MEMBERSHIP_COLUMNS: list[str] = ["staff_id", "dispute_id", "role", "since", "until"]
 PERSON_RESULT_COLUMNS: list[str] = [
     "person_id",
     "name",
@@ -408,31 +412,37 @@ def to_timestamp(value: Any) -> pd.Timestamp | Any:
 
 
 def validate_scores(scores: pd.DataFrame) -> pd.DataFrame:
-    """Score rows with the columns the stores write; raises on missing columns."""
+    """Score rows with the properties the stores write (decision columns empty when absent);
+    raises on missing score columns. Empty decision text becomes missing (not stored)."""
     missing = [c for c in SCORE_COLUMNS if c not in scores.columns]
     if missing:
         raise ValueError(f"scores lack columns {missing}")
-    frame = scores[SCORE_COLUMNS].copy()
+    frame = scores.reindex(columns=[*SCORE_COLUMNS, *DECISION_COLUMNS]).copy()
     frame["dispute_id"] = _text(frame["dispute_id"])
     frame["as_of"] = pd.to_datetime(frame["as_of"])
+    for column in DECISION_COLUMNS:
+        values = frame[column].astype("object")
+        frame[column] = _text(values.where(values.notna(), "").astype("str"))
     return frame.dropna(subset=["dispute_id"]).drop_duplicates("dispute_id", keep="last")
 
 
-def validate_assignments(assignments: pd.DataFrame) -> pd.DataFrame:
-    """Assignment rows (staff_id, dispute_id, role, since); raises on missing columns or repeats."""
-    missing = [c for c in ASSIGNMENT_COLUMNS if c not in assignments.columns]
+def validate_memberships(memberships: pd.DataFrame) -> pd.DataFrame:
+    """多包一 memberships (staff_id, dispute_id, role, since, until); raises on missing columns, a
+    row without staff, dispute or start, or the same membership twice."""
+    missing = [c for c in MEMBERSHIP_COLUMNS if c not in memberships.columns]
     if missing:
-        raise ValueError(f"assignments lack columns {missing}")
-    frame = assignments[ASSIGNMENT_COLUMNS].copy()
-    frame["staff_id"] = _text(frame["staff_id"])
-    frame["dispute_id"] = _text(frame["dispute_id"])
-    if frame[["staff_id", "dispute_id"]].isna().any().any():
-        raise ValueError("assignments need a staff_id and a dispute_id in every row")
-    repeated = frame.duplicated(["staff_id", "dispute_id"])
-    if repeated.any():
-        pairs = frame.loc[repeated, ["staff_id", "dispute_id"]].values.tolist()[:5]
-        raise ValueError(f"assignments repeat staff/dispute pairs {pairs}")
+        raise ValueError(f"memberships lack columns {missing}")
+    frame = memberships[MEMBERSHIP_COLUMNS].copy()
+    for column in ("staff_id", "dispute_id", "role"):
+        frame[column] = _text(frame[column])
     frame["since"] = pd.to_datetime(frame["since"])
+    frame["until"] = pd.to_datetime(frame["until"])
+    if frame[["staff_id", "dispute_id", "role", "since"]].isna().any().any():
+        raise ValueError("memberships need a staff_id, dispute_id, role and since in every row")
+    repeated = frame.duplicated(["staff_id", "dispute_id", "role", "since"])
+    if repeated.any():
+        rows = frame.loc[repeated, ["staff_id", "dispute_id", "role"]].values.tolist()[:5]
+        raise ValueError(f"memberships repeat {rows}")
     return frame
 
 

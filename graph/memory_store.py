@@ -23,6 +23,7 @@ from graph.build import (
     PATH_RELATIONSHIP_TYPES,
     PERSON_RESULT_COLUMNS,
     RELATIONSHIP_TYPES,
+    SCORE_PROPERTIES,
     TIME_PROPERTY,
     GraphFrames,
     build_graph_frames,
@@ -36,7 +37,7 @@ from graph.build import (
     normalise_id_number,
     normalise_phone,
     property_frame,
-    validate_assignments,
+    validate_memberships,
     validate_scores,
 )
 from graph.store import NODE_KEYS
@@ -62,29 +63,39 @@ class MemoryStore:
     # --- loading ------------------------------------------------------------------------
 
     def load(self, tables: CanonicalTables) -> dict[str, int]:
-        """Load (idempotently, incrementally) the canonical tables; return rows written per kind."""
+        """Make the graph equal to the canonical tables; return rows written per kind."""
         return self.load_frames(build_graph_frames(tables))
 
     def load_frames(self, frames: GraphFrames) -> dict[str, int]:
-        """Load built graph frames; rows per label/type plus created and skipped counts."""
+        """Make the graph equal to built graph frames: rows per label/type, created, removed and
+        skipped counts. RESPONSIBLE_FOR comes from the teams (:meth:`write_teams`) and stays."""
         graph = self.graph
         written: dict[str, int] = {}
         nodes_created = rels_created = 0
+        kept_nodes: set[NodeId] = set()
+        kept_edges: set[tuple[NodeId, NodeId, tuple]] = set()
         for label, frame in frames.nodes.items():
             key = NODE_KEYS[label]
             for batch in iter_records(frame, 10_000):
                 for record in batch:
                     node = (label, str(record[key]))
+                    kept_nodes.add(node)
                     if node not in graph:
                         graph.add_node(node, label=label, props={})
                         nodes_created += 1
-                    _merge_props(graph.nodes[node]["props"], record)
+                    props = graph.nodes[node]["props"]
+                    for stale in set(props) - set(record) - set(SCORE_PROPERTIES):
+                        del props[stale]
+                    _merge_props(props, record)
             written[label] = len(frame)
+        stale_nodes = [n for n in graph.nodes if n not in kept_nodes]
+        graph.remove_nodes_from(stale_nodes)
         for rel in frames.relationships:
             for batch in iter_records(rel.frame, 10_000):
                 for record in batch:
                     start, end = (rel.start_label, record["start"]), (rel.end_label, record["end"])
                     edge_key = (rel.type, *(record[name] for name in rel.identity))
+                    kept_edges.add((start, end, edge_key))
                     if not graph.has_edge(start, end, key=edge_key):
                         identity = {name: record[name] for name in rel.identity}
                         graph.add_edge(start, end, key=edge_key, type=rel.type, props=identity)
@@ -93,8 +104,16 @@ class MemoryStore:
                         graph.edges[start, end, edge_key]["props"], {p: record[p] for p in rel.properties}
                     )
             written[rel.type] = written.get(rel.type, 0) + len(rel.frame)
+        stale_edges = [
+            (u, v, k)
+            for u, v, k, kind in graph.edges(keys=True, data="type")
+            if kind != "RESPONSIBLE_FOR" and (u, v, k) not in kept_edges
+        ]
+        graph.remove_edges_from(stale_edges)
         written["nodes_created"] = nodes_created
         written["relationships_created"] = rels_created
+        written["nodes_removed"] = len(stale_nodes)
+        written["relationships_removed"] = len(stale_edges)
         written["relationships_skipped"] = len(frames.skipped)
         return written
 
@@ -324,35 +343,37 @@ class MemoryStore:
     # --- writes -------------------------------------------------------------------------
 
     def write_scores(self, scores: pd.DataFrame) -> int:
-        """Set probability/tier/rank/as_of/top_factors on Dispute nodes; return nodes updated."""
+        """Make the Dispute nodes carry these scores and decisions; others lose theirs."""
+        frame = validate_scores(scores)
+        wanted = set(frame["dispute_id"])
+        for node, label in self.graph.nodes(data="label"):
+            if label == "Dispute" and node[1] not in wanted:
+                props = self._props(node)
+                for name in SCORE_PROPERTIES:
+                    props.pop(name, None)
         updated = 0
-        for record in validate_scores(scores).to_dict("records"):
+        for record in frame.to_dict("records"):
             node = ("Dispute", record.pop("dispute_id"))
             if node in self.graph:
                 _merge_props(self._props(node), {str(k): clean_value(v) for k, v in record.items()})
                 updated += 1
         return updated
 
-    def write_assignments(self, assignments: pd.DataFrame) -> int:
-        """Replace the RESPONSIBLE_FOR relationships of the disputes named in ``assignments``;
-        return relationships written (rows whose staff or dispute is unknown are not written)."""
-        frame = validate_assignments(assignments)
+    def write_teams(self, memberships: pd.DataFrame) -> int:
+        """Make the RESPONSIBLE_FOR relationships equal to ``memberships``; rows whose staff or
+        dispute is not in the graph are not written."""
+        frame = validate_memberships(memberships)
         graph = self.graph
-        for dispute_id in frame["dispute_id"].unique():
-            dispute = ("Dispute", dispute_id)
-            if dispute in graph:
-                old = [
-                    (u, k)
-                    for u, _, k, d in graph.in_edges(dispute, keys=True, data=True)
-                    if d["type"] == "RESPONSIBLE_FOR"
-                ]
-                for u, k in old:
-                    graph.remove_edge(u, dispute, key=k)
+        old = [
+            (u, v, k) for u, v, k, kind in graph.edges(keys=True, data="type") if kind == "RESPONSIBLE_FOR"
+        ]
+        graph.remove_edges_from(old)
         written = 0
         for record in frame.to_dict("records"):
             staff, dispute = ("Staff", record["staff_id"]), ("Dispute", record["dispute_id"])
             if staff in graph and dispute in graph:
-                props = clean_properties({"role": record["role"], "since": record["since"]})
-                graph.add_edge(staff, dispute, key=("RESPONSIBLE_FOR",), type="RESPONSIBLE_FOR", props=props)
+                props = clean_properties({k: record[k] for k in ("role", "since", "until")})
+                key = ("RESPONSIBLE_FOR", record["role"], record["since"])
+                graph.add_edge(staff, dispute, key=key, type="RESPONSIBLE_FOR", props=props)
                 written += 1
         return written

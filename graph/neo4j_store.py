@@ -11,6 +11,7 @@ tables again, or again after an interrupted load, ends with the same graph.
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -26,6 +27,7 @@ from graph.build import (
     PATH_RELATIONSHIP_TYPES,
     PERSON_RESULT_COLUMNS,
     RELATIONSHIP_TYPES,
+    SCORE_PROPERTIES,
     GraphFrames,
     RelationshipFrame,
     build_graph_frames,
@@ -38,12 +40,13 @@ from graph.build import (
     normalise_phone,
     property_frame,
     temporal_columns,
-    validate_assignments,
+    validate_memberships,
     validate_scores,
 )
 from graph.store import NODE_KEYS
 
 DEFAULT_BATCH_SIZE = 10_000
+LOAD_STAMP = "loaded_by"
 MAX_PATH_HOPS = 15
 _PROPERTY_INDEXES: list[tuple[str, str]] = [
     ("Person", "id_number"),
@@ -63,15 +66,16 @@ _EVENT = "(e:Call OR e:Report OR e:Case)"
 def _set_clause(variable: str, properties: Iterable[str], temporal: Iterable[str] = ()) -> str:
     # Property names come from the canonical schema (graph/build.py), never from data; one SET per
     # property (not ``+= map``) lets the planner avoid an Eager barrier. A null removes the property.
-    # Timestamps travel as ISO text (far cheaper to encode) and become LocalDateTime here.
+    # Timestamps travel as ISO text (far cheaper to encode) and become LocalDateTime here. Every
+    # node and relationship a load writes carries the load's stamp, so that what it did not
+    # write can be swept afterwards.
     names, timed = list(properties), set(temporal)
-    if not names:
-        return ""
 
     def value(name: str) -> str:
         return f"localdatetime(row.props.`{name}`)" if name in timed else f"row.props.`{name}`"
 
-    return " SET " + ", ".join(f"{variable}.`{name}` = {value(name)}" for name in names)
+    sets = [f"{variable}.`{name}` = {value(name)}" for name in names]
+    return " SET " + ", ".join([*sets, f"{variable}.{LOAD_STAMP} = $stamp"])
 
 
 def _node_merge_query(label: str, frame: pd.DataFrame) -> str:
@@ -200,16 +204,20 @@ class Neo4jStore:
         batch_size: int | None = None,
         on_batch: Callable[[str, int], None] | None = None,
     ) -> dict[str, int]:
-        """MERGE built graph frames in batches; rows per label/type plus created and skipped counts.
-        ``on_batch(kind, rows)`` is called after each committed batch (progress reporting)."""
+        """Make the graph equal to built graph frames: MERGE them in batches under a fresh load
+        stamp, then sweep every node and relationship (RESPONSIBLE_FOR aside) the load did not
+        write. Rows per label/type plus created, removed and skipped counts. A load killed at any
+        point ends equal to the frames when run again. ``on_batch(kind, rows)`` is called after
+        each committed batch (progress reporting)."""
         size = batch_size or self.batch_size
         self.ensure_schema()
+        stamp = uuid.uuid4().hex
         written: dict[str, int] = {}
         created_nodes = created_rels = 0
         for label, frame in frames.nodes.items():
             query = _node_merge_query(label, frame)
             for rows in _node_rows(frame, label, size):
-                nodes, _ = self._write(_run_counting, query, rows=rows)
+                nodes, _ = self._write(_run_counting, query, rows=rows, stamp=stamp)
                 created_nodes += nodes
                 if on_batch:
                     on_batch(label, len(rows))
@@ -217,15 +225,40 @@ class Neo4jStore:
         for rel in frames.relationships:
             query = _relationship_merge_query(rel)
             for rows in _relationship_rows(rel, size):
-                _, rels = self._write(_run_counting, query, rows=rows)
+                _, rels = self._write(_run_counting, query, rows=rows, stamp=stamp)
                 created_rels += rels
                 if on_batch:
                     on_batch(rel.type, len(rows))
             written[rel.type] = written.get(rel.type, 0) + len(rel.frame)
+        removed_rels, removed_nodes = self._sweep(stamp)
         written["nodes_created"] = created_nodes
         written["relationships_created"] = created_rels
+        written["nodes_removed"] = removed_nodes
+        written["relationships_removed"] = removed_rels
         written["relationships_skipped"] = len(frames.skipped)
         return written
+
+    def _sweep(self, stamp: str) -> tuple[int, int]:
+        """Delete what a load with ``stamp`` did not write: relationships, then nodes (detached)."""
+        removed_rels = removed_nodes = 0
+        with self._driver.session(database=self.database) as session:
+            for rel_type in RELATIONSHIP_TYPES:
+                if rel_type == "RESPONSIBLE_FOR":
+                    continue
+                summary = session.run(
+                    f"MATCH ()-[r:{rel_type}]->() WHERE r.{LOAD_STAMP} IS NULL OR r.{LOAD_STAMP} <> $stamp "
+                    "CALL (r) { DELETE r } IN TRANSACTIONS OF 10000 ROWS",
+                    stamp=stamp,
+                ).consume()
+                removed_rels += summary.counters.relationships_deleted
+            for label in LABELS:
+                summary = session.run(
+                    f"MATCH (n:{label}) WHERE n.{LOAD_STAMP} IS NULL OR n.{LOAD_STAMP} <> $stamp "
+                    "CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS",
+                    stamp=stamp,
+                ).consume()
+                removed_nodes += summary.counters.nodes_deleted
+        return removed_rels, removed_nodes
 
     def load_one_row_per_transaction(self, tables: CanonicalTables) -> dict[str, int]:
         """The naive way, one transaction per row: only for measuring what batching gains."""
@@ -450,34 +483,35 @@ class Neo4jStore:
     # --- writes -------------------------------------------------------------------------
 
     def write_scores(self, scores: pd.DataFrame) -> int:
-        """Set probability/tier/rank/as_of/top_factors on Dispute nodes; return nodes updated."""
+        """Make the Dispute nodes carry these scores and decisions; others lose theirs."""
         frame = validate_scores(scores)
-        query = (
-            "UNWIND $rows AS row MATCH (d:Dispute {dispute_id: row.dispute_id}) "
-            "SET d.probability = row.probability, d.tier = row.tier, d.rank = row.rank, "
-            "d.as_of = row.as_of, d.top_factors = row.top_factors RETURN count(d) AS n"
+        assigned = ", ".join(f"d.{name} = row.{name}" for name in SCORE_PROPERTIES)
+        cleared = ", ".join(f"d.{name}" for name in SCORE_PROPERTIES)
+        query = f"UNWIND $rows AS row MATCH (d:Dispute {{dispute_id: row.dispute_id}}) SET {assigned} RETURN count(d) AS n"
+        wanted = frame["dispute_id"].tolist()
+        self._write(
+            lambda tx: tx.run(
+                f"MATCH (d:Dispute) WHERE d.as_of IS NOT NULL AND NOT d.dispute_id IN $wanted REMOVE {cleared}",
+                wanted=wanted,
+            ).consume()
         )
         updated = 0
         for rows in iter_records(frame, self.batch_size):
             updated += self._write(lambda tx, rows: tx.run(query, rows=rows).single()["n"], rows)
         return updated
 
-    def write_assignments(self, assignments: pd.DataFrame) -> int:
-        """Replace the RESPONSIBLE_FOR relationships of the disputes named in ``assignments``;
-        return relationships written (rows whose staff or dispute is unknown are not written)."""
-        frame = validate_assignments(assignments)
+    def write_teams(self, memberships: pd.DataFrame) -> int:
+        """Make the RESPONSIBLE_FOR relationships equal to ``memberships`` (one transaction);
+        rows whose staff or dispute is not in the graph are not written."""
+        frame = validate_memberships(memberships)
         rows = next(iter_records(frame, max(len(frame), 1)), [])
-        disputes = sorted(frame["dispute_id"].unique().tolist())
 
         def replace(tx: ManagedTransaction) -> int:
-            tx.run(
-                "UNWIND $disputes AS did MATCH (:Staff)-[r:RESPONSIBLE_FOR]->(:Dispute {dispute_id: did}) DELETE r",
-                disputes=disputes,
-            ).consume()
+            tx.run("MATCH (:Staff)-[r:RESPONSIBLE_FOR]->(:Dispute) DELETE r").consume()
             record = tx.run(
                 "UNWIND $rows AS row MATCH (s:Staff {staff_id: row.staff_id}) "
                 "MATCH (d:Dispute {dispute_id: row.dispute_id}) "
-                "MERGE (s)-[r:RESPONSIBLE_FOR]->(d) SET r.role = row.role, r.since = row.since "
+                "CREATE (s)-[r:RESPONSIBLE_FOR]->(d) SET r.role = row.role, r.since = row.since, r.until = row.until "
                 "RETURN count(r) AS n",
                 rows=rows,
             ).single()

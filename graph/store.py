@@ -12,8 +12,9 @@ Relationships (direction from the first):
     (Person)-[:RELATED_TO {relation}]->(Person)
     (Mediation|Visit)-[:ON]->(Dispute)      (Staff)-[:CONDUCTED]->(Mediation|Visit)
     (Staff)-[:COVERS]->(Grid)               (Dispute)-[:TURNED_INTO]->(Case)
-    (Staff)-[:RESPONSIBLE_FOR {role, since}]->(Dispute)
-Scores live on Dispute: probability, tier, rank, as_of, top_factors.
+    (Staff)-[:RESPONSIBLE_FOR {role, since, until}]->(Dispute)
+Scores live on Dispute: probability, tier, rank, as_of, top_factors, and the people's decisions
+beside them: decided_tier, decided_by, team.
 
 Query results are DataFrames: nodes as (key, label, caption, at) and edges as
 (source, target, type, detail, at), where ``key`` is the node's key value and ``at`` the
@@ -51,7 +52,8 @@ class GraphStore(Protocol):
     """All talk to a graph backend goes through this interface."""
 
     def load(self, tables: CanonicalTables) -> dict[str, int]:
-        """Load (idempotently, incrementally) the canonical tables; return rows written per kind."""
+        """Make the graph equal to the canonical tables (idempotently; nodes and relationships the
+        tables no longer hold are removed, RESPONSIBLE_FOR aside); return rows written per kind."""
         ...
 
     def counts(self) -> dict[str, dict[str, int]]:
@@ -96,11 +98,14 @@ class GraphStore(Protocol):
         ...
 
     def write_scores(self, scores: pd.DataFrame) -> int:
-        """Set probability/tier/rank/as_of/top_factors on Dispute nodes; return nodes updated."""
+        """Make the Dispute nodes carry these scores and decisions (probability, tier, rank, as_of,
+        top_factors, decided_tier, decided_by, team); disputes not in ``scores`` lose theirs.
+        Returns nodes updated."""
         ...
 
-    def write_assignments(self, assignments: pd.DataFrame) -> int:
-        """Replace RESPONSIBLE_FOR relationships for the disputes in ``assignments``."""
+    def write_teams(self, memberships: pd.DataFrame) -> int:
+        """Make the RESPONSIBLE_FOR relationships equal to ``memberships`` (staff_id, dispute_id,
+        role, since, until), past ones included; return relationships written."""
         ...
 
     def close(self) -> None:

@@ -44,17 +44,14 @@ capacity per person, fair share per person, and "complete only if no core slack"
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import csr_array
 
-from config import get_settings
 from etl.contract import CATEGORIES as CATEGORY_LABELS
 from etl.normalise import normalise_names, normalise_phones
 from etl.schema import CanonicalTables
@@ -817,64 +814,3 @@ def staff_load(assignments: pd.DataFrame, staff: pd.DataFrame) -> pd.DataFrame:
     out["cases"] = out["staff_id"].astype("str").map(cases).fillna(0).astype("int64")
     out["free"] = out["capacity"] - out["cases"]
     return out[["staff_id", "name", "role", "cases", "capacity", "free"]]
-
-
-# --------------------------------------------------------------------------------------------
-# Run folder (I/O edge)
-
-TEAM_LOG_FILE = "team_log.jsonl"
-
-
-def assign_run(run_dir: Path, store: str | None = None) -> dict[str, object]:
-    """`cli.py assign`: staff the red/orange disputes of a run folder and record the teams.
-
-    Reads the run's canonical tables and ``scores.csv``, the previous ``assignments.csv``
-    (for continuity) and the team change log ``team_log.jsonl`` if present (overrides win
-    over the solver), writes ``assignments.csv``, ``unfilled.csv`` and
-    ``assignment_summary.json``, and writes RESPONSIBLE_FOR relationships to the graph
-    store of kind ``store`` (default: settings). Returns the summary.
-    """
-    from etl.runfolder import read_tables
-    from graph.open import open_store
-    from models.team_log import apply_overrides, drop_filled, read_log
-
-    run_dir = Path(run_dir)
-    scores_path = run_dir / "scores.csv"
-    if not scores_path.exists():
-        raise FileNotFoundError(f"{scores_path}: no scores (run `cli.py run` or `cli.py score` first)")
-    tables = read_tables(run_dir)
-    scores = pd.read_csv(scores_path, dtype={"dispute_id": "str", "tier": "str"}, keep_default_na=False)
-    previous_path = run_dir / "assignments.csv"
-    existing = None
-    if previous_path.exists():
-        existing = pd.read_csv(previous_path, dtype="str", keep_default_na=False)
-    log = read_log(run_dir / TEAM_LOG_FILE)
-    if existing is not None and not log.empty:
-        existing = apply_overrides(existing, log)
-
-    result = assign_teams(tables, scores, existing)
-    assignments = apply_overrides(result.assignments, log) if not log.empty else result.assignments
-    unfilled = drop_filled(result.unfilled, assignments)
-    assignments.to_csv(previous_path, index=False)
-    unfilled.to_csv(run_dir / "unfilled.csv", index=False)
-
-    graph = open_store(kind=store)
-    try:
-        if (store or get_settings().store) == "memory":
-            graph.load(tables)
-        written = graph.write_assignments(assignments.rename(columns={"role_in_team": "role"}))
-    finally:
-        graph.close()
-    summary = {
-        **result.summary,
-        "override_entries_in_log": int(log["action"].isin(["override", "escalate"]).sum())
-        if not log.empty
-        else 0,
-        "slots_unfilled_after_overrides": len(unfilled),
-        "relationships_written": written,
-        "files": [str(previous_path), str(run_dir / "unfilled.csv")],
-    }
-    (run_dir / "assignment_summary.json").write_text(
-        json.dumps(summary, ensure_ascii=False, indent=2, default=str), encoding="utf-8"
-    )
-    return summary

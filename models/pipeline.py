@@ -1,26 +1,16 @@
-"""The main job: ingest a drop, build the graph, train, backtest, score as of a date, write outputs."""
+"""Training, backtest and scoring as of a date, as functions of the canonical tables (no I/O)."""
 
 from __future__ import annotations
-
-import json
-import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from config import get_settings
-from etl.pipeline import ingest_drop, write_outputs
-from etl.runfolder import read_tables
 from etl.schema import CanonicalTables
-from models.artifacts import load_model, save_evaluation, save_model
-from models.card import render_model_card
-from models.dataset import build_snapshot_frame, feature_columns
 from models.evaluate import VARIANTS, backtest, bootstrap_difference, disparity, metrics, reliability_curve
 from models.explain import top_factors
-from models.snapshots import as_timestamp, event_log, label_window_closed, review_dates, tables_as_of
+from models.snapshots import as_timestamp, event_log, label_window_closed, review_dates
 from models.tiers import assign_tiers, tier_capacity
-from models.train import TrainedModel, fit_model
+from models.train import TrainedModel
 
 SCORE_COLUMNS = ["dispute_id", "as_of", "probability", "rank", "tier", "top_factors", "source_refs"]
 BACKTEST_MONTHS = 6
@@ -127,91 +117,3 @@ def evaluate_model(
         "backtest_scores": scored,
     }
     return evaluation, frames
-
-
-def run_pipeline(
-    sources: Path, as_of: str, out: Path, store: str | None = None, backtest_months: int = BACKTEST_MONTHS
-) -> dict:
-    """`cli.py run`: everything from a source drop to scores.csv, the model and its card."""
-    settings = get_settings()
-    store_kind = store or settings.store
-    as_of_ts = as_timestamp(as_of)
-    timings: dict[str, float] = {}
-    clock = time.perf_counter()
-
-    def lap(stage: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        timings[stage] = round(now - clock, 2)
-        clock = now
-
-    result = ingest_drop(Path(sources), as_of=as_of_ts)
-    out = Path(out)
-    write_outputs(result, out)
-    lap("ingest")
-    known = tables_as_of(result.tables, as_of_ts)
-    dates = snapshot_dates(known, as_of_ts)
-    snapshots = build_snapshot_frame(known, [*dates, as_of_ts])
-    lap("features")
-    training = snapshots.loc[snapshots["as_of"] < as_of_ts]
-    current = snapshots.loc[snapshots["as_of"] == as_of_ts].reset_index(drop=True)
-    evaluation, frames = evaluate_model(training, known, backtest_months)
-    lap("backtest")
-    model = fit_model(training, feature_columns(training))
-    model.metadata = {"trained_as_of": str(as_of_ts.date()), "snapshot_rows": int(len(training))}
-    save_model(model, out)
-    lap("train")
-    scores = score_frame(model, current, known)
-    scores.to_csv(out / "scores.csv", index=False)
-    current.to_parquet(out / "features.parquet", index=False)
-    lap("score")
-    evaluation["training"] = {
-        "snapshot_dates": [str(d.date()) for d in dates],
-        "rows": int(len(training)),
-        "positives": int(training["label"].sum()),
-        "tiers": scores["tier"].value_counts().to_dict(),
-    }
-    save_evaluation(out, evaluation, frames)
-    (out / "model" / "model_card.md").write_text(
-        render_model_card(model, evaluation, frames), encoding="utf-8"
-    )
-    if store_kind == "neo4j":
-        from graph.open import open_store
-
-        graph_store = open_store(kind="neo4j")
-        try:
-            graph_store.load(result.tables)
-            graph_store.write_scores(scores)
-        finally:
-            graph_store.close()
-    lap("store")
-    summary = {
-        "as_of": str(as_of_ts.date()),
-        "out": str(out),
-        "store": store_kind,
-        "disputes_scored": int(len(scores)),
-        "tiers": scores["tier"].value_counts().to_dict(),
-        "persons": result.report.get("persons"),
-        "disputes": result.report.get("disputes"),
-        "backtest": {
-            k: {m: round(v, 4) for m, v in d.items() if isinstance(v, float)}
-            for k, d in evaluation.get("metrics", {}).items()
-        },
-        "timings_s": timings,
-    }
-    (out / "run_summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
-    return summary
-
-
-def score_run(run_dir: Path, as_of: str | None = None) -> pd.DataFrame:
-    """`cli.py score`: re-score a run's tables with its saved model (as of a date), fast."""
-    run_dir = Path(run_dir)
-    model = load_model(run_dir)
-    tables = read_tables(run_dir)
-    as_of_ts = as_timestamp(as_of or model.metadata["trained_as_of"])
-    known = tables_as_of(tables, as_of_ts)
-    current = build_snapshot_frame(known, [as_of_ts], with_labels=False)
-    scores = score_frame(model, current, known)
-    scores.to_csv(run_dir / "scores.csv", index=False)
-    current.to_parquet(run_dir / "features.parquet", index=False)
-    return scores

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from etl.runfolder import read_tables
 from graph.memory_store import MemoryStore
+from jobs.catalog import read_tables
 from security.audit import AuditLog, verify
 from security.scoped import ScopedRun
 from security.users import Principal, scope_from_staff

@@ -581,7 +581,7 @@ def ensure_users(settings: Settings, staff: pd.DataFrame | None = None) -> list[
 
 def read_staff(run_dir: Path) -> pd.DataFrame:
     """The canonical staff table of a run folder (``RUN_DIR/tables/staff.parquet``)."""
-    from etl.runfolder import TABLES_DIR
+    from jobs.catalog import TABLES_DIR
 
     path = Path(run_dir) / TABLES_DIR / "staff.parquet"
     if not path.exists():

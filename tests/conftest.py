@@ -32,3 +32,75 @@ def neo4j_driver() -> Iterator[object]:
         )
     yield driver
     driver.close()
+
+
+POSTGRES_HINT = "start it with `make postgres-up` (or `bash ops/postgres/postgres.sh up`)"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Every test run gets a register of its own (never the user's var/register.db)."""
+    import os
+    import tempfile
+
+    if "REGISTER_URL" not in os.environ or os.environ.get("REGISTER_URL_FROM_TESTS"):
+        folder = tempfile.mkdtemp(prefix="register-tests-")
+        os.environ["REGISTER_URL"] = f"sqlite:///{folder}/register.db"
+        os.environ["REGISTER_URL_FROM_TESTS"] = "1"
+
+
+def postgres_url() -> str:
+    """The PostgreSQL database of the register tests (POSTGRES_TEST_URL, else the local server's)."""
+    import os
+    import subprocess
+    from pathlib import Path
+
+    url = os.environ.get("POSTGRES_TEST_URL", "").strip()
+    if url:
+        return url
+    script = Path(__file__).resolve().parent.parent / "ops" / "postgres" / "postgres.sh"
+    return subprocess.run(
+        ["bash", str(script), "url"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def _empty_database(url: str) -> None:
+    import sqlalchemy as sa
+
+    from register.schema import metadata
+
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            metadata.drop_all(conn)
+            conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def register_url(request: pytest.FixtureRequest, tmp_path) -> str:
+    """An empty register database: a SQLite file, or the real PostgreSQL server (emptied)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'register.db'}"
+    import sqlalchemy as sa
+    from sqlalchemy.exc import OperationalError
+
+    url = postgres_url()
+    try:
+        _empty_database(url)
+    except OperationalError as exc:
+        pytest.fail(
+            f"PostgreSQL is not reachable at {sa.engine.make_url(url).render_as_string()}: {exc}; {POSTGRES_HINT}",
+            pytrace=False,
+        )
+    return url
+
+
+@pytest.fixture
+def register(register_url: str):
+    """An open, empty register on each backend."""
+    from register.store import Register
+
+    store = Register(register_url)
+    yield store
+    store.close()

@@ -270,6 +270,7 @@ def tiny_tables() -> CanonicalTables:
                 birth,
                 addr,
                 pid,
+                f"K{i:04d}",
             )
         )
     person_records = _frame("person_records", records)

@@ -1,9 +1,10 @@
 """Run folders for dashboard tests.
 
-- :func:`build_tiny_run`: the real thing — the generator's ``tiny`` city, ``run_pipeline`` and
-  ``assign_run`` — as ``cli.py generate/run/assign`` would write it.
+- :func:`build_tiny_run`: the real thing — the generator's ``tiny`` city and ``run_job`` — as
+  ``cli.py generate/run`` would write it, with a register of its own beside the run folder.
 - :func:`build_table_run`: the hand-made city of :mod:`tests.fixtures_tables` written as a run
-  folder with a scores frame made here, so tests can assert on exact names, IDs and grids.
+  folder with a scores frame made here, registered with its ids as they are, so tests can
+  assert on exact names, IDs and grids.
 
 Tests use the session fixtures ``tiny_run`` and ``table_run``:
 ``from tests.run_fixtures import tiny_run  # noqa: F401``.
@@ -11,15 +12,12 @@ Tests use the session fixtures ``tiny_run`` and ``table_run``:
 
 from __future__ import annotations
 
-import json
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from etl.runfolder import write_tables
 
 TINY_SEED = 3
 TINY_AS_OF = "2025-11-20"
@@ -34,53 +32,121 @@ TABLE_SCORES = [
 ]
 
 
+def register_url_of(run_dir: Path) -> str:
+    """The register a fixture run was made with (beside its run folder)."""
+    return f"sqlite:///{Path(run_dir).parent / 'register.db'}"
+
+
 def build_tiny_run(
     out: Path, seed: int = TINY_SEED, as_of: str = TINY_AS_OF, backtest_months: int = TINY_BACKTEST_MONTHS
 ) -> Path:
-    """Generate the ``tiny`` city into ``out/sources``, run the pipeline into ``out/run`` and assign
-    teams; returns the run folder. The backtest is shortened (most of the pipeline's time)."""
-    from models.assignment import assign_run
-    from models.pipeline import run_pipeline
+    """Generate the ``tiny`` city into ``out/sources`` and run it (teams included) into ``out/run``
+    with a register of its own (:func:`register_url_of`); returns the run folder. The backtest is
+    shortened (most of the pipeline's time)."""
+    from jobs.batch import run_job
+    from register.store import Register
     from synth.generate import generate_drop
 
     out = Path(out)
     generate_drop("tiny", seed, out / "sources")
     run_dir = out / "run"
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), Register(register_url_of(run_dir)) as register:
         # The tiny city has so few escalations that scikit-learn warns about folds with few
         # positives; that is expected at this size and not what the dashboard tests test.
         warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
-        run_pipeline(out / "sources", as_of, run_dir, store="memory", backtest_months=backtest_months)
-    assign_run(run_dir, store="memory")
+        run_job(
+            out / "sources",
+            as_of,
+            run_dir,
+            store="memory",
+            backtest_months=backtest_months,
+            register=register,
+        )
     return run_dir
 
 
+def identity_as_is(tables) -> object:
+    """The register's identity changes that take a hand-made city's ids as they are."""
+    from register.reconcile import IdentityChanges
+
+    records = tables.person_records
+    events = pd.concat(
+        [
+            pd.DataFrame(
+                {"event_key": "call:" + tables.calls["call_id"], "dispute_id": tables.calls["dispute_id"]}
+            ),
+            pd.DataFrame(
+                {
+                    "event_key": "report:" + tables.reports["report_id"],
+                    "dispute_id": tables.reports["dispute_id"],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    refs = tables.reports[["dispute_ref", "dispute_id"]].rename(columns={"dispute_ref": "alias"})
+    return IdentityChanges(
+        persons_new=pd.DataFrame(
+            {"person_id": tables.persons["person_id"], "seq": range(1, len(tables.persons) + 1)}
+        ),
+        records_new=records[["record_key", "person_id", "source_file", "event_id", "role"]],
+        records_moved=pd.DataFrame(columns=["record_key", "person_id", "former_person_id"]),
+        disputes_new=pd.DataFrame(
+            {"dispute_id": tables.disputes["dispute_id"], "seq": range(1, len(tables.disputes) + 1)}
+        ),
+        events_new=events,
+        events_moved=pd.DataFrame(columns=["event_key", "dispute_id", "former_dispute_id"]),
+        aliases=refs,
+        history=pd.DataFrame(columns=["entity", "kind", "subject_id", "other_id", "n_records"]),
+    )
+
+
 def build_table_run(out: Path) -> Path:
-    """The hand-made tiny city as a run folder (tables, scores, run report, quarantine, teams)."""
-    from models.assignment import assign_run
+    """The hand-made tiny city as a complete run folder (tables, scores, run report, quarantine),
+    registered as it is in a register of its own, with its 多包一 teams."""
+    from jobs import catalog
+    from jobs.batch import CONTRACT_SCORE_COLUMNS, assign_job, new_token
+    from register.store import BatchRecord, Register, local_now
     from tests.fixtures_tables import tiny_tables
 
-    run_dir = Path(out)
+    run_dir = Path(out) / "run"
     tables = tiny_tables()
-    write_tables(tables, run_dir)
     scores = pd.DataFrame(TABLE_SCORES, columns=["dispute_id", "probability", "tier", "top_factors"])
     scores.insert(1, "as_of", TABLE_AS_OF)
     scores.insert(3, "rank", range(1, len(scores) + 1))
     refs = tables.disputes.set_index("dispute_id")["dispute_refs"]
     scores["source_refs"] = scores["dispute_id"].map(refs).fillna("")
-    scores.to_csv(run_dir / "scores.csv", index=False)
+    scores = scores.reindex(columns=CONTRACT_SCORE_COLUMNS).fillna("")
     files = [
         {"file": f"{name}.csv", "rows_read": len(frame) + (1 if name == "calls" else 0),
          "rows_loaded": len(frame), "rows_quarantined": 1 if name == "calls" else 0}
         for name, frame in (("calls", tables.calls), ("reports", tables.reports), ("grids", tables.grids))
     ]  # fmt: skip
     report = {"files": files, "persons": len(tables.persons), "disputes": len(tables.disputes)}
-    (run_dir / "run_report.json").write_text(json.dumps(report, ensure_ascii=False), encoding="utf-8")
-    pd.DataFrame(
+    quarantine = pd.DataFrame(
         [("calls.csv", 6, "bad timestamp: 2025-13-40", "C9,2025-13-40,S1,...")],
         columns=["file", "row", "reason", "raw"],
-    ).to_csv(run_dir / "quarantine.csv", index=False)
-    assign_run(run_dir, store="memory")
+    )
+    token = new_token()
+    with catalog.staged(run_dir, token) as folder:
+        catalog.write_ingest(folder, tables, report, quarantine)
+        catalog.write_scores(folder, scores)
+    with Register(register_url_of(run_dir)) as register:
+        register.commit_batch(
+            BatchRecord(
+                kind="run",
+                token=token,
+                as_of=pd.Timestamp(TABLE_AS_OF),
+                fingerprint="hand-made",
+                run_dir=str(run_dir.absolute()),
+                started_at=local_now(),
+                summary={},
+                identity=identity_as_is(tables),
+                identity_version=0,
+                staff=tables.staff,
+            )  # fmt: skip
+        )
+        assign_job(run_dir, store="memory", register=register)
     return run_dir
 
 

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from etl.runfolder import read_tables
+from jobs.catalog import read_tables
 from security.users import DEMO_USERS
-from tests.run_fixtures import table_run, tiny_run  # noqa: F401
+from tests.run_fixtures import register_url_of, table_run, tiny_run  # noqa: F401
 from ui.views import allowed_pages
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -25,10 +25,13 @@ ROLE_OF = {u.username: str(u.role) for u in DEMO_USERS}
 def app_env(tiny_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:  # noqa: F811
     """Environment of the app under test: the tiny run, users and audit log in a temp folder."""
     var = tmp_path_factory.mktemp("var")
-    saved = {k: os.environ.get(k) for k in ("RUN_DIR", "USERS_FILE", "AUDIT_LOG", "APP_MODE", "STORE")}
+    saved = {
+        k: os.environ.get(k)
+        for k in ("RUN_DIR", "USERS_FILE", "AUDIT_LOG", "APP_MODE", "STORE", "REGISTER_URL")
+    }
     os.environ.update(
         {"RUN_DIR": str(tiny_run), "USERS_FILE": str(var / "users.json"), "AUDIT_LOG": str(var / "audit.log"),
-         "APP_MODE": "demo", "STORE": "memory"}
+         "APP_MODE": "demo", "STORE": "memory", "REGISTER_URL": register_url_of(tiny_run)}
     )  # fmt: skip
     yield var
     for key, value in saved.items():

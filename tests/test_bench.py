@@ -79,7 +79,7 @@ def test_generate_stage_runs_in_its_own_process(tmp_path: Path):
 
 
 def test_a_failing_stage_reports_its_error(tmp_path: Path):
-    with pytest.raises(RuntimeError, match="no trained model"):
+    with pytest.raises(RuntimeError, match="not a complete run folder"):
         run_stage_process("score", tmp_path, "tiny", 1, "2025-11-20")
 
 
@@ -88,7 +88,7 @@ def test_bench_refuses_bad_arguments(tmp_path: Path):
         run_bench("town", tmp_path)
     with pytest.raises(ValueError, match="unknown stages"):
         run_bench("tiny", tmp_path, stages=["teleport"])
-    with pytest.raises(FileNotFoundError, match="no scores.csv"):
+    with pytest.raises(FileNotFoundError, match="no manifest.json"):
         run_bench("tiny", tmp_path, reuse_run=tmp_path)
 
 

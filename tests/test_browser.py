@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from etl.runfolder import read_tables
-from tests.run_fixtures import tiny_run  # noqa: F401
+from jobs.catalog import read_tables
+from tests.run_fixtures import register_url_of, tiny_run  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -43,7 +43,8 @@ def server(tiny_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     var = tmp_path_factory.mktemp("browser_var")
     port = free_port()
     env = {**os.environ, "RUN_DIR": str(tiny_run), "USERS_FILE": str(var / "users.json"),
-           "AUDIT_LOG": str(var / "audit.log"), "APP_MODE": "demo", "STORE": "memory"}  # fmt: skip
+           "AUDIT_LOG": str(var / "audit.log"), "APP_MODE": "demo", "STORE": "memory",
+           "REGISTER_URL": register_url_of(tiny_run)}  # fmt: skip
     log = (var / "streamlit.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.address", "127.0.0.1",

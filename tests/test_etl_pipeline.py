@@ -15,10 +15,10 @@ import pytest
 
 from etl.errors import DropError
 from etl.link import LINK_FEATURES
-from etl.pipeline import ingest_drop, write_outputs
+from etl.pipeline import ingest_drop
 from etl.quality import person_resolution_quality, predicted_person_keys
-from etl.runfolder import read_tables
 from etl.schema import CANONICAL_COLUMNS
+from jobs.catalog import read_tables, write_ingest
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "fixtures" / "drops"
@@ -179,8 +179,9 @@ def _digest(folder: Path) -> dict[str, str]:
 
 
 def test_outputs_are_byte_identical_and_round_trip(mini, tmp_path):
-    write_outputs(mini, tmp_path / "a")
-    write_outputs(ingest_drop(FIXTURES / "mini"), tmp_path / "b")
+    write_ingest(tmp_path / "a", mini.tables, mini.report, mini.quarantine)
+    again = ingest_drop(FIXTURES / "mini")
+    write_ingest(tmp_path / "b", again.tables, again.report, again.quarantine)
     assert _digest(tmp_path / "a") == _digest(tmp_path / "b")
     back = read_tables(tmp_path / "a")
     for name, frame in mini.tables.items():

@@ -288,41 +288,103 @@ def test_scores_are_written_and_read_back(store):
     assert store.disputes_in_area(grid_id="G1")["tier"].isna().all()
     with pytest.raises(ValueError, match="lack columns"):
         store.write_scores(scores.drop(columns="tier"))
+    # The next batch: D-C5 is no longer open and loses its score; D-R3 carries a decision.
+    later = scores.iloc[[0]].assign(
+        as_of="2025-06-01", decided_tier="red", decided_by="commander", team="W3;O2"
+    )
+    assert store.write_scores(later) == 1
+    area = store.disputes_in_area(county="夷陵区").set_index("dispute_id")
+    assert pd.isna(area.loc["D-C5", "tier"]) and pd.isna(area.loc["D-C5", "probability"])
+    assert area.loc["D-R3", "as_of"] == T("2025-06-01")
+    assert _dispute_property(store, "D-R3", "decided_tier") == "red"
+    assert _dispute_property(store, "D-C5", "decided_tier") is None
 
 
-def test_assignments_replace_the_responsible_team(store):
+def _dispute_property(store, dispute_id: str, name: str):
+    if isinstance(store, MemoryStore):
+        return store.graph.nodes["Dispute", dispute_id]["props"].get(name)
+    records, _, _ = store._driver.execute_query(
+        "MATCH (d:Dispute {dispute_id: $id}) RETURN d[$name] AS v",
+        id=dispute_id,
+        name=name,
+        database_=store.database,
+    )
+    return records[0]["v"]
+
+
+def test_teams_are_written_with_since_and_until_and_replace_every_membership(store):
     team = pd.DataFrame(
         {
-            "staff_id": ["W1", "O1", "L1", "NOBODY"],
-            "dispute_id": ["D-R1"] * 4,
-            "role": ["grid_worker", "community_officer", "leader", "leader"],
-            "since": [T("2025-05-01")] * 4,
+            "staff_id": ["W1", "O1", "L1", "NOBODY", "M1"],
+            "dispute_id": ["D-R1"] * 5,
+            "role": ["grid_worker", "community_officer", "leader", "leader", "mediator"],
+            "since": [T("2025-05-01")] * 4 + [T("2025-04-01")],
+            "until": [pd.NaT] * 4 + [T("2025-05-01")],
         }
     )
-    assert store.write_assignments(team) == 3
+    assert store.write_teams(team) == 4
     _, edges = store.dispute_subgraph("D-R1")
     responsible = edges[edges["type"] == "RESPONSIBLE_FOR"]
     assert _edges(responsible) == {
         ("W1", "D-R1", "RESPONSIBLE_FOR", "grid_worker"),
         ("O1", "D-R1", "RESPONSIBLE_FOR", "community_officer"),
         ("L1", "D-R1", "RESPONSIBLE_FOR", "leader"),
+        ("M1", "D-R1", "RESPONSIBLE_FOR", "mediator"),
     }
-    assert set(responsible["at"]) == {T("2025-05-01")}
-    other = pd.DataFrame(
-        {"staff_id": ["W3"], "dispute_id": ["D-R3"], "role": ["grid_worker"], "since": ["2025-05-02"]}
-    )
-    assert store.write_assignments(other) == 1
+    assert set(responsible["at"]) == {T("2025-05-01"), T("2025-04-01")}
     replacement = pd.DataFrame(
-        {"staff_id": ["M1"], "dispute_id": ["D-R1"], "role": ["mediator"], "since": ["2025-06-01"]}
+        {
+            "staff_id": ["W3"],
+            "dispute_id": ["D-R3"],
+            "role": ["grid_worker"],
+            "since": ["2025-05-02"],
+            "until": [None],
+        }
     )
-    assert store.write_assignments(replacement) == 1
-    _, edges = store.dispute_subgraph("D-R1")
-    assert _edges(edges[edges["type"] == "RESPONSIBLE_FOR"]) == {
-        ("M1", "D-R1", "RESPONSIBLE_FOR", "mediator")
-    }
-    assert store.counts()["relationships"]["RESPONSIBLE_FOR"] == 2
+    assert store.write_teams(replacement) == 1
+    assert store.counts()["relationships"]["RESPONSIBLE_FOR"] == 1
+    assert store.dispute_subgraph("D-R1")[1]["type"].ne("RESPONSIBLE_FOR").all()
     with pytest.raises(ValueError, match="repeat"):
-        store.write_assignments(pd.concat([replacement, replacement]))
+        store.write_teams(pd.concat([replacement, replacement]))
+    with pytest.raises(ValueError, match="lack columns"):
+        store.write_teams(replacement.drop(columns="until"))
+
+
+def test_a_load_makes_the_graph_equal_to_the_tables_it_is_given(store):
+    tables = tiny_tables()
+    store.write_teams(
+        pd.DataFrame(
+            {
+                "staff_id": ["W1", "W3"],
+                "dispute_id": ["D-R1", "D-C5"],
+                "role": ["grid_worker"] * 2,
+                "since": [T("2025-05-01")] * 2,
+                "until": [None, None],
+            }
+        )  # fmt: skip
+    )
+    # The next export no longer has the debt dispute D-C5 (its call C5 and its parties' mentions),
+    # nor the creditor-debtor relation of P000006 and P000007.
+    keep_calls = tables.calls["call_id"].ne("C5")
+    smaller = dataclasses.replace(
+        tables,
+        calls=tables.calls[keep_calls],
+        disputes=tables.disputes[tables.disputes["dispute_id"].ne("D-C5")],
+        person_records=tables.person_records[tables.person_records["event_id"].ne("C5")],
+        relations=tables.relations[tables.relations["relation"].ne("creditor_debtor")],
+    )
+    written = store.load(smaller)
+    assert written["nodes_removed"] == 2  # Dispute D-C5 and Call C5
+    counts = store.counts()
+    assert counts["nodes"] == {**EXPECTED_NODES, "Dispute": 3, "Call": 3}
+    assert counts["relationships"]["RELATED_TO"] == 3
+    assert counts["relationships"]["RESPONSIBLE_FOR"] == 1  # the stale dispute's team went with it
+    assert counts["relationships"]["INVOLVED_IN"] == EXPECTED_RELATIONSHIPS["INVOLVED_IN"] - 2
+    fresh = MemoryStore()
+    fresh.load(smaller)
+    expected = fresh.counts()
+    expected["relationships"]["RESPONSIBLE_FOR"] = 1
+    assert counts == expected
 
 
 # --- hostile text ----------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import pytest
 from jupyter_client.kernelspec import KernelSpecManager
 from nbclient import NotebookClient
 
-from tests.run_fixtures import tiny_run  # noqa: F401
+from tests.run_fixtures import register_url_of, tiny_run  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -27,6 +27,7 @@ def _kernel_python() -> str:
 def execute(name: str, run_dir: Path, monkeypatch: pytest.MonkeyPatch) -> nbformat.NotebookNode:
     """Execute ``notebooks/<name>`` in a fresh kernel started in ``notebooks/`` on ``run_dir``."""
     monkeypatch.setenv("RUN_DIR", str(run_dir))
+    monkeypatch.setenv("REGISTER_URL", register_url_of(run_dir))
     # The package is importable in the kernel as after `make setup` (editable install) even
     # when only the source tree is there.
     monkeypatch.setenv(

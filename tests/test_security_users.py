@@ -36,7 +36,7 @@ from security.users import (
     unlock_user,
 )
 from tests.fixtures_tables import tiny_tables
-from tests.run_fixtures import table_run  # noqa: F401
+from tests.run_fixtures import register_url_of, table_run  # noqa: F401
 
 NOW = datetime(2025, 11, 20, 8, 0, tzinfo=UTC)
 PRODUCTION_HASHER = users_module._hasher
@@ -217,7 +217,7 @@ def test_cli_users_add_binds_scope_from_the_run(
     import io
 
     import cli
-    from etl.runfolder import write_tables
+    from jobs.catalog import write_tables
 
     write_tables(tiny_tables(), tmp_path / "run")
     monkeypatch.setenv("APP_MODE", "production")
@@ -496,7 +496,8 @@ def test_login_page_shows_the_lock_without_judging_the_password(
     from streamlit.testing.v1 import AppTest
 
     s = settings_for(tmp_path)
-    env = {"RUN_DIR": table_run, "USERS_FILE": s.users_file, "AUDIT_LOG": s.audit_log, "APP_MODE": "demo"}
+    env = {"RUN_DIR": table_run, "USERS_FILE": s.users_file, "AUDIT_LOG": s.audit_log, "APP_MODE": "demo",
+           "REGISTER_URL": register_url_of(table_run)}  # fmt: skip
     for key, value in {**env, "STORE": "memory"}.items():
         monkeypatch.setenv(key, str(value))
     app = str(Path(__file__).resolve().parents[1] / "app.py")

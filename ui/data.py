@@ -3,25 +3,17 @@ can use it too)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
 
 from config import Settings
-from etl.runfolder import read_tables
 from etl.schema import CanonicalTables
+from jobs import catalog
 from models.artifacts import load_evaluation, model_dir
 from models.snapshots import tables_as_of
-
-SCORE_DTYPES = {
-    "dispute_id": "str",
-    "as_of": "str",
-    "tier": "str",
-    "top_factors": "str",
-    "source_refs": "str",
-}
+from register.store import Register
 
 
 class RunNotFound(FileNotFoundError):
@@ -57,32 +49,40 @@ class RunData:
         return self.run_dir.name
 
 
-def resolve_run_dir(settings: Settings) -> Path:
-    """The run to show: ``RUN_DIR`` when set, else the newest folder under ``RUNS_DIR`` with scores."""
+def resolve_run_dir(settings: Settings, register: Register | None = None) -> Path:
+    """The batch to show: ``RUN_DIR`` when set; else the register's latest complete scoring batch
+    (by as-of date); else the run folder under ``RUNS_DIR`` whose scores are the latest."""
     if settings.run_dir is not None:
-        if not (settings.run_dir / "scores.csv").exists():
-            raise RunNotFound(f"RUN_DIR={settings.run_dir} has no scores.csv")
+        if not (settings.run_dir / catalog.SCORES).exists():
+            raise RunNotFound(f"RUN_DIR={settings.run_dir} has no {catalog.SCORES}")
         return settings.run_dir
-    candidates = sorted(
-        (p.parent for p in Path(settings.runs_dir).glob("*/scores.csv")),
-        key=lambda p: (p / "scores.csv").stat().st_mtime,
-        reverse=True,
-    )
-    if not candidates:
-        raise RunNotFound(f"no run with scores.csv under {settings.runs_dir}")
-    return candidates[0]
+    for batch in batch_choices(settings, register):
+        return Path(batch["run_dir"])
+    raise RunNotFound(f"no complete run in the register or under {settings.runs_dir}")
 
 
-def read_scores(path: Path) -> pd.DataFrame:
-    """A scores.csv with string ids and float probabilities."""
-    scores = pd.read_csv(path, dtype=SCORE_DTYPES, keep_default_na=False)
-    scores["probability"] = pd.to_numeric(scores["probability"], errors="coerce")
-    scores["rank"] = pd.to_numeric(scores["rank"], errors="coerce").astype("int64")
-    return scores
-
-
-def _optional_csv(path: Path) -> pd.DataFrame | None:
-    return pd.read_csv(path, dtype="str", keep_default_na=False) if path.exists() else None
+def batch_choices(settings: Settings, register: Register | None = None) -> list[dict]:
+    """Complete scoring batches whose folder is still there, latest as-of first (the register's,
+    or, without one, the run folders under ``RUNS_DIR``)."""
+    found: list[dict] = []
+    if register is not None:
+        for row in register.batches(("run", "score", "update")).to_dict("records"):
+            if catalog.is_run_folder(Path(row["run_dir"])):
+                found.append({"run_dir": row["run_dir"], "as_of": str(row["as_of"])[:16], "kind": row["kind"],
+                              "batch_id": int(row["batch_id"])})  # fmt: skip
+    if not found:
+        for folder in Path(settings.runs_dir).glob("*/"):
+            if catalog.is_run_folder(folder) and (folder / catalog.SCORES).exists():
+                found.append(
+                    {
+                        "run_dir": str(folder),
+                        "as_of": catalog.scores_as_of(folder),
+                        "kind": "run",
+                        "batch_id": None,
+                    }
+                )
+        found.sort(key=lambda b: (b["as_of"], b["run_dir"]), reverse=True)
+    return found
 
 
 def load_run(run_dir: Path) -> RunData:
@@ -91,52 +91,42 @@ def load_run(run_dir: Path) -> RunData:
     The canonical tables are cut to the scores' as-of date (nothing after it is shown).
     """
     run_dir = Path(run_dir)
-    scores = read_scores(run_dir / "scores.csv")
-    tables = read_tables(run_dir)
+    scores = catalog.read_scores(run_dir)
+    tables = catalog.read_tables(run_dir)
     if not scores.empty:
         # The drop may hold events after the scoring date: show the city as it stood then.
         tables = tables_as_of(tables, pd.Timestamp(str(scores["as_of"].iloc[0])))
-    report_path = run_dir / "run_report.json"
-    report = json.loads(report_path.read_text(encoding="utf-8")) if report_path.exists() else {}
-    quarantine = _optional_csv(run_dir / "quarantine.csv")
     evaluation, frames = load_evaluation(run_dir)
     info_path = model_dir(run_dir) / "model.json"
-    model_info = json.loads(info_path.read_text(encoding="utf-8")) if info_path.exists() else {}
     card_path = model_dir(run_dir) / "model_card.md"
     return RunData(
         run_dir=run_dir,
         tables=tables,
         scores=scores,
-        report=report,
-        quarantine=quarantine
-        if quarantine is not None
-        else pd.DataFrame(columns=["file", "row", "reason", "raw"]),
+        report=catalog.read_report(run_dir),
+        quarantine=catalog.read_quarantine(run_dir),
         evaluation=evaluation,
         evaluation_frames=frames,
-        model_info=model_info,
+        model_info=catalog.read_json(info_path),
         model_card=card_path.read_text(encoding="utf-8") if card_path.exists() else "",
-        assignments=_optional_csv(run_dir / "assignments.csv"),
-        unfilled=_optional_csv(run_dir / "unfilled.csv"),
+        assignments=catalog.read_optional_csv(run_dir, catalog.ASSIGNMENTS),
+        unfilled=catalog.read_optional_csv(run_dir, catalog.UNFILLED),
     )
 
 
-def previous_scores(runs_dir: Path, as_of: str, exclude: Path | None = None) -> pd.DataFrame | None:
-    """Scores of another run folder under ``runs_dir`` whose as-of date is in the month before
-    ``as_of`` (the newest such date), or None when there is none."""
+def previous_scores(
+    settings: Settings, as_of: str, register: Register | None = None, exclude: Path | None = None
+) -> pd.DataFrame | None:
+    """Scores of the latest batch whose as-of date is in the month before ``as_of``, or None."""
     if not as_of:
         return None
     wanted = str(pd.Period(pd.Timestamp(as_of), freq="M") - 1)
-    best: tuple[str, Path] | None = None
-    for path in Path(runs_dir).glob("*/scores.csv"):
-        if exclude is not None and path.parent.resolve() == Path(exclude).resolve():
+    for batch in batch_choices(settings, register):
+        if exclude is not None and Path(batch["run_dir"]).resolve() == Path(exclude).resolve():
             continue
-        head = pd.read_csv(path, dtype="str", nrows=1, keep_default_na=False)
-        if head.empty or "as_of" not in head.columns:
-            continue
-        when = head["as_of"].iloc[0]
-        if when[:7] == wanted and (best is None or when > best[0]):
-            best = (when, path)
-    return read_scores(best[1]) if best else None
+        if batch["as_of"][:7] == wanted:
+            return catalog.read_scores(Path(batch["run_dir"]))
+    return None
 
 
 def restrict_tables(tables: CanonicalTables, dispute_ids: set[str]) -> CanonicalTables:

@@ -260,9 +260,20 @@ STRINGS: dict[str, tuple[str, str]] = {
     "team_log": ("调整记录", "Decision log"),
     "team_log_none": ("尚无调整记录。", "No decisions yet."),
     "assign_not_allowed": ("当前角色不能调整团队。", "Your role may not change teams."),
-    "team_log_missing": (
-        "团队调整记录模块尚未安装（models/team_log.py），只能查看。",
-        "The team decision log (models/team_log.py) is not available; view only.",
+    "since": ("起始", "Since"),
+    "cases": ("承接案件数", "Cases"),
+    "capacity": ("最大承接数", "Capacity"),
+    "free": ("剩余可承接", "Free"),
+    "action": ("变动", "Change"),
+    "decided_by": ("决定人", "Decided by"),
+    "system": ("系统(多包一分配)", "System (assignment)"),
+    "no_replacement": (
+        "辖区内没有可承接、且无利益冲突的同岗位人员可替换。",
+        "Nobody of this role within jurisdiction has capacity and no conflict of interest.",
+    ),
+    "decision_in_force": (
+        "人工研判：{tier}（{who}，{when}）：{reason}",
+        "Decided: {tier} ({who}, {when}): {reason}",
     ),
     # model
     "metrics": ("回测指标（与基线对比）", "Backtest metrics vs baselines"),
@@ -406,6 +417,10 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "Visit": ("走访", "Visit"),
         "Case": ("刑事案件", "Case"),
         "Staff": ("工作人员", "Staff"),
+    },
+    "team_action": {
+        "join": ("加入", "Joined"),
+        "leave": ("退出", "Left"),
     },
     "relation": {
         "spouse": ("配偶", "Spouse"),

@@ -216,8 +216,10 @@ def write_review(run_dir: Path, out: Path, month: str | None = None) -> dict:
 
     Last month's scores come from a sibling run folder when one exists. Returns a summary.
     """
+    from config import get_settings
     from models.closed_loop import follow_up_schedule, overdue
     from models.review import build_review, ranking_frame
+    from register.store import Register
     from ui.data import load_run, previous_scores
 
     run = load_run(Path(run_dir))
@@ -227,7 +229,8 @@ def write_review(run_dir: Path, out: Path, month: str | None = None) -> dict:
         if run.as_of
         else None
     )
-    previous = previous_scores(run.run_dir.parent, run.as_of, exclude=run.run_dir)
+    with Register.from_settings() as register:
+        previous = previous_scores(get_settings(), run.as_of, register, exclude=run.run_dir)
     review = build_review(run.tables, ranking, month, previous_scores=previous, overdue=late)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,8 @@ import streamlit as st
 
 from config import Settings, get_settings
 from graph.store import GraphStore
+from jobs.catalog import MANIFEST, SCORES
+from register.store import Register
 from security.audit import AuditLog
 from security.scoped import ScopedRun, pseudonym_key
 from security.users import Principal, Session, ensure_users, login
@@ -23,18 +25,36 @@ from ui.i18n import t
 
 SESSION_KEY = "auth_session"
 SCOPED_KEY = "scoped_run"
+BATCH_KEY = "picked_batch"
+
+
+@st.cache_resource(show_spinner=False)
+def _cached_register(url: str) -> Register:
+    return Register(url)
+
+
+def current_register(settings: Settings) -> Register:
+    """The register, one connection pool per process for all sessions."""
+    return _cached_register(settings.register_url)
+
+
+def _version(run_dir: Path) -> float:
+    # Run folders are never rewritten; one replaced by a new run at the same path has a new manifest.
+    manifest = run_dir / MANIFEST
+    return manifest.stat().st_mtime if manifest.exists() else (run_dir / SCORES).stat().st_mtime
 
 
 @st.cache_resource(show_spinner=False)
 def _cached_run(run_dir: str, version: float) -> RunData:
-    # ``version`` (scores.csv mtime) makes a re-scored run load again.
     return load_run(Path(run_dir))
 
 
 def current_run(settings: Settings) -> RunData:
-    """The run to show, read once per process (and again when its scores change)."""
-    run_dir = resolve_run_dir(settings)
-    return _cached_run(str(run_dir), (run_dir / "scores.csv").stat().st_mtime)
+    """The batch to show — the one picked in this session, else the latest — read once per
+    process."""
+    picked = st.session_state.get(BATCH_KEY)
+    run_dir = Path(picked) if picked else resolve_run_dir(settings, current_register(settings))
+    return _cached_run(str(run_dir), _version(run_dir))
 
 
 @st.cache_resource(show_spinner=False)
@@ -51,8 +71,7 @@ def _cached_store(run_dir: str, version: float, kind: str) -> GraphStore:
 def current_store(settings: Settings, run: RunData, kind: str | None = None) -> GraphStore:
     """The graph store of the run, shared by all sessions: the embedded store loaded once, or the
     Neo4j connection (``kind``, default ``settings.store``)."""
-    version = (run.run_dir / "scores.csv").stat().st_mtime
-    return _cached_store(str(run.run_dir), version, kind or settings.store)
+    return _cached_store(str(run.run_dir), _version(run.run_dir), kind or settings.store)
 
 
 def store_provider(settings: Settings, run: RunData) -> Callable[[], GraphStore]:
@@ -88,8 +107,7 @@ def _users_ready(users_file: str, mode: str, run_dir: str, version: float) -> li
 
 def prepare_users(settings: Settings, run: RunData) -> None:
     """Create the demo users once (demo mode) or check the users file (production)."""
-    _users_ready(str(settings.users_file), settings.app_mode, str(run.run_dir),
-                 (run.run_dir / "scores.csv").stat().st_mtime)  # fmt: skip
+    _users_ready(str(settings.users_file), settings.app_mode, str(run.run_dir), _version(run.run_dir))
 
 
 def try_login(username: str, password: str, settings: Settings) -> bool:

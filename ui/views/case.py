@@ -76,6 +76,12 @@ def render(ctx: PageContext) -> None:
     )
     if dispute.get("advisory"):
         st.warning(dispute["advisory"], icon="⚖️")
+    decided = ctx.register.tiers_in_force()
+    decided = decided[decided["dispute_id"].eq(dispute_id)]
+    if len(decided):
+        row = decided.iloc[0]
+        st.info(t("decision_in_force", tier=label("tier", row["decided_tier"]), who=row["decided_by"],
+                  when=f"{pd.Timestamp(row['decided_at']):%Y-%m-%d %H:%M}", reason=row["reason"]), icon="🧑‍⚖️")  # fmt: skip
     cols = st.columns(5)
     probability = dispute.get("probability")
     cols[0].metric(t("probability"), f"{probability:.1%}" if probability is not None else t("not_available"))
@@ -138,29 +144,27 @@ def _network(ctx: PageContext, dispute_id: str) -> None:
 def _team(ctx: PageContext, dispute_id: str, tier: object) -> None:
     st.subheader(t("team"))
     run = ctx.run
-    if run.assignments is None:
+    team = ctx.register.teams_in_force([dispute_id])
+    if team.empty:
         st.info(t("no_team"))
     else:
-        team = run.assignments[run.assignments["dispute_id"] == dispute_id]
-        if team.empty:
-            st.info(t("no_team"))
-        else:
-            staff = run.tables.staff.set_index("staff_id")
-            shown = pd.DataFrame(
-                {
-                    t("role"): team["role_in_team"].map(lambda r: label("role", r)),
-                    t("name"): team["staff_id"].map(staff["name"]).fillna(""),
-                    t("staff"): team["staff_id"],
-                    t("reason"): team["reason"],
-                }
-            )
-            st.dataframe(shown, hide_index=True, width="stretch")
-        if run.unfilled is not None:
-            missing = run.unfilled[run.unfilled["dispute_id"] == dispute_id]
-            if not missing.empty:
-                st.caption(t("unfilled") + "：" + "；".join(
-                    f"{label('role', r)}（{why}）" for r, why in zip(missing["role_in_team"], missing["reason"], strict=True)
-                ))  # fmt: skip
+        staff = run.tables.staff.set_index("staff_id")
+        shown = pd.DataFrame(
+            {
+                t("role"): team["role_in_team"].map(lambda r: label("role", r)),
+                t("name"): team["staff_id"].map(staff["name"]).fillna(""),
+                t("staff"): team["staff_id"],
+                t("reason"): team["reason"],
+                t("since"): pd.to_datetime(team["since"]).dt.strftime("%Y-%m-%d"),
+            }
+        )
+        st.dataframe(shown, hide_index=True, width="stretch")
+    if run.unfilled is not None:
+        missing = run.unfilled[run.unfilled["dispute_id"] == dispute_id]
+        if not missing.empty:
+            st.caption(t("unfilled") + "：" + "；".join(
+                f"{label('role', r)}（{why}）" for r, why in zip(missing["role_in_team"], missing["reason"], strict=True)
+            ))  # fmt: skip
     st.subheader(t("followups"))
     if tier not in ("red", "orange", "yellow"):
         st.info(t("no_followups"))
@@ -194,6 +198,7 @@ def _override(ctx: PageContext, dispute_id: str, tier: object) -> None:
         if submitted:
             try:
                 ctx.scoped.override(dispute_id, decided, reason)
+                ctx.register.decide_tier(dispute_id, decided, reason, ctx.principal.username)
                 st.success(t("override_done", tier=label("tier", decided), model=label("tier", tier)))
             except ReasonRequired:
                 st.warning(t("override_need_reason"))

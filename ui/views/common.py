@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from config import Settings, get_settings
+from register.store import Register
 from security.policy import can_open
 from security.scoped import AccessDenied, ScopedRun
 from security.users import ConfigurationError, Principal
@@ -25,6 +26,7 @@ class PageContext:
     run: RunData
     principal: Principal
     scoped: ScopedRun
+    register: Register
 
 
 def page_context() -> PageContext:
@@ -34,7 +36,8 @@ def page_context() -> PageContext:
     principal, _expired = state.active_principal(settings)
     if principal is None:
         raise AccessDenied(t("session_expired"))
-    return PageContext(settings, run, principal, state.scoped_run(settings, run, principal))
+    register = state.current_register(settings)
+    return PageContext(settings, run, principal, state.scoped_run(settings, run, principal), register)
 
 
 def guarded(page: str) -> Callable[[Callable[[PageContext], None]], Callable[[], None]]:

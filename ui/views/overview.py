@@ -53,7 +53,7 @@ def render(ctx: PageContext) -> None:
     months = _months(ctx.run.as_of, pd.to_datetime(tables.disputes["first_event_at"]).min())
     month = st.columns([1, 3])[0].selectbox(t("month"), months, key="overview_month")
     known = red_orange_by_month(ranking)
-    previous = previous_scores(ctx.settings.runs_dir, ctx.run.as_of, exclude=ctx.run.run_dir)
+    previous = previous_scores(ctx.settings, ctx.run.as_of, ctx.register, exclude=ctx.run.run_dir)
     if previous is not None:
         known.update(red_orange_by_month(previous[previous["dispute_id"].isin(scoped.dispute_ids)]))
     comparison = indicator_comparison(tables, month, known)

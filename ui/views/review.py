@@ -36,7 +36,7 @@ def render(ctx: PageContext) -> None:
     end = pd.Period(pd.Timestamp(as_of), freq="M")
     months = [str(end - i) for i in range(12)]
     month = st.selectbox(t("review_month"), months, key="review_month")
-    previous = previous_scores(ctx.settings.runs_dir, as_of, exclude=ctx.run.run_dir)
+    previous = previous_scores(ctx.settings, as_of, ctx.register, exclude=ctx.run.run_dir)
     if previous is not None:
         previous = previous[previous["dispute_id"].isin(scoped.dispute_ids)]
     late = overdue_follow_ups(ranking, tables.visits, as_of)

@@ -1,16 +1,33 @@
-"""多包一: proposed teams, workload per person and area, accept or replace a member with a reason."""
+"""多包一: the teams in force, workload per person and area, replace a member with a reason."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from models.assignment import TEAM_LOG_FILE, staff_load
-from models.team_log import apply_overrides, read_log, record_change
+from jobs.decisions import replace_member
+from models.assignment import ASSIGNMENT_COLUMNS, slot_candidates, staff_load
+from register.decisions import DecisionError
 from security.policy import can
 from ui.components import tier_html
 from ui.i18n import label, t
 from ui.views.common import PageContext, guarded
+
+
+def team_log_frame(events: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
+    """Team events for display, newest first, with Chinese (or English) headers."""
+    events = events.sort_values("event_id", ascending=False)
+    return pd.DataFrame(
+        {
+            t("time"): pd.to_datetime(events["decided_at"]).dt.strftime("%Y-%m-%d %H:%M"),
+            t("dispute_id"): events["dispute_id"],
+            t("role"): events["role_in_team"].map(lambda r: label("role", r)),
+            t("name"): events["staff_id"].map(names).fillna("") + " " + events["staff_id"],
+            t("action"): events["action"].map(lambda a: label("team_action", a)),
+            t("reason"): events["reason"],
+            t("decided_by"): events["decided_by"].where(~events["by_system"].astype(bool), t("system")),
+        }
+    )
 
 
 @guarded("assignment")
@@ -19,13 +36,8 @@ def render(ctx: PageContext) -> None:
     st.title(t("page_assignment"))
     st.info(t("advisory"), icon="⚖️")
     run = ctx.run
-    if run.assignments is None:
-        st.info(t("no_team"))
-        return
-    log_path = run.run_dir / TEAM_LOG_FILE
-    log = read_log(log_path)
     in_scope = ctx.scoped.dispute_ids
-    teams = apply_overrides(run.assignments, log) if not log.empty else run.assignments
+    teams = ctx.register.teams_in_force()
     teams = teams[teams["dispute_id"].isin(in_scope)]
     if teams.empty:
         st.info(t("no_team"))
@@ -46,7 +58,7 @@ def render(ctx: PageContext) -> None:
     st.dataframe(
         pd.DataFrame({t("role"): team["role_in_team"].map(lambda r: label("role", r)),
                       t("name"): team["staff_id"].map(names).fillna(""), t("staff"): team["staff_id"],
-                      t("reason"): team["reason"], t("time"): team["since"]}),
+                      t("reason"): team["reason"], t("since"): pd.to_datetime(team["since"]).dt.strftime("%Y-%m-%d")}),
         hide_index=True, width="stretch",
     )  # fmt: skip
     if run.unfilled is not None:
@@ -55,7 +67,7 @@ def render(ctx: PageContext) -> None:
             st.caption(f"{t('unfilled')}：{label('role', role)} — {why}")
 
     if can(ctx.principal.role, "assign"):
-        _decide(ctx, dispute_id, team, staff, log_path)
+        _replace(ctx, dispute_id, team, teams)
     else:
         st.caption(t("assign_not_allowed"))
 
@@ -63,7 +75,8 @@ def render(ctx: PageContext) -> None:
     load = staff_load(teams, staff)
     load = load[load["cases"] > 0].sort_values("free")
     load = load.assign(role=load["role"].map(lambda r: label("role", r)))
-    st.dataframe(load.rename(columns={"staff_id": t("staff"), "name": t("name"), "role": t("role")}),
+    st.dataframe(load.rename(columns={"staff_id": t("staff"), "name": t("name"), "role": t("role"), "cases": t("cases"),
+                                      "capacity": t("capacity"), "free": t("free")}),
                  hide_index=True, width="stretch", height=300)  # fmt: skip
     st.subheader(t("workload_area"))
     area = teams.drop_duplicates("dispute_id").merge(
@@ -74,55 +87,55 @@ def render(ctx: PageContext) -> None:
         red=("tier", lambda s: int((s == "red").sum())),
         orange=("tier", lambda s: int((s == "orange").sum())),
     ).reset_index()  # fmt: skip
-    st.dataframe(by_area.rename(columns={"county": t("county"), "township": t("township"),
+    st.dataframe(by_area.rename(columns={"county": t("county"), "township": t("township"), "cases": t("cases"),
                                          "red": label("tier", "red"), "orange": label("tier", "orange")}),
                  hide_index=True, width="stretch")  # fmt: skip
 
     st.subheader(t("team_log"))
-    mine = log[log["dispute_id"].isin(in_scope)] if not log.empty else log
-    if mine.empty:
+    events = ctx.register.team_events(sorted(in_scope))
+    if events.empty:
         st.caption(t("team_log_none"))
     else:
-        st.dataframe(mine.sort_values("at", ascending=False), hide_index=True, width="stretch")
+        st.dataframe(team_log_frame(events, names), hide_index=True, width="stretch", height=320)
 
 
-def replacement_pool(staff: pd.DataFrame, role: str, grid_id: str, exclude: set[str]) -> list[str]:
-    """Staff of ``role`` whose area covers ``grid_id`` (not already on the team), least loaded first
-    by capacity; everyone of the role when nobody covers the grid."""
-    same_role = staff[(staff["role"] == role) & ~staff["staff_id"].isin(exclude)]
-    covers = same_role["area_grids"].fillna("").astype(str).map(lambda a: grid_id in a.split(";"))
-    chosen = same_role[covers] if covers.any() else same_role
-    capacity = pd.to_numeric(chosen["capacity"], errors="coerce").fillna(0)
-    return chosen.assign(_cap=capacity).sort_values("_cap", ascending=False)["staff_id"].tolist()
-
-
-def _decide(ctx: PageContext, dispute_id: str, team: pd.DataFrame, staff: pd.DataFrame, log_path) -> None:  # noqa: ANN001
-    user = ctx.principal.username
-    grid_of = ctx.run.tables.disputes.set_index("dispute_id")["grid_id"].to_dict()
-    c1, c2 = st.columns(2)
-    with c1:
-        if st.button(t("accept_team"), key="team_accept", type="primary"):
-            for role in team["role_in_team"]:
-                record_change(log_path, actor=user, action="accept", dispute_id=dispute_id, role_in_team=role)
-            ctx.scoped.record_assignment(dispute_id, team["staff_id"].tolist(), note="accept")
-            st.success(t("decision_saved"))
-    with c2, st.form("replace_form", clear_on_submit=True):
+def _replace(ctx: PageContext, dispute_id: str, team: pd.DataFrame, teams: pd.DataFrame) -> None:
+    """Replace a member: only people within jurisdiction, with capacity and without a conflict
+    of interest are offered; the register refuses anything else, with the reason."""
+    names = ctx.run.tables.staff.set_index("staff_id")["name"].to_dict()
+    members = dict(zip(team["staff_id"], team["role_in_team"], strict=True))
+    out = st.selectbox(t("member_out"), list(members), key="replace_out",
+                       format_func=lambda s: f"{label('role', members[s])} {names.get(s, '')} {s}")  # fmt: skip
+    role = members.get(out, "")
+    held = teams.reindex(columns=ASSIGNMENT_COLUMNS)
+    candidates = (
+        slot_candidates(ctx.run.tables, ctx.run.scores, dispute_id, role, held) if role else pd.DataFrame()
+    )
+    eligible = (
+        candidates[candidates["eligible"] & ~candidates["staff_id"].isin(team["staff_id"])]
+        if len(candidates)
+        else candidates
+    )
+    if eligible.empty:
+        st.caption(t("no_replacement"))
+        return
+    with st.form("replace_form", clear_on_submit=True):
         st.markdown(f"**{t('replace_member')}**")
-        members = dict(zip(team["staff_id"], team["role_in_team"], strict=True))
-        out = st.selectbox(t("member_out"), list(members), key="replace_out",
-                           format_func=lambda s: f"{label('role', members[s])} {s}")  # fmt: skip
-        role = members.get(out, "")
-        pool = replacement_pool(staff, role, grid_of.get(dispute_id, ""), exclude=set(team["staff_id"]))
-        names = staff.set_index("staff_id")["name"].to_dict()
-        new = st.selectbox(
-            t("member_in"), pool, key="replace_in", format_func=lambda s: f"{names.get(s, '')} {s}"
-        )
+        new = st.selectbox(t("member_in"), eligible["staff_id"].tolist(), key="replace_in",
+                           format_func=lambda s: f"{names.get(s, '')} {s}")  # fmt: skip
         reason = st.text_input(t("decision_reason"), key="replace_reason")
-        if st.form_submit_button(t("replace_member")):
-            if not reason.strip():
-                st.warning(t("decision_need_reason"))
-            elif out and new:
-                record_change(log_path, actor=user, action="override", dispute_id=dispute_id, role_in_team=role,
-                              old_staff_id=out, new_staff_id=new, reason=reason)  # fmt: skip
-                ctx.scoped.record_assignment(dispute_id, [new], note=f"replace {out}: {reason}")
-                st.success(t("decision_saved"))
+        submitted = st.form_submit_button(t("replace_member"))
+    if submitted:
+        if not reason.strip():
+            st.warning(t("decision_need_reason"))
+            return
+        try:
+            ctx.scoped.record_assignment(dispute_id, [new], note=f"replace {out}: {reason}")
+            replace_member(ctx.register, dispute_id, out, new, reason, ctx.principal.username)
+        except DecisionError as exc:
+            st.error(str(exc))
+            return
+        st.session_state["team_saved"] = True
+        st.rerun()
+    if st.session_state.pop("team_saved", False):
+        st.success(t("decision_saved"))

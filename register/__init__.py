@@ -1,0 +1,1 @@
+"""The case register: the system of record of persons, disputes, batches and people's decisions."""
