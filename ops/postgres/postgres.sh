@@ -16,6 +16,11 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 VAR="$ROOT/var/postgres"
+if [ "$(id -u)" = "0" ] && ! runuser -u postgres -- test -x "$ROOT" 2>/dev/null; then
+    # The checkout is not reachable by the postgres user (e.g. under /root): keep the cluster in a
+    # folder of its own, one per checkout.
+    VAR="/var/tmp/dispute-register-postgres/$(printf '%s' "$ROOT" | sha1sum | cut -c1-12)"
+fi
 DATA="$VAR/data"
 LOG_FILE="$VAR/postgres.log"
 
@@ -47,7 +52,7 @@ BIN="$(bin_dir)"
 
 as_owner() {
     # Run a command as the cluster's owner: `postgres` when we are root, else ourselves.
-    if [ "$(id -u)" = "0" ]; then runuser -u postgres -- "$@"; else "$@"; fi
+    if [ "$(id -u)" = "0" ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 url() { echo "postgresql+psycopg://$PG_USER:$PG_PASSWORD@127.0.0.1:$PG_PORT/$PG_DATABASE"; }
@@ -59,7 +64,7 @@ init_cluster() {
     log "creating the cluster in $DATA"
     mkdir -p "$VAR"
     touch "$LOG_FILE"
-    if [ "$(id -u)" = "0" ]; then chown postgres: "$VAR" "$LOG_FILE"; fi
+    if [ "$(id -u)" = "0" ]; then chown postgres: "$VAR" "$LOG_FILE"; chmod 755 "$(dirname "$VAR")" 2>/dev/null || true; fi
     local pwfile="$VAR/.pw"
     ( umask 077; printf '%s\n' "$PG_PASSWORD" > "$pwfile" )
     if [ "$(id -u)" = "0" ]; then chown postgres: "$pwfile"; fi
