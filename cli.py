@@ -46,7 +46,7 @@ def show(value: object) -> int:
 def cmd_cut(args: argparse.Namespace) -> int:
     from synth.cut import cut_drop
 
-    return show(cut_drop(Path(args.sources), Path(args.out), args.before))
+    return show(cut_drop(Path(args.sources), Path(args.out), args.before, since=args.since))
 
 
 @command
@@ -61,6 +61,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     from jobs.batch import run_job
 
     return show(run_job(Path(args.sources), args.as_of, Path(args.out), args.store, args.backtest_months))
+
+
+@command
+def cmd_update(args: argparse.Namespace) -> int:
+    from jobs.daily import update_job, watch
+
+    if args.watch:
+        return show(watch(Path(args.watch), Path(args.out), interval=args.interval, once=args.once))
+    if not args.sources or not args.as_of:
+        raise ValueError("update needs --sources and --as-of (or --watch FOLDER)")
+    return show(update_job(Path(args.sources), args.as_of, Path(args.out)))
+
+
+@command
+def cmd_train(args: argparse.Namespace) -> int:
+    from jobs.daily import train_job
+
+    return show(train_job(Path(args.sources), args.as_of, Path(args.out), args.backtest_months))
 
 
 @command
@@ -243,6 +261,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("cut", help="the part of a drop that happened before a date (successive exports)")
     p.add_argument("--sources", required=True)
     p.add_argument("--before", required=True, help="YYYY-MM-DD[ HH:MM]: keep events strictly before it")
+    p.add_argument(
+        "--since", default=None, help="only what is new or changed from this moment on (a daily export)"
+    )
     p.add_argument("--out", required=True)
 
     p = sub.add_parser("ingest", help="read, validate, resolve and link a drop into canonical tables")
@@ -254,6 +275,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--store", choices=["memory", "neo4j"], default=None)
+    p.add_argument("--backtest-months", type=int, default=6, help="review months in the rolling backtest")
+
+    p = sub.add_parser("update", help="apply a newer export of the city: scores, alerts (a new batch)")
+    p.add_argument(
+        "--sources", default=None, help="the export: a full re-export or only new and changed rows"
+    )
+    p.add_argument("--as-of", default=None, help='"YYYY-MM-DD HH:MM": the moment of the export')
+    p.add_argument("--out", required=True, help="batch folder (with --watch: the folder of batch folders)")
+    p.add_argument("--watch", default=None, help="apply each new export dropped into this folder")
+    p.add_argument("--interval", type=float, default=30.0, help="--watch: seconds between looks")
+    p.add_argument("--once", action="store_true", help="--watch: apply what is there, then stop")
+
+    p = sub.add_parser("train", help="fit, backtest and register the monthly model (the model in force)")
+    p.add_argument("--sources", required=True)
+    p.add_argument("--as-of", required=True)
+    p.add_argument("--out", required=True)
     p.add_argument("--backtest-months", type=int, default=6, help="review months in the rolling backtest")
 
     p = sub.add_parser("score", help="re-score a run's tables with the model in force: a new batch")

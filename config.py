@@ -31,6 +31,8 @@ class Settings:
     login_lock_minutes: int = 15
     # The register (register.store): a SQLAlchemy URL; a SQLite file by default.
     register_url: str = ""
+    # Where updates POST their alerts (JSON); empty: alerts stay in alerts.csv and the register.
+    alert_webhook_url: str = ""
 
 
 def _path(value: str) -> Path:

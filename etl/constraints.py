@@ -32,27 +32,15 @@ def _text(values: pd.Series) -> pd.Series:
 def record_keys(records: pd.DataFrame) -> pd.Series:
     """A key per person record: its file, event, role and normalised content.
 
-    Relations have no event id of their own (their row number changes between exports), so a
-    relation side is keyed by the content of both sides and the relation. Identical rows within
-    one event are told apart by their order.
+    A relation's event id is already made from what it says (:func:`etl.pipeline.relation_event_id`),
+    so it is the same in every export. Identical rows within one event are told apart by their
+    order.
     """
     content = [_text(records[c]) for c in RECORD_CONTENT]
     own = content[0]
     for part in content[1:]:
         own = own + "\x1f" + part
     event = _text(records["event_id"])
-    is_relation = records["event_kind"].astype("str").eq("relation").to_numpy()
-    if is_relation.any():
-        rel = pd.DataFrame({"row": records["source_row"], "role": records["role"], "own": own})[is_relation]
-        side_a = rel[rel["role"] == "a"].set_index("row")["own"]
-        side_b = rel[rel["role"] == "b"].set_index("row")["own"]
-        pair = (
-            side_a.reindex(rel["row"]).fillna("").to_numpy()
-            + "\x1e"
-            + side_b.reindex(rel["row"]).fillna("").to_numpy()
-        )
-        event = event.copy()
-        event[is_relation] = ["R" + _digest([p]) for p in pair]
     base = _text(records["source_file"]) + "\x1f" + event + "\x1f" + _text(records["role"]) + "\x1f" + own
     occurrence = base.groupby(base).cumcount().astype("str")
     return pd.Series(

@@ -6,6 +6,7 @@ Missing values in the canonical tables are NaN / NaT / <NA>, never empty strings
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,14 @@ import pandas as pd
 
 from etl.constraints import PersonConstraint, apply_person_constraints, record_keys
 from etl.contract import PERSON_TABLES, TABLE_ORDER, TABLES
-from etl.link import address_ids, build_dispute_parties, build_disputes, link_calls, link_followups
+from etl.link import (
+    LinkModel,
+    address_ids,
+    build_dispute_parties,
+    build_disputes,
+    link_calls,
+    link_followups,
+)
 from etl.normalise import (
     normalise_address_text,
     normalise_ids,
@@ -51,9 +59,14 @@ class IngestResult:
     pairs: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
-def validate_drop(raw: dict[str, RawTable]) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, list[dict]]:
-    """Validate every table in reference order. Returns (clean frames, quarantine, per-file counts)."""
-    known_keys: dict[str, set[str]] = {}
+def validate_drop(
+    raw: dict[str, RawTable], known: dict[str, set[str]] | None = None
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, list[dict]]:
+    """Validate every table in reference order. Returns (clean frames, quarantine, per-file counts).
+
+    ``known``: keys already loaded per table (an update's earlier batch), which rows may refer to.
+    """
+    known_keys: dict[str, set[str]] = {name: set(keys) for name, keys in (known or {}).items()}
     clean: dict[str, pd.DataFrame] = {}
     quarantines, files = [], []
     for name in TABLE_ORDER:
@@ -62,7 +75,7 @@ def validate_drop(raw: dict[str, RawTable]) -> tuple[dict[str, pd.DataFrame], pd
         spec, table = TABLES[name], raw[name]
         good, bad = validate_table(table.frame, spec, table.file, known_keys)
         if spec.key is not None:
-            known_keys[name] = set(good[spec.key].tolist())
+            known_keys[name] = known_keys.get(name, set()) | set(good[spec.key].tolist())
         clean[name] = good
         quarantines.append(bad)
         files.append(
@@ -133,7 +146,7 @@ def build_person_records(clean: dict[str, pd.DataFrame]) -> pd.DataFrame:
                         "source_file": "relations",
                         "source_row": rel[ROW],
                         "event_kind": "relation",
-                        "event_id": "R" + rel[ROW].astype("str"),
+                        "event_id": rel[ROW].astype("str"),  # replaced by a content key below
                         "role": side,
                         "name": rel[f"name_{side}"],
                         "id_number": rel[f"id_number_{side}"],
@@ -165,7 +178,137 @@ def build_person_records(clean: dict[str, pd.DataFrame]) -> pd.DataFrame:
     records["id_gender"] = ids["id_gender"]
     records["phone"] = normalise_phones(records["phone"].astype("str").fillna(""))
     records["address"] = normalise_address_text(records["address"].astype("str"))
+    if "relations" in clean:
+        records = _relation_event_ids(records, clean["relations"])
     return records
+
+
+def _relation_event_ids(records: pd.DataFrame, relations: pd.DataFrame) -> pd.DataFrame:
+    """A relation's event id from what it says (both sides and the relation), not from its row
+    number: the same relation is the same event in every export."""
+    is_rel = records["event_kind"].eq("relation")
+    rel = records[is_rel]
+    own = rel["name_norm"].astype("object").fillna("") + "|" + rel["id_number"].astype("object").fillna("")
+    side_a = own[rel["role"].eq("a").to_numpy()].set_axis(
+        rel.loc[rel["role"].eq("a"), "source_row"].to_numpy()
+    )
+    side_b = own[rel["role"].eq("b").to_numpy()].set_axis(
+        rel.loc[rel["role"].eq("b"), "source_row"].to_numpy()
+    )
+    kind = relations.set_index(ROW)["relation"].astype("str")
+    rows = rel["source_row"].to_numpy()
+    content = (
+        side_a.reindex(rows).fillna("").to_numpy()
+        + "|"
+        + side_b.reindex(rows).fillna("").to_numpy()
+        + "|"
+        + kind.reindex(rows).fillna("").to_numpy()
+    )
+    out = records.copy()
+    out.loc[is_rel, "event_id"] = [relation_event_id(c) for c in content]
+    return out
+
+
+def relation_event_id(content: str) -> str:
+    """``R`` + 16 hex digits of a relation's content."""
+    return "R" + hashlib.blake2b(content.encode("utf-8"), digest_size=8).hexdigest()
+
+
+def strip_row(frame: pd.DataFrame) -> pd.DataFrame:
+    """A validated frame without its source row number."""
+    return frame.drop(columns=[ROW]).reset_index(drop=True)
+
+
+def prepare_reference(clean: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Stations, grids and staff (phones normalised, the grids each person covers)."""
+    stations, grids = strip_row(clean["stations"]), strip_row(clean["grids"])
+    staff = strip_row(clean["staff"])
+    staff["phone"] = normalise_phones(staff["phone"].fillna(""))
+    staff["area_grids"] = _area_grids(staff, grids)
+    return stations, grids, staff
+
+
+def prepare_calls(calls: pd.DataFrame, grids: pd.DataFrame) -> pd.DataFrame:
+    """Calls with normalised addresses, located in a grid by their address when none is given."""
+    calls = strip_row(calls)
+    calls["address"] = normalise_address_text(calls["address"])
+    places = split_addresses(calls["address"], grids)
+    calls["grid_source"] = np.where(
+        calls["grid_id"].notna(), "given", np.where(places["grid_id"].notna(), "address", "none")
+    )
+    calls["grid_source"] = calls["grid_source"].astype("str")
+    calls["grid_id"] = calls["grid_id"].fillna(places["grid_id"]).astype("str")
+    return calls
+
+
+def prepare_cases(cases: pd.DataFrame) -> pd.DataFrame:
+    """Criminal cases with normalised addresses."""
+    cases = strip_row(cases)
+    cases["address"] = normalise_address_text(cases["address"])
+    return cases
+
+
+def person_evidence(records: pd.DataFrame, grids: pd.DataFrame) -> pd.DataFrame:
+    """Person records with the place evidence resolution compares: community and address key."""
+    places = split_addresses(records["address"], grids)
+    return records.assign(
+        community=places["community"],
+        address_key=address_keys(places["community"], places["rest"], records["address"]),
+    )
+
+
+def relations_frame(records: pd.DataFrame, relations: pd.DataFrame) -> pd.DataFrame:
+    """The relations between resolved persons: one row per relation event of the records."""
+    rel = records[records["event_kind"] == "relation"]
+    side_a = rel[rel["role"] == "a"].drop_duplicates("event_id").set_index("event_id")["person_id"]
+    side_b = rel[rel["role"] == "b"].drop_duplicates("event_id").set_index("event_id")["person_id"]
+    kinds = (
+        rel[rel["role"] == "a"]
+        .drop_duplicates("event_id")
+        .set_index("event_id")["source_row"]
+        .map(relations.set_index(ROW)["relation"])
+        if len(relations)
+        else pd.Series(dtype="str")
+    )
+    events = side_a.index
+    return pd.DataFrame(
+        {
+            "person_id_a": side_a.reindex(events).astype("str").to_numpy(),
+            "person_id_b": side_b.reindex(events).astype("str").to_numpy(),
+            "relation": kinds.reindex(events).astype("str").to_numpy(),
+        }
+    )
+
+
+def dispute_tables(
+    calls: pd.DataFrame,
+    reports: pd.DataFrame,
+    mediations: pd.DataFrame,
+    visits: pd.DataFrame,
+    cases: pd.DataFrame,
+    records: pd.DataFrame,
+    grids: pd.DataFrame,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Addresses, disputes (with their 民转刑 outcomes) and dispute parties of linked events."""
+    all_addresses = pd.concat([calls["address"], cases["address"], records["address"]], ignore_index=True)
+    unique_addresses = pd.Series(sorted(all_addresses.dropna().unique()), dtype="str")
+    addresses = split_addresses(unique_addresses, grids)
+    addresses.insert(0, "address_id", address_ids(addresses["address"]))
+    disputes = build_disputes(calls, reports, mediations, visits, grids, address_ids(calls["address"]))
+    dispute_parties = build_dispute_parties(calls, reports, records)
+    case_records = records[records["event_kind"] == "case"]
+    disputes = derive_outcomes(disputes, dispute_parties, cases, case_records)
+    return addresses, disputes, dispute_parties
+
+
+def assemble_tables(frames: dict[str, pd.DataFrame]) -> CanonicalTables:
+    """The canonical tables from named frames (canonical columns, fresh index)."""
+    return CanonicalTables(
+        **{
+            name: frames[name][CANONICAL_COLUMNS[name]].reset_index(drop=True)
+            for name in CanonicalTables.names()
+        }
+    )
 
 
 def ingest_drop(
@@ -197,33 +340,13 @@ def ingest_drop(
     lap("read")
     clean, quarantine, files = validate_drop(raw)
     lap("validate")
-
-    def strip_row(frame: pd.DataFrame) -> pd.DataFrame:
-        return frame.drop(columns=[ROW]).reset_index(drop=True)
-
-    stations, grids = strip_row(clean["stations"]), strip_row(clean["grids"])
-    staff = strip_row(clean["staff"])
-    staff["phone"] = normalise_phones(staff["phone"].fillna(""))
-    staff["area_grids"] = _area_grids(staff, grids)
-
-    calls = strip_row(clean["calls"])
-    calls["address"] = normalise_address_text(calls["address"])
-    call_places = split_addresses(calls["address"], grids)
-    calls["grid_source"] = np.where(
-        calls["grid_id"].notna(), "given", np.where(call_places["grid_id"].notna(), "address", "none")
-    )
-    calls["grid_source"] = calls["grid_source"].astype("str")
-    calls["grid_id"] = calls["grid_id"].fillna(call_places["grid_id"]).astype("str")
-    cases = strip_row(clean["cases"])
-    cases["address"] = normalise_address_text(cases["address"])
+    stations, grids, staff = prepare_reference(clean)
+    calls = prepare_calls(clean["calls"], grids)
+    cases = prepare_cases(clean["cases"])
     lap("normalise_events")
 
     records = build_person_records(clean)
-    places = split_addresses(records["address"], grids)
-    records["community"] = places["community"]
-    evidence = records.assign(
-        address_key=address_keys(places["community"], places["rest"], records["address"])
-    )
+    evidence = person_evidence(records, grids)
     lap("normalise_persons")
     person_ids, pairs = resolve_persons(evidence)
     if "relations" in clean:
@@ -243,20 +366,8 @@ def ingest_drop(
     persons = representative_persons(records)
     lap("resolve")
 
-    relations = pd.DataFrame(columns=CANONICAL_COLUMNS["relations"], dtype="str")
-    if "relations" in clean:
-        rel_records = records[records["event_kind"] == "relation"]
-        side_a = rel_records[rel_records["role"] == "a"].set_index("source_row")["person_id"]
-        side_b = rel_records[rel_records["role"] == "b"].set_index("source_row")["person_id"]
-        rel = clean["relations"]
-        relations = pd.DataFrame(
-            {
-                "person_id_a": rel[ROW].map(side_a).astype("str"),
-                "person_id_b": rel[ROW].map(side_b).astype("str"),
-                "relation": rel["relation"].astype("str"),
-            }
-        )
-
+    empty_relations = pd.DataFrame({ROW: pd.Series(dtype="int64"), "relation": pd.Series(dtype="str")})
+    relations = relations_frame(records, clean.get("relations", empty_relations))
     reports = strip_row(clean["reports"])
     reports["dispute_id"] = ("D-" + reports["dispute_ref"]).astype("str")
     links = link_calls(calls, reports, records, as_of=as_of)
@@ -267,36 +378,29 @@ def ingest_drop(
     )
     mediations, visits = strip_row(clean["mediations"]), strip_row(clean["visits"])
     mediations["dispute_id"], visits["dispute_id"] = link_followups(mediations, visits, calls)
-
-    all_addresses = pd.concat([calls["address"], cases["address"], records["address"]], ignore_index=True)
-    unique_addresses = pd.Series(sorted(all_addresses.dropna().unique()), dtype="str")
-    addresses = split_addresses(unique_addresses, grids)
-    addresses.insert(0, "address_id", address_ids(addresses["address"]))
-    disputes = build_disputes(calls, reports, mediations, visits, grids, address_ids(calls["address"]))
-    dispute_parties = build_dispute_parties(calls, reports, records)
     lap("link")
-    case_records = records[records["event_kind"] == "case"]
-    disputes = derive_outcomes(disputes, dispute_parties, cases, case_records)
+    addresses, disputes, dispute_parties = dispute_tables(
+        calls, reports, mediations, visits, cases, records, grids
+    )
     lap("outcomes")
 
-    frames = {
-        "stations": stations,
-        "grids": grids,
-        "staff": staff,
-        "calls": calls,
-        "reports": reports,
-        "mediations": mediations,
-        "visits": visits,
-        "cases": cases,
-        "person_records": records,
-        "persons": persons,
-        "relations": relations,
-        "addresses": addresses,
-        "disputes": disputes,
-        "dispute_parties": dispute_parties,
-    }
-    tables = CanonicalTables(
-        **{name: frames[name][CANONICAL_COLUMNS[name]].reset_index(drop=True) for name in frames}
+    tables = assemble_tables(
+        {
+            "stations": stations,
+            "grids": grids,
+            "staff": staff,
+            "calls": calls,
+            "reports": reports,
+            "mediations": mediations,
+            "visits": visits,
+            "cases": cases,
+            "person_records": records,
+            "persons": persons,
+            "relations": relations,
+            "addresses": addresses,
+            "disputes": disputes,
+            "dispute_parties": dispute_parties,
+        }  # fmt: skip
     )
     accepted = pairs[pairs["accepted"]] if len(pairs) else pairs
     report = {
@@ -311,15 +415,20 @@ def ingest_drop(
             "records_with_valid_id": int(records["id_valid"].sum()),
             "records_with_invalid_id": int((records["id_number"].notna() & ~records["id_valid"]).sum()),
         },
-        "linking": {
-            "calls_by_dispute_ref": int(calls["dispute_ref"].notna().sum()),
-            "calls_linked_by_score": int((calls["link_source"] == "score").sum()),
-            "calls_new_dispute": int((calls["link_source"] == "new").sum()),
-            "link_model": links.model.summary(),
-            "calls_located_by_address": int((calls["grid_source"] == "address").sum()),
-            "disputes_turned_criminal": int(disputes["turned_criminal_at"].notna().sum()),
-        },
+        "linking": link_report(tables.calls, tables.disputes, links.model),
         "quarantined": int(len(quarantine)),
         "timings_s": timings,
     }
     return IngestResult(tables=tables, report=report, quarantine=quarantine, pairs=pairs)
+
+
+def link_report(calls: pd.DataFrame, disputes: pd.DataFrame, model: LinkModel) -> dict:
+    """How the calls joined their disputes, and the link model that decided (run_report.json)."""
+    return {
+        "calls_by_dispute_ref": int(calls["dispute_ref"].notna().sum()),
+        "calls_linked_by_score": int((calls["link_source"] == "score").sum()),
+        "calls_new_dispute": int((calls["link_source"] == "new").sum()),
+        "link_model": model.summary(),
+        "calls_located_by_address": int((calls["grid_source"] == "address").sum()),
+        "disputes_turned_criminal": int(disputes["turned_criminal_at"].notna().sum()),
+    }

@@ -203,8 +203,9 @@ def read_table_file(path: Path, spec: TableSpec) -> RawTable:
     return RawTable(spec.name, file, records_to_frame(header, records, spec, file))
 
 
-def read_drop(sources: Path) -> dict[str, RawTable]:
-    """Read every contract table of the drop in ``sources``; a missing required table is an error."""
+def read_drop(sources: Path, partial: bool = False) -> dict[str, RawTable]:
+    """Read every contract table of the drop in ``sources``; a missing required table is an error,
+    unless the drop is ``partial`` (an update's new and changed rows: any table may be absent)."""
     sources = Path(sources)
     if not sources.is_dir():
         raise DropError(f"{sources}: not a folder")
@@ -213,7 +214,7 @@ def read_drop(sources: Path) -> dict[str, RawTable]:
         spec = TABLES[name]
         path = find_table_file(sources, name)
         if path is None:
-            if spec.optional_file:
+            if spec.optional_file or partial:
                 continue
             raise DropError(f"{name}.csv: missing required table (no {name}.csv or {name}.xlsx)")
         tables[name] = read_table_file(path, spec)

@@ -900,6 +900,28 @@ class Register:
             conn, t.alerts, frame.drop_duplicates(["dispute_id", "kind", "day"]).assign(batch_id=batch_id)
         )
 
+    def unseen_alerts(self, alerts: pd.DataFrame) -> pd.DataFrame:
+        """The alerts not yet in the register (one per dispute, kind and day)."""
+        if alerts.empty:
+            return alerts
+        days = pd.to_datetime(alerts["at"]).dt.date
+        with self._read() as conn:
+            existing = self._frame(
+                conn,
+                sa.select(t.alerts.c.dispute_id, t.alerts.c.kind, t.alerts.c.day).where(
+                    t.alerts.c.dispute_id.in_(sorted(set(alerts["dispute_id"])))
+                ),
+            )
+        if existing.empty:
+            return alerts.reset_index(drop=True)
+        seen = set(
+            zip(
+                existing["dispute_id"], existing["kind"], pd.to_datetime(existing["day"]).dt.date, strict=True
+            )
+        )
+        keep = [k not in seen for k in zip(alerts["dispute_id"], alerts["kind"], days, strict=True)]
+        return alerts[keep].reset_index(drop=True)
+
     def alerts(self, batch_id: int | None = None, since: datetime | None = None) -> pd.DataFrame:
         """Alerts with their acknowledgements (acked_by, acked_at; empty when none), newest first."""
         a, k = t.alerts, t.alert_acks

@@ -50,14 +50,24 @@ def _column(header: list[str], records: list[list[str]], name: str, table: str, 
     return pd.Series([r[position] if position < len(r) else "" for r in records], dtype="object")
 
 
-def cut_drop(full: Path, out: Path, before: str | pd.Timestamp, truth: bool = True) -> dict[str, int]:
+def cut_drop(
+    full: Path,
+    out: Path,
+    before: str | pd.Timestamp,
+    truth: bool = True,
+    since: str | pd.Timestamp | None = None,
+) -> dict[str, int]:
     """Write into ``out`` the part of the drop ``full`` that happened before ``before``.
 
-    With ``truth`` and a generator's truth folder beside ``full`` (``full/../truth``), the truth
-    of the kept rows goes beside ``out`` too (rows renumbered as in the cut files), so a cut drop
-    can be measured like a generated one. Returns the rows kept per table.
+    With ``since``, only what is new or changed since then: the events from ``since`` on (and
+    mediations that ended since), their persons, and the reference tables — the export of the
+    new and changed rows a daily update reads. With ``truth`` and a generator's truth folder
+    beside ``full`` (``full/../truth``), the truth of the kept rows goes beside ``out`` too (rows
+    renumbered as in the cut files), so a cut drop can be measured like a generated one.
+    Returns the rows kept per table.
     """
     full, out, cut = Path(full), Path(out), pd.Timestamp(before)
+    start = pd.Timestamp(since) if since is not None else None
     out.mkdir(parents=True, exist_ok=True)
     kept_ids: dict[str, set[str]] = {}
     kept: dict[str, int] = {}
@@ -75,6 +85,12 @@ def cut_drop(full: Path, out: Path, before: str | pd.Timestamp, truth: bool = Tr
         if table in EVENT_TIMES:
             when = parse_timestamps(_column(header, records, EVENT_TIMES[table], table, path.name))
             keep = when.isna() | (when < cut)
+            if start is not None:
+                recent = when >= start
+                if table == "mediations":
+                    ended = parse_timestamps(_column(header, records, "ended_at", table, path.name))
+                    recent |= (ended >= start) & (ended < cut)
+                keep &= recent | when.isna()
             key = str(TABLES[table].key)
             kept_ids[table] = set(_column(header, records, key, table, path.name)[keep].str.strip())
         elif table in PERSON_EVENTS:

@@ -69,7 +69,11 @@ def test_every_table_has_exactly_the_schema_columns(mini):
 
 def test_persons_resolved(mini):
     records = mini.tables.person_records
-    keys = zip(records["event_id"], records["role"], strict=True)
+    # A relation's event id is its content's; here a relation is named by its row: R<row>.
+    event = records["event_id"].where(
+        records["event_kind"].ne("relation"), "R" + records["source_row"].astype("str")
+    )
+    keys = zip(event, records["role"], strict=True)
     person = dict(zip(keys, records["person_id"], strict=True))
     # 李娜: with id, without id (+86 phone), with a mistyped id in the case, in a relation
     assert (
