@@ -127,6 +127,7 @@ def render_scale(result: dict) -> list[str]:
     )
     a = result["anchors"]
     g, j, n = a["graph_features"], a["join_group_by"], a["neo4j_load"]
+    u = a.get("update_vs_run") or {"run_s": None, "update_s": None, "full_export_s": None, "ratio": None}
     lines += ["", "### Anchors (same run, same data)", ""]
     lines += _table(
         ["comparison", "first", "second", "first ÷ second", "notes"],
@@ -136,6 +137,8 @@ def render_scale(result: dict) -> list[str]:
             ["join + group-by: pandas vs DuckDB", f"{fmt(j['pandas_s'])} s", f"{fmt(j['duckdb_s'])} s",
              j["ratio"] and f"{j['ratio']:.1f}×",
              f"{fmt(j['input_rows'])} rows (dispute_parties ⋈ calls, per person); same result: {fmt(j['same_result'])}"],
+            ["`run` vs one day's `update` (new rows)", f"{fmt(u['run_s'])} s", f"{fmt(u['update_s'])} s",
+             u["ratio"] and f"{u['ratio']:.1f}×", f"the same day as a full re-export: {fmt(u['full_export_s'])} s"],
             ["Neo4j: one row per transaction vs UNWIND batches", f"{fmt(n['one_row_per_tx_rows_per_s'])} rows/s",
              f"{fmt(n['batched_rows_per_s'])} rows/s", n["ratio"] and f"{n['ratio']:.0f}×",
              f"batched {fmt(n['batched_rows'])} rows (batch {fmt(n['batch_size'])}), one-per-tx on a sample of "
@@ -166,7 +169,7 @@ def render_scale(result: dict) -> list[str]:
     lines += ["", "### Targets (city scale, 2 cores)", ""]
     lines += _table(
         ["target", "limit", "measured", "verdict"],
-        [[t["description"], f"{'≥' if t['unit'] == 'rows/s' else '<'} {fmt(t['limit'])} {t['unit']}",
+        [[t["description"], f"{'≥' if t['unit'] in ('rows/s', '×') else '<'} {fmt(t['limit'])} {t['unit']}",
           t["value"] if t["value"] is None else f"{fmt(t['value'])} {t['unit']}", t["verdict"]]
          for t in result["targets"]],
     )  # fmt: skip

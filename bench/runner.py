@@ -61,6 +61,8 @@ STAGES: tuple[StageSpec, ...] = (
     StageSpec("join_duckdb", "join + group-by on the run's tables (DuckDB)"),
     StageSpec("run", "`cli.py run` end to end (ingest, features, backtest, train, score)", heavy=True),
     StageSpec("score", "re-score with the saved model (`cli.py score`)"),
+    StageSpec("update", "`cli.py update`: the next day's export (new rows; full re-export), end to end"),
+    StageSpec("train", "`cli.py train`: the monthly model (snapshots, backtest, calibration)", heavy=True),
     StageSpec("assign", "多包一 assignment of the run's red/orange disputes"),
     StageSpec("assign_2000", "多包一 assignment of the top 2,000 disputes"),
     StageSpec("dashboard", "dashboard first render (AppTest), sign-in, filter change"),
@@ -204,6 +206,12 @@ def anchors(stages: dict[str, dict]) -> dict:
             "input_rows": _figure(stages, "join_pandas", "input_rows"),
             "same_result": checksums[0] is not None and checksums[0] == checksums[1],
         },
+        "update_vs_run": {
+            "run_s": _seconds(stages, "run"),
+            "update_s": _seconds(stages, "update"),
+            "full_export_s": (stages.get("update", {}).get("substages") or {}).get("full_export"),
+            "ratio": ratio(_seconds(stages, "run"), _seconds(stages, "update")),
+        },
         "neo4j_load": {
             "batched_rows_per_s": _figure(stages, "neo4j", "rows_per_s"),
             "one_row_per_tx_rows_per_s": _figure(stages, "neo4j", "naive_rows_per_s"),
@@ -227,6 +235,16 @@ TARGETS: tuple[tuple[str, str, Callable[[dict], float | None], float, str], ...]
     ("neo4j_rate", "Neo4j load", lambda s: _figure(s, "neo4j", "rows_per_s"), 20_000, "rows/s"),
     ("graph_features", "graph features (index + one snapshot, igraph)", lambda s: _graph_seconds(s), 60, "s"),
     ("assign_2000", "assignment of 2,000 disputes", lambda s: _seconds(s, "assign_2000"), 30, "s"),
+    ("update_day", "one day's `update` (new rows), end to end", lambda s: _seconds(s, "update"), 30, "s"),
+    ("update_memory", "`update`, peak memory", lambda s: _rss_gib(s, "update"), 4, "GiB"),
+    (
+        "update_vs_run",
+        "`run` ÷ one day's `update`",
+        lambda s: ratio(_seconds(s, "run"), _seconds(s, "update")),
+        25,
+        "×",
+    ),
+    ("train_monthly", "monthly `train`", lambda s: _seconds(s, "train"), 10 * 60, "s"),
 )
 
 
@@ -236,6 +254,8 @@ TIME_TARGET_OF = {
     "score": "rescore",
     "ingest": "etl_time",
     "assign_2000": "assign_2000",
+    "update": "update_day",
+    "train": "train_monthly",
 }
 
 
@@ -281,7 +301,7 @@ def evaluate_targets(stages: dict[str, dict], scale: str) -> list[dict]:
         elif scale != "city":
             verdict = f"n/a at {scale} scale"
         else:
-            met = value >= limit if unit == "rows/s" else value <= limit
+            met = value >= limit if unit in ("rows/s", "×") else value <= limit
             verdict = "met" if met else "missed"
         rows.append({"target": key, "description": description, "limit": limit, "unit": unit,
                      "value": value, "verdict": verdict})  # fmt: skip

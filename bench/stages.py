@@ -62,6 +62,11 @@ class StageContext:
     def ingest_dir(self) -> Path:
         return self.work / "ingest"
 
+    @property
+    def month_sources(self) -> Path:
+        """The drop cut at the as-of date: what the systems would have exported that day."""
+        return self.work / "month" / "sources"
+
 
 StageFn = Callable[[StageContext], dict]
 STAGE_FUNCTIONS: dict[str, StageFn] = {}
@@ -207,13 +212,23 @@ def stage_graph_features_networkx(ctx: StageContext) -> dict:
     return _graph_features(ctx, "networkx")
 
 
+def _month(ctx: StageContext) -> Path:
+    """The drop cut at the as-of date (made once, not timed)."""
+    from synth.cut import cut_drop
+
+    if not (ctx.month_sources / "calls.csv").exists() and not (ctx.month_sources / "calls.xlsx").exists():
+        cut_drop(ctx.sources, ctx.month_sources, ctx.as_of, truth=False)
+    return ctx.month_sources
+
+
 @stage
 def stage_run(ctx: StageContext) -> dict:
-    """`cli.py run` end to end (jobs.batch.run_job, embedded store, the bench's own register):
-    ingest, snapshot features, backtest, train, score, teams."""
+    """`cli.py run` end to end (jobs.batch.run_job, embedded store, the bench's own register) on
+    the drop cut at the as-of date: ingest, snapshot features, backtest, train, score, teams."""
     from jobs.batch import run_job
 
-    summary, seconds = timed(lambda: run_job(ctx.sources, ctx.as_of, ctx.run_dir, store="memory"))
+    month = _month(ctx)
+    summary, seconds = timed(lambda: run_job(month, ctx.as_of, ctx.run_dir, store="memory"))
     return {
         "seconds": seconds,
         "substages": dict(summary["timings_s"]),
@@ -229,6 +244,57 @@ def stage_score(ctx: StageContext) -> dict:
 
     summary, seconds = timed(lambda: score_job(ctx.run_dir, out=ctx.work / "score-batch"))
     return {"seconds": seconds, "disputes_scored": int(summary["disputes_scored"])}
+
+
+@stage
+def stage_update(ctx: StageContext) -> dict:
+    """`cli.py update` on the run: the next day's export, once as only its new and changed rows
+    and once as the full re-export (the register restored in between), each end to end: read,
+    apply, resolve and link what is new, score every open dispute, teams, alerts, write."""
+    import shutil
+
+    from jobs.daily import update_job
+    from synth.cut import cut_drop
+
+    day = pd.Timestamp(ctx.as_of) + pd.Timedelta(days=1)
+    exports = ctx.work / "exports"
+    new_rows, full = exports / "new-rows", exports / "full"
+    if not new_rows.exists():
+        cut_drop(ctx.sources, new_rows, day, truth=False, since=ctx.as_of)
+    if not full.exists():
+        cut_drop(ctx.sources, full, day, truth=False)
+    register = ctx.work / "register.db"
+    saved = ctx.work / "register-before-update.db"
+    shutil.copy2(register, saved)
+    figures: dict = {"substages": {}}
+    for name, export in (("new_rows", new_rows), ("full_export", full)):
+        shutil.copy2(saved, register)
+        for suffix in ("-wal", "-shm"):
+            Path(str(register) + suffix).unlink(missing_ok=True)
+        summary, seconds = timed(
+            lambda export=export, name=name: update_job(
+                export, f"{day:%Y-%m-%d %H:%M}", ctx.work / f"update-{name}"
+            )
+        )
+        figures["substages"][name] = seconds
+        figures[name] = {"calls": summary["rows"].get("calls", {}), "person_records": summary["rows"]["person_records"],
+                         "alerts": summary["alerts"], "disputes_scored": summary["disputes_scored"], "timings_s": summary["timings_s"]}  # fmt: skip
+    figures["seconds"] = figures["substages"]["new_rows"]
+    return figures
+
+
+@stage
+def stage_train(ctx: StageContext) -> dict:
+    """`cli.py train` (jobs.daily.train_job): the monthly model on the drop cut at the as-of date."""
+    from jobs.daily import train_job
+
+    month = _month(ctx)
+    summary, seconds = timed(lambda: train_job(month, ctx.as_of, ctx.work / "train"))
+    return {
+        "seconds": seconds,
+        "substages": dict(summary["timings_s"]),
+        "model_version": summary["model_version"],
+    }
 
 
 def top_as_red_orange(scores: pd.DataFrame, n: int) -> pd.DataFrame:
