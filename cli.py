@@ -31,6 +31,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         out=Path(args.out),
         truth=Path(args.truth) if args.truth else None,
         fmt=args.format,
+        profile=args.profile,
     )
     print(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
     return 0
@@ -197,6 +198,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
+    from synth.profiles import PROFILES
+
     parser = argparse.ArgumentParser(prog="cli.py", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -206,6 +209,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--truth", default=None, help="truth folder (default: OUT/../truth)")
     p.add_argument("--format", choices=["mixed", "clean"], default="mixed")
+    p.add_argument(
+        "--profile",
+        choices=list(PROFILES),
+        default="default",
+        help="the world: what drives escalation, how operators write, how noisy person rows are",
+    )
 
     p = sub.add_parser("ingest", help="read, validate, resolve and link a drop into canonical tables")
     p.add_argument("--sources", required=True)
