@@ -53,7 +53,9 @@ def test_history_features_exact_values():
     assert d["v_agitated_90d"] == 1 and d["v_last_mood"] == 2
     assert d["t_threat"] == 1 and d["t_alcohol"] == 2 and d["t_weapon"] == 1
     assert d["c_family"] == 1
-    assert seed_rule(features).to_dict() == {"D-R1": 1, "D-R2": 0}
+    # 2+ calls in 90 days, then threats, then the number of calls
+    rule = seed_rule(features)
+    assert rule["D-R1"] == 2 + 1 + 2 / 3 and rule["D-R1"] > rule["D-R2"]
 
 
 def test_open_disputes_and_labels():
