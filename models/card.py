@@ -59,8 +59,8 @@ def _worlds(worlds: pd.DataFrame | None) -> list[str]:
         return []
     return [
         "## Across worlds (generator profiles × seeds)",
-        "Methods are chosen by their results on every world, not on one; backtest AP and ROC-AUC with "
-        "bootstrap 95% intervals, and person resolution precision and recall:",
+        "Methods are chosen by their results on every world, not on one: backtest AP and ROC-AUC of each "
+        "method, and person resolution precision and recall (bootstrap intervals in `worlds.md`):",
         "",
         _table(worlds),
     ]

@@ -153,6 +153,6 @@ def person_history_features(index: PersonIndex, as_of: pd.Timestamp, dispute_ids
     exposure = exposure.loc[exposure["dispute_id_kin"] != exposure["dispute_id"]]
     out["ph_household_escalations_180d"] = exposure.groupby("dispute_id")["dispute_id_kin"].nunique()
 
-    counts = [c for c in PERSON_HISTORY_FEATURES if c != "ph_days_since_other_incident"]
-    out[counts] = out[counts].fillna(0)
+    count_columns = [c for c in PERSON_HISTORY_FEATURES if c != "ph_days_since_other_incident"]
+    out[count_columns] = out[count_columns].fillna(0)
     return out[PERSON_HISTORY_FEATURES].astype(float)
