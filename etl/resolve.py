@@ -497,10 +497,54 @@ def attach_by_unique_name(records: pd.DataFrame, person_ids: pd.Series) -> tuple
     weak = names[~names["strong"]]
     goal = weak["name"].map(holder)
     weak_target = weak[goal.notna()].assign(goal=goal[goal.notna()]).drop_duplicates("person_id")
+    shared = strong.loc[strong["name"].isin(holders.index[holders["nunique"] > 1]), ["name", "root"]]
+    nearby = _holders_nearby(records, person_ids, weak[goal.isna()], shared.drop_duplicates())
+    weak_target = pd.concat([weak_target, nearby], ignore_index=True)
     weak_target = weak_target[_plausible_holders(records, person_ids, weak_target)]
     target.update(zip(weak_target["person_id"], weak_target["goal"], strict=True))
     mapped = pd.Series(person_ids.to_numpy()).map(lambda p: target.get(p, p)).to_numpy()
     return pd.Series(number_persons(mapped), index=person_ids.index, dtype="str"), by_context + len(target)
+
+
+def _holders_nearby(
+    records: pd.DataFrame, person_ids: pd.Series, weak: pd.DataFrame, holders: pd.DataFrame
+) -> pd.DataFrame:
+    """For weak clusters whose name several strong clusters carry: the one holder that lives
+    where the weak cluster's surroundings do — a community of a person named beside it, or of
+    a person named beside those — when there is exactly one. Returns person_id, goal."""
+    frame = pd.DataFrame(
+        {
+            "person_id": person_ids.to_numpy(),
+            "event": (
+                records["event_kind"].astype("str") + ":" + records["event_id"].astype("str")
+            ).to_numpy(),
+            "community": records["community"].to_numpy(),
+        }
+    )
+    mentions = frame[["event", "person_id"]].drop_duplicates()
+    edges = mentions.merge(mentions, on="event", suffixes=("", "_b"))
+    edges = edges.loc[
+        edges["person_id"] != edges["person_id_b"], ["person_id", "person_id_b"]
+    ].drop_duplicates()
+    first = edges.loc[edges["person_id"].isin(weak["person_id"])]
+    second = first.merge(
+        edges.rename(columns={"person_id": "person_id_b", "person_id_b": "far"}), on="person_id_b"
+    )
+    around = pd.concat(
+        [
+            first.set_axis(["person_id", "near"], axis=1),
+            second[["person_id", "far"]].set_axis(["person_id", "near"], axis=1),
+        ]
+    )
+    places = frame[["person_id", "community"]].dropna().drop_duplicates()
+    around = around.merge(places.rename(columns={"person_id": "near"}), on="near")[["person_id", "community"]]
+    around = around.drop_duplicates().merge(
+        weak[["person_id", "name"]].drop_duplicates("person_id"), on="person_id"
+    )
+    homes = holders.merge(places.rename(columns={"person_id": "root"}), on="root")
+    found = around.merge(homes, on=["name", "community"])[["person_id", "root"]].drop_duplicates()
+    unique = found.groupby("person_id")["root"].transform("size") == 1
+    return found.loc[unique].rename(columns={"root": "goal"})[["person_id", "goal"]]
 
 
 def _plausible_holders(records: pd.DataFrame, person_ids: pd.Series, joins: pd.DataFrame) -> np.ndarray:
