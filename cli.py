@@ -31,6 +31,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         out=Path(args.out),
         truth=Path(args.truth) if args.truth else None,
         fmt=args.format,
+        profile=args.profile,
     )
     print(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
     return 0
@@ -78,7 +79,11 @@ def cmd_update(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from jobs.daily import train_job
 
-    return show(train_job(Path(args.sources), args.as_of, Path(args.out), args.backtest_months))
+    return show(
+        train_job(
+            Path(args.sources), args.as_of, Path(args.out), args.backtest_months, ablation=args.ablation
+        )
+    )
 
 
 @command
@@ -248,6 +253,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
+    from synth.profiles import PROFILES
+
     parser = argparse.ArgumentParser(prog="cli.py", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -257,6 +264,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--truth", default=None, help="truth folder (default: OUT/../truth)")
     p.add_argument("--format", choices=["mixed", "clean"], default="mixed")
+    p.add_argument(
+        "--profile",
+        choices=list(PROFILES),
+        default="default",
+        help="the world: what drives escalation, how operators write, how noisy person rows are",
+    )
 
     p = sub.add_parser("cut", help="the part of a drop that happened before a date (successive exports)")
     p.add_argument("--sources", required=True)
@@ -292,6 +305,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--backtest-months", type=int, default=6, help="review months in the rolling backtest")
+    p.add_argument(
+        "--ablation", action="store_true", help="also backtest the model without each feature family"
+    )
 
     p = sub.add_parser("score", help="re-score a run's tables with the model in force: a new batch")
     p.add_argument("--run", required=True)

@@ -97,9 +97,11 @@ def normalise_names(names: pd.Series) -> pd.Series:
 
 
 def normalise_address_text(addresses: pd.Series) -> pd.Series:
-    """NFKC and white space removed; empty -> missing."""
+    """NFKC, white space removed, traditional -> simplified characters; empty -> missing."""
     uniques = addresses.dropna().astype("str").unique()
-    mapping = {a: re.sub(r"\s+", "", unicodedata.normalize("NFKC", a)) for a in uniques}
+    folded = [re.sub(r"\s+", "", unicodedata.normalize("NFKC", a)) for a in uniques]
+    table = _char_translation({c for c in "".join(folded) if ord(c) > 0x2E80})
+    mapping = dict(zip(uniques, (f.translate(table) for f in folded), strict=True))
     out = addresses.astype("str").map(mapping).astype("str")
     return out.where(out != "")
 

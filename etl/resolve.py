@@ -24,7 +24,10 @@ import pandas as pd
 M_U: dict[str, dict[str, tuple[float, float]]] = {
     "id": {
         "exact": (0.95, 1e-8),  # same valid id
-        "close": (0.04, 1e-5),  # one character apart, at least one invalid: a typo
+        # Both valid, one digit of the first 17 apart: a typo whose check character was re-typed
+        # to pass validation. Twins come as close, so such ids are one person's only with one name.
+        "near": (0.01, 1e-6),
+        "close": (0.04, 1e-5),  # one character apart (or one missing), at least one invalid: a typo
         "conflict": (0.001, 0.9),  # two different valid ids
         "diff": (0.009, 0.1),
     },
@@ -105,7 +108,8 @@ def prepare_records(records: pd.DataFrame) -> pd.DataFrame:
 
 def _block_keys(prep: pd.DataFrame) -> dict[str, pd.Series]:
     year = prep["birth_year"].astype("str")
-    # One mistyped character leaves one half of an 18-character id intact.
+    # One mistyped character leaves one half of the first 17 characters intact (the check
+    # character is left out: a re-typed one changes with the typo).
     long_id = prep["id_number"].where(prep["id_number"].str.len() >= 16)
     return {
         "id": prep["id_number"].where(prep["id_valid"]),
@@ -113,7 +117,7 @@ def _block_keys(prep: pd.DataFrame) -> dict[str, pd.Series]:
         "pinyin_year": prep["pinyin"] + "|" + year,
         "name_community": prep["name"] + "|" + prep["community"],
         "pinyin_id_head": prep["pinyin"] + "|" + long_id.str[:9],
-        "pinyin_id_tail": prep["pinyin"] + "|" + long_id.str[9:],
+        "pinyin_id_tail": prep["pinyin"] + "|" + long_id.str[9:17],
     }
 
 
@@ -171,14 +175,18 @@ def _within_one_edit(a: np.ndarray, b: np.ndarray, width: int = 24) -> np.ndarra
 
 
 def _ids_close(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Same length and at most one differing character, or one adjacent transposition."""
+    """One typo apart: of two ids of one length, the first 17 characters differ in at most one
+    place or by one adjacent transposition (the check character is then wrong, or was re-typed
+    to fit); of two lengths, one character more or less."""
     if len(a) == 0:
         return np.zeros(0, dtype=bool)
-    ma, mb = _char_matrix(a, 18), _char_matrix(b, 18)
+    ma, mb = _char_matrix(a, 17), _char_matrix(b, 17)
     diff = ma != mb
     n_diff = diff.sum(axis=1)
     swapped = (ma[:, :-1] == mb[:, 1:]) & (ma[:, 1:] == mb[:, :-1]) & diff[:, :-1] & diff[:, 1:]
-    return (n_diff <= 1) | ((n_diff == 2) & swapped.any(axis=1))
+    same_length = np.char.str_len(a.astype("U")) == np.char.str_len(b.astype("U"))
+    indel = ~same_length & _within_one_edit(a, b, width=20)
+    return (same_length & ((n_diff <= 1) | ((n_diff == 2) & swapped.any(axis=1)))) | indel
 
 
 def _levels_frame(levels: dict[str, np.ndarray]) -> pd.DataFrame:
@@ -219,7 +227,12 @@ def compare_pairs(prep: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
     idx = np.flatnonzero(both & ~equal)
     close = np.zeros(len(pairs), dtype=bool)
     close[idx] = _ids_close(strings("id_number", i[idx]), strings("id_number", j[idx]))
-    levels["id"] = level("id", [~both, equal, va & vb, close], ["", "exact", "conflict", "close"], "diff")
+    levels["id"] = level(
+        "id",
+        [~both, equal, va & vb & close, va & vb, close],
+        ["", "exact", "near", "conflict", "close"],
+        "diff",
+    )
     a, b, both = coded("phone")
     levels["phone"] = level("phone", [~both, a == b], ["", "exact"], "diff")
     a, b, both = coded("name")
@@ -360,11 +373,12 @@ def resolve_persons(
     levels = compare_pairs(prep, pairs)
     scores = score_pairs(levels)
     accepted = scores["weight"].to_numpy() >= threshold
+    valid_ids = prep["id_number"].where(prep["id_valid"])
     roots = cluster_pairs(
         len(prep),
         pairs[accepted],
         scores["weight"].to_numpy()[accepted],
-        prep["id_number"].where(prep["id_valid"]),
+        _same_person_ids(valid_ids, id_classes(valid_ids, pairs, levels, accepted)),
     )
     # Roots are the smallest record position of each component: numbering by first appearance
     # in record order is numbering by each person's first record.
@@ -372,6 +386,43 @@ def resolve_persons(
     scored = pd.concat([pairs.rename(columns={"i": "record_i", "j": "record_j"}), levels, scores], axis=1)
     scored["accepted"] = accepted
     return person_ids, scored
+
+
+def id_classes(
+    valid_ids: pd.Series, pairs: pd.DataFrame, levels: pd.DataFrame, accepted: np.ndarray
+) -> dict[str, str]:
+    """Valid ids that are one person's despite differing: accepted pairs whose ids are ``near``
+    (one digit apart, re-validated) and whose names agree (exact or same pinyin). Returns each
+    such id -> the id of its class seen most often (ties: the smallest), for the union guard."""
+    near = (
+        accepted & (levels["id"] == "near").to_numpy() & levels["name"].isin(["exact", "pinyin"]).to_numpy()
+    )
+    if not near.any():
+        return {}
+    ids = valid_ids.to_numpy(dtype=object)
+    a, b = ids[pairs["i"].to_numpy()[near]], ids[pairs["j"].to_numpy()[near]]
+    values = np.unique(np.concatenate([a, b]).astype(str))
+    position = {v: k for k, v in enumerate(values)}
+    groups = _guarded_union_find(
+        np.arange(len(values)),
+        np.array([position[v] for v in a]),
+        np.array([position[v] for v in b]),
+        np.zeros(len(a)),
+        np.full(len(values), None, dtype=object),
+    )
+    counts = valid_ids.value_counts()
+    members = pd.DataFrame({"id": values, "group": [groups[k] for k in range(len(values))]})
+    members["n"] = members["id"].map(counts)
+    best = members.sort_values(["group", "n", "id"], ascending=[True, False, True]).drop_duplicates("group")
+    return dict(zip(members["id"], members["group"].map(best.set_index("group")["id"]), strict=True))
+
+
+def _same_person_ids(valid_ids: pd.Series, classes: dict[str, str]) -> pd.Series:
+    """Valid ids with every id of a class written as the class's id."""
+    if not classes:
+        return valid_ids
+    mapped = valid_ids.map(classes)
+    return mapped.where(mapped.notna(), valid_ids)
 
 
 def number_persons(labels: np.ndarray) -> np.ndarray:
@@ -383,8 +434,9 @@ def number_persons(labels: np.ndarray) -> np.ndarray:
 
 
 def attach_by_unique_name(records: pd.DataFrame, person_ids: pd.Series) -> tuple[pd.Series, int]:
-    """Join clusters that only a rare name ties together (a term-frequency refinement of the
-    name comparison: agreeing on a name that one resident of the whole drop carries is far
+    """Join clusters that only their name ties together: first the same name beside the same
+    people (:func:`etl.context.attach_by_context`), then a rare name (a term-frequency refinement
+    of the name comparison: agreeing on a name that one resident of the whole drop carries is far
     stronger evidence than agreeing on a common one).
 
     Clusters with an identifier (valid id, phone or birth year) are *strong*. When exactly two
@@ -393,6 +445,9 @@ def attach_by_unique_name(records: pd.DataFrame, person_ids: pd.Series) -> tuple
     name (typically a relation side) then joins the single strong cluster carrying its name, if
     there is exactly one. Returns (renumbered person ids in record order, clusters joined).
     """
+    from etl.context import attach_by_context  # etl.context builds on this module
+
+    person_ids, by_context = attach_by_context(records, person_ids)
     frame = pd.DataFrame(
         {
             "person_id": person_ids.to_numpy(),
@@ -442,9 +497,76 @@ def attach_by_unique_name(records: pd.DataFrame, person_ids: pd.Series) -> tuple
     weak = names[~names["strong"]]
     goal = weak["name"].map(holder)
     weak_target = weak[goal.notna()].assign(goal=goal[goal.notna()]).drop_duplicates("person_id")
+    shared = strong.loc[strong["name"].isin(holders.index[holders["nunique"] > 1]), ["name", "root"]]
+    nearby = _holders_nearby(records, person_ids, weak[goal.isna()], shared.drop_duplicates())
+    weak_target = pd.concat([weak_target, nearby], ignore_index=True)
+    weak_target = weak_target[_plausible_holders(records, person_ids, weak_target)]
     target.update(zip(weak_target["person_id"], weak_target["goal"], strict=True))
     mapped = pd.Series(person_ids.to_numpy()).map(lambda p: target.get(p, p)).to_numpy()
-    return pd.Series(number_persons(mapped), index=person_ids.index, dtype="str"), len(target)
+    return pd.Series(number_persons(mapped), index=person_ids.index, dtype="str"), by_context + len(target)
+
+
+def _holders_nearby(
+    records: pd.DataFrame, person_ids: pd.Series, weak: pd.DataFrame, holders: pd.DataFrame
+) -> pd.DataFrame:
+    """For weak clusters whose name several strong clusters carry: the one holder that lives
+    where the weak cluster's surroundings do — a community of a person named beside it, or of
+    a person named beside those — when there is exactly one. Returns person_id, goal."""
+    frame = pd.DataFrame(
+        {
+            "person_id": person_ids.to_numpy(),
+            "event": (
+                records["event_kind"].astype("str") + ":" + records["event_id"].astype("str")
+            ).to_numpy(),
+            "community": records["community"].to_numpy(),
+        }
+    )
+    mentions = frame[["event", "person_id"]].drop_duplicates()
+    edges = mentions.merge(mentions, on="event", suffixes=("", "_b"))
+    edges = edges.loc[
+        edges["person_id"] != edges["person_id_b"], ["person_id", "person_id_b"]
+    ].drop_duplicates()
+    first = edges.loc[edges["person_id"].isin(weak["person_id"])]
+    second = first.merge(
+        edges.rename(columns={"person_id": "person_id_b", "person_id_b": "far"}), on="person_id_b"
+    )
+    around = pd.concat(
+        [
+            first.set_axis(["person_id", "near"], axis=1),
+            second[["person_id", "far"]].set_axis(["person_id", "near"], axis=1),
+        ]
+    )
+    places = frame[["person_id", "community"]].dropna().drop_duplicates()
+    around = around.merge(places.rename(columns={"person_id": "near"}), on="near")[["person_id", "community"]]
+    around = around.drop_duplicates().merge(
+        weak[["person_id", "name"]].drop_duplicates("person_id"), on="person_id"
+    )
+    homes = holders.merge(places.rename(columns={"person_id": "root"}), on="root")
+    found = around.merge(homes, on=["name", "community"])[["person_id", "root"]].drop_duplicates()
+    unique = found.groupby("person_id")["root"].transform("size") == 1
+    return found.loc[unique].rename(columns={"root": "goal"})[["person_id", "goal"]]
+
+
+def _plausible_holders(records: pd.DataFrame, person_ids: pd.Series, joins: pd.DataFrame) -> np.ndarray:
+    """Per weak cluster (``person_id``) and the only strong cluster of its name (``goal``):
+    False when the weak cluster carries an (invalid) id that is no typo of the holder's valid
+    ids (one character apart), or that the holder cannot be checked against (no valid id)."""
+    typed = pd.DataFrame(
+        {
+            "person_id": person_ids.to_numpy(),
+            "raw_id": records["id_number"].where(~records["id_valid"].astype(bool)).to_numpy(),
+        }
+    ).dropna()
+    holders = pd.DataFrame(
+        {
+            "goal": person_ids.to_numpy(),
+            "valid_id": records["id_number"].where(records["id_valid"].astype(bool)).to_numpy(),
+        }
+    ).dropna()
+    typed = typed.merge(joins[["person_id", "goal"]], on="person_id").merge(holders, on="goal", how="left")
+    close = _ids_close(typed["raw_id"].to_numpy(dtype=str), typed["valid_id"].fillna("").to_numpy(dtype=str))
+    with_raw = joins["person_id"].isin(set(typed["person_id"])).to_numpy()
+    return ~with_raw | joins["person_id"].isin(set(typed.loc[close, "person_id"])).to_numpy()
 
 
 # Relations whose two sides usually share a home, or at least a community.

@@ -405,10 +405,12 @@ def kin_adjacency(snapshot: PersonGraphSnapshot) -> sparse.csr_matrix:
 
 @dataclass(frozen=True)
 class IgraphPersonGraph:
-    """The present persons as an igraph graph on compact vertex numbers."""
+    """The present persons as an igraph graph on compact vertex numbers (and the same graph as
+    a symmetric 0/1 sparse matrix, for PageRank)."""
 
     graph: ig.Graph
     vertex_person: np.ndarray
+    adjacency: sparse.csr_matrix
 
 
 def igraph_person_graph(snapshot: PersonGraphSnapshot, adjacency: sparse.csr_matrix) -> IgraphPersonGraph:
@@ -417,14 +419,39 @@ def igraph_person_graph(snapshot: PersonGraphSnapshot, adjacency: sparse.csr_mat
     compact = adjacency[vertex_person][:, vertex_person]
     upper = sparse.triu(compact, k=1).tocoo()
     edges = np.column_stack([upper.row, upper.col]).astype(np.int64)
-    return IgraphPersonGraph(ig.Graph(n=len(vertex_person), edges=edges), vertex_person)
+    return IgraphPersonGraph(ig.Graph(n=len(vertex_person), edges=edges), vertex_person, binarise(compact))
+
+
+def sparse_pagerank(
+    adjacency: sparse.csr_matrix, reset: np.ndarray | None = None, damping: float = PAGERANK_DAMPING
+) -> np.ndarray:
+    """PageRank of an undirected graph by power iteration (networkx's definition: dangling
+    vertices jump like the reset), to an L1 change below 1e-10. Single-threaded sparse products
+    in a fixed order: the same graph gives the same bits in every run (igraph's PRPACK does not,
+    by about 1e-11)."""
+    n = adjacency.shape[0]
+    if n == 0:
+        return np.zeros(0)
+    p = np.full(n, 1.0 / n) if reset is None else reset / reset.sum()
+    degree = np.asarray(adjacency.sum(axis=1)).ravel()
+    dangling = degree == 0
+    inverse = np.divide(1.0, degree, out=np.zeros(n), where=~dangling)
+    x = p.copy()
+    for _ in range(1000):
+        spread = adjacency @ (x * inverse)
+        new = damping * (spread + x[dangling].sum() * p) + (1 - damping) * p
+        change = np.abs(new - x).sum()
+        x = new
+        if change < 1e-10:
+            break
+    return x
 
 
 def igraph_pagerank(person_graph: IgraphPersonGraph, n_persons: int) -> np.ndarray:
-    """PageRank per person index (0 for absent persons); PRPACK solves it exactly."""
+    """PageRank per person index (0 for absent persons), deterministic (:func:`sparse_pagerank`)."""
     values = np.zeros(n_persons)
     if len(person_graph.vertex_person):
-        values[person_graph.vertex_person] = person_graph.graph.pagerank(damping=PAGERANK_DAMPING)
+        values[person_graph.vertex_person] = sparse_pagerank(person_graph.adjacency)
     return values
 
 
@@ -436,9 +463,7 @@ def igraph_personalised_pagerank(
     values = np.zeros(n_persons)
     reset = seeds[person_graph.vertex_person].astype(np.float64)
     if reset.sum() > 0:
-        values[person_graph.vertex_person] = person_graph.graph.personalized_pagerank(
-            damping=PAGERANK_DAMPING, reset=reset
-        )
+        values[person_graph.vertex_person] = sparse_pagerank(person_graph.adjacency, reset)
     return values
 
 

@@ -145,15 +145,16 @@ def next_model_version(register: Register, as_of: pd.Timestamp) -> str:
 
 
 def train_on(
-    known: CanonicalTables, as_of: pd.Timestamp, backtest_months: int, laps: Laps
+    known: CanonicalTables, as_of: pd.Timestamp, backtest_months: int, laps: Laps, ablation: bool = False
 ) -> tuple[TrainedModel, dict, dict, pd.DataFrame, list]:
-    """Snapshots, backtest and the fitted model as of ``as_of``; and the current features."""
+    """Snapshots, backtest (``ablation``: with the variants without each feature family) and the
+    fitted model as of ``as_of``; and the current features."""
     dates = snapshot_dates(known, as_of)
     snapshots = build_snapshot_frame(known, [*dates, as_of])
     laps("features")
     training = snapshots.loc[snapshots["as_of"] < as_of]
     current = snapshots.loc[snapshots["as_of"] == as_of].reset_index(drop=True)
-    evaluation, frames = evaluate_model(training, known, backtest_months)
+    evaluation, frames = evaluate_model(training, known, backtest_months, ablation=ablation)
     laps("backtest")
     model = fit_model(training, feature_columns(training))
     model.metadata = {"trained_as_of": str(as_of.date()), "snapshot_rows": int(len(training))}

@@ -253,9 +253,11 @@ def train_job(
     out: Path,
     backtest_months: int = BACKTEST_MONTHS,
     register: Register | None = None,
+    ablation: bool = False,
 ) -> dict:
     """`cli.py train`: the monthly model (snapshots, backtest, calibration, model card), registered
-    as the model in force; no scores."""
+    as the model in force; no scores. ``ablation`` also backtests the model without each feature
+    family (the model card keeps the latest results)."""
     as_of_ts = as_timestamp(as_of)
     out = catalog.check_out(out)
     reg, opened = open_register(register)
@@ -264,7 +266,7 @@ def train_job(
         result, identity, version = ingest_with_register(Path(sources), as_of_ts, reg)
         laps("ingest")
         known = tables_as_of(result.tables, as_of_ts)
-        model, evaluation, frames, _current, _ = train_on(known, as_of_ts, backtest_months, laps)
+        model, evaluation, frames, _current, _ = train_on(known, as_of_ts, backtest_months, laps, ablation)
         model_version = next_model_version(reg, as_of_ts)
         model.metadata["model_version"] = model_version
         replaced, token = superseded(reg, out), new_token()

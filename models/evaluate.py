@@ -3,23 +3,35 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
 from models.dataset import feature_columns
-from models.snapshots import HORIZON_DAYS
-from models.train import fit_model
+from models.train import ESTIMATOR_CONFIGS, choose_and_calibrate, out_of_time_scores, validation_dates
 
 # name -> (estimator, feature prefixes left out)
 VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "model": ("gbm", ()),
-    "model_without_graph": ("gbm", ("g_",)),
-    "model_without_text": ("gbm", ("t_",)),
     "logistic": ("logistic", ()),
     "seed_rule": ("seed_rule", ()),
+    # The dispute's own records only (calls, reports, mediations, visits, category): plain counts.
+    "history_only": ("gbm_plain", ("g_", "t_", "x_", "ph_")),
 }
+# On demand (``ablation=True``): what each feature family adds to the platform.
+ABLATION_VARIANTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "model_without_graph": ("gbm", ("g_",)),
+    "model_without_text": ("gbm", ("t_", "x_")),
+    "model_without_learned_text": ("gbm", ("x_",)),
+    "model_without_person_history": ("gbm", ("ph_",)),
+}
+
+
+def backtest_variants(ablation: bool = False) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """The variants a backtest compares: the platform and its baselines, plus the ablation ones."""
+    return {**VARIANTS, **(ABLATION_VARIANTS if ablation else {})}
 
 
 def precision_at(y: np.ndarray, p: np.ndarray, k: int) -> float:
@@ -89,43 +101,109 @@ def backtest(
     test_dates: Sequence[pd.Timestamp],
     variants: dict[str, tuple[str, tuple[str, ...]]] | None = None,
 ) -> pd.DataFrame:
-    """Rolling origin: for each test date, fit on snapshots whose label window closed by then.
+    """Rolling origin, nested: for each test date and variant, the procedure of
+    :func:`models.train.fit_model` as it would have run then — settings chosen and Platt
+    calibration fitted on out-of-time scores of the latest dates whose labels were known by the
+    test date, the model fitted on the snapshots whose label window had closed by then.
 
+    Each (setting, date) fit is made once and shared by every test date that may use it.
     Returns one row per (variant, dispute, test date) with its probability and label.
     """
     variants = variants or VARIANTS
+    test_dates = [pd.Timestamp(d) for d in test_dates]
+    plans = {t: validation_dates(snapshots, before=t) for t in test_dates}
+    needed = sorted(set(test_dates) | {d for dates in plans.values() for d in dates})
     rows = []
-    for test_date in test_dates:
-        history = snapshots.loc[snapshots["as_of"] + pd.Timedelta(days=HORIZON_DAYS) <= test_date]
-        test = snapshots.loc[snapshots["as_of"] == test_date]
-        if test.empty or history["label"].sum() == 0:
-            continue
-        for name, (estimator, excluded) in variants.items():
-            columns = feature_columns(snapshots, excluded)
-            model = fit_model(history, columns, estimator)
-            scored = test[["dispute_id", "as_of", "label"]].copy()
-            scored["probability"] = model.predict_proba(test)
+    for name, (estimator, excluded) in variants.items():
+        columns = feature_columns(snapshots, excluded)
+        configs = list(ESTIMATOR_CONFIGS[estimator])
+        scores = out_of_time_scores(snapshots, columns, estimator, needed, configs)
+        for test_date in test_dates:
+            dates = plans[test_date]
+            if not dates or (configs[0], test_date) not in scores:
+                continue
+            best, calibrator, _ = choose_and_calibrate(snapshots, scores, dates, configs)
+            scored = snapshots.loc[snapshots["as_of"] == test_date, ["dispute_id", "as_of", "label"]].copy()
+            scored["probability"] = calibrator(scores[(best, test_date)])
             scored["variant"] = name
+            scored["setting"] = best
             rows.append(scored)
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+
+
+@dataclass(frozen=True)
+class _Ranking:
+    """Labels in descending order of score, and where each group of tied scores ends."""
+
+    order: np.ndarray
+    y: np.ndarray
+    ends: np.ndarray
+
+    @classmethod
+    def of(cls, y: np.ndarray, p: np.ndarray) -> _Ranking:
+        order = np.argsort(-p, kind="mergesort")
+        ranked = p[order]
+        ends = np.flatnonzero(np.r_[ranked[1:] != ranked[:-1], True])
+        return cls(order=order, y=y[order].astype(float), ends=ends)
+
+    def scores(self, weights: np.ndarray) -> tuple[float, float]:
+        """(average precision, ROC-AUC) with each case counted ``weights`` times, as scikit-learn
+        defines them (ties form one threshold; a tie of a positive and a negative counts half)."""
+        w = weights[self.order]
+        tp = np.cumsum(w * self.y)[self.ends]
+        fp = np.cumsum(w * (1 - self.y))[self.ends]
+        positives, negatives = tp[-1], fp[-1]
+        if positives == 0 or negatives == 0:
+            return float("nan"), float("nan")
+        recall_step = np.diff(np.r_[0.0, tp]) / positives
+        # Thresholds with no case drawn add no recall (and would divide 0 by 0).
+        precision = np.divide(tp, tp + fp, out=np.zeros_like(tp), where=tp + fp > 0)
+        ap = float(np.sum(recall_step * precision))
+        neg_in_group = np.diff(np.r_[0.0, fp])
+        auc = float(
+            np.sum(np.diff(np.r_[0.0, tp]) * (negatives - fp + 0.5 * neg_in_group)) / (positives * negatives)
+        )
+        return ap, auc
+
+
+METRIC_INDEX = {"average_precision": 0, "roc_auc": 1}
+
+
+def _bootstrap_weights(n_rows: int, n: int, seed: int):
+    """Resampling with replacement as counts per case (one draw per replicate)."""
+    rng = np.random.default_rng(seed)
+    for _ in range(n):
+        yield np.bincount(rng.integers(0, n_rows, n_rows), minlength=n_rows).astype(float)
+
+
+def bootstrap_interval(
+    y: np.ndarray, p: np.ndarray, metric: str = "average_precision", n: int = 300, seed: int = 0
+) -> dict[str, float]:
+    """A metric of one ranking and its bootstrap (over cases) 95% interval."""
+    ranking, k = _Ranking.of(y, p), METRIC_INDEX[metric]
+    samples = [ranking.scores(w)[k] for w in _bootstrap_weights(len(y), n, seed)]
+    samples = [v for v in samples if not np.isnan(v)]
+    low, high = np.percentile(samples, [2.5, 97.5]) if samples else (float("nan"), float("nan"))
+    return {"value": ranking.scores(np.ones(len(y)))[k], "low": float(low), "high": float(high)}
 
 
 def bootstrap_difference(
     scored: pd.DataFrame, a: str, b: str, metric: str = "average_precision", n: int = 300, seed: int = 0
 ) -> dict[str, float]:
-    """Bootstrap (over test cases) of metric(a) − metric(b) on the same rows; 95% interval."""
+    """Bootstrap (over test cases, paired) of metric(a) − metric(b) on the same rows; 95% interval."""
     left = scored.loc[scored["variant"] == a].set_index(["dispute_id", "as_of"])
     right = scored.loc[scored["variant"] == b].set_index(["dispute_id", "as_of"]).reindex(left.index)
     y = left["label"].to_numpy()
-    pa, pb = left["probability"].to_numpy(), right["probability"].to_numpy()
-    score = {"average_precision": average_precision_score, "roc_auc": roc_auc_score}[metric]
-    rng = np.random.default_rng(seed)
+    first = _Ranking.of(y, left["probability"].to_numpy())
+    second = _Ranking.of(y, right["probability"].to_numpy())
+    k = METRIC_INDEX[metric]
     diffs = []
-    for _ in range(n):
-        sample = rng.integers(0, len(y), len(y))
-        if 0 < y[sample].sum() < len(sample):
-            diffs.append(score(y[sample], pa[sample]) - score(y[sample], pb[sample]))
-    point = score(y, pa) - score(y, pb) if 0 < y.sum() < len(y) else float("nan")
+    for w in _bootstrap_weights(len(y), n, seed):
+        diff = first.scores(w)[k] - second.scores(w)[k]
+        if not np.isnan(diff):
+            diffs.append(diff)
+    ones = np.ones(len(y))
+    point = first.scores(ones)[k] - second.scores(ones)[k]
     low, high = np.percentile(diffs, [2.5, 97.5]) if diffs else (float("nan"), float("nan"))
     return {"difference": float(point), "low": float(low), "high": float(high), "samples": len(diffs)}
 

@@ -55,6 +55,16 @@ PHRASES: dict[str, Callable[[Mapping[str, float]], str]] = {
     "t_self_harm_90d": lambda r: "近期有轻生言行",
     "t_violence": lambda r: "已发生肢体冲突",
     "t_violence_90d": lambda r: "近期发生肢体冲突",
+    "x_text_risk": lambda r: "案情描述与以往激化纠纷相似",
+    "ph_prior_disputes_2y_max": lambda r: f"当事人两年内涉及其他纠纷{_n(r['ph_prior_disputes_2y_max'])}起",
+    "ph_prior_disputes_2y_sum": lambda r: "当事人近两年多次卷入纠纷",
+    "ph_suspect_cases_max": lambda r: "当事人曾为刑事案件犯罪嫌疑人",
+    "ph_violent_suspect_cases_max": lambda r: "当事人曾因暴力犯罪被立案",
+    "ph_victim_cases_max": lambda r: "当事人曾为刑事案件被害人",
+    "ph_days_since_other_incident": lambda r: (
+        f"当事人{_n(r['ph_days_since_other_incident'])}天前刚涉及其他警情"
+    ),
+    "ph_household_escalations_180d": lambda r: "家庭成员近半年卷入民转刑案件",
 }
 
 # Timing and volume features (dispute age, days since the last event or visit, numbers of
@@ -113,7 +123,7 @@ def phrase(feature: str, row) -> str:
 def contributions(model: TrainedModel, frame: pd.DataFrame) -> pd.DataFrame:
     """Exact SHAP values (log-odds) per feature for each row (LightGBM pipelines only)."""
     pipeline = model.base
-    X = frame[model.feature_columns]
+    X = model.design(frame)
     if len(pipeline.steps) > 1:
         X = pipeline[:-1].transform(X)
     booster = pipeline[-1].booster_
@@ -128,13 +138,15 @@ def top_factors(model: TrainedModel, frame: pd.DataFrame, k: int = 3) -> pd.Seri
     values = shap.to_numpy().copy()
     values[:, [i for i, c in enumerate(columns) if c in CONTEXT_FEATURES]] = 0.0
     order = np.argsort(-values, axis=1, kind="stable")
-    rows = frame[model.feature_columns].to_dict("records")
+    rows = model.design(frame).to_dict("records")
     reasons = []
     for i, row in enumerate(rows):
         picked: list[str] = []
         for j in order[i]:
             if values[i, j] <= 0 or len(picked) == k:
                 break
+            if pd.isna(row[columns[j]]):
+                continue  # an unknown value shapes the score but is no reason to state
             text = phrase(columns[j], row)
             if text not in picked:
                 picked.append(text)

@@ -207,5 +207,8 @@ def history_features(index: EventIndex, as_of: pd.Timestamp, dispute_ids: pd.Ind
 
 
 def seed_rule(features: pd.DataFrame) -> pd.Series:
-    """The mechanism's own flag: two or more calls (in the year), or threats of extreme behaviour."""
-    return ((features["h_calls_365d"] >= 2) | (features["t_threat"] > 0)).astype(int).rename("seed_rule")
+    """The mechanism's own ranking: two or more calls in 90 days first, then threats of extreme
+    behaviour, then the number of calls (each step breaks the ties of the one before)."""
+    calls = features["h_calls_90d"].fillna(0).clip(lower=0)
+    score = 2.0 * (calls >= 2) + (features["t_threat"].fillna(0) > 0) + calls / (calls + 1)
+    return score.astype(float).rename("seed_rule")

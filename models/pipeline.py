@@ -6,7 +6,14 @@ import numpy as np
 import pandas as pd
 
 from etl.schema import CanonicalTables
-from models.evaluate import VARIANTS, backtest, bootstrap_difference, disparity, metrics, reliability_curve
+from models.evaluate import (
+    backtest,
+    backtest_variants,
+    bootstrap_difference,
+    disparity,
+    metrics,
+    reliability_curve,
+)
 from models.explain import top_factors
 from models.snapshots import as_timestamp, event_log, label_window_closed, review_dates
 from models.tiers import assign_tiers, tier_capacity
@@ -81,12 +88,15 @@ def dispute_groups(known: CanonicalTables) -> pd.DataFrame:
 
 
 def evaluate_model(
-    snapshots: pd.DataFrame, known: CanonicalTables, months: int = BACKTEST_MONTHS
+    snapshots: pd.DataFrame, known: CanonicalTables, months: int = BACKTEST_MONTHS, ablation: bool = False
 ) -> tuple[dict, dict]:
-    """Rolling-origin backtest of every variant over the last ``months`` closed review dates."""
+    """Rolling-origin backtest over the last ``months`` closed review dates: the platform, logistic
+    regression, the seed rule and a history-only model; with ``ablation`` also the platform
+    without each feature family (graph, text, learned text, person history)."""
     dates = sorted(snapshots["as_of"].unique())
     test_dates = dates[-months:]
-    scored = backtest(snapshots, test_dates)
+    variants = backtest_variants(ablation)
+    scored = backtest(snapshots, test_dates, variants)
     if scored.empty:
         return {"backtest": "not enough history"}, {}
     groups = dispute_groups(known)
@@ -99,16 +109,21 @@ def evaluate_model(
         ]
     )
     model_rows = scored.loc[scored["variant"] == "model"]
-    ablation = {
+    comparisons = {
         f"{metric}: model − {other}": bootstrap_difference(scored, "model", other, metric)
-        for other in ("model_without_graph", "model_without_text", "seed_rule", "logistic")
+        for other in variants
+        if other != "model"
         for metric in ("average_precision", "roc_auc")
     }
     evaluation = {
         "test_dates": [str(pd.Timestamp(d).date()) for d in test_dates],
         "metrics": by_variant,
-        "ablation": ablation,
-        "variants": {k: {"estimator": v[0], "without": list(v[1])} for k, v in VARIANTS.items()},
+        "ablation": comparisons,
+        "variants": {k: {"estimator": v[0], "without": list(v[1])} for k, v in variants.items()},
+        "settings": {
+            name: part.groupby("as_of")["setting"].first().tolist()
+            for name, part in scored.groupby("variant")
+        },
     }
     frames = {
         "backtest_by_month": by_month,

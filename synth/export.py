@@ -8,16 +8,18 @@ its own reproducible style and the person rows get the typos and gaps of real re
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import random
 import re
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
 from etl import contract
-from synth.names import format_phone, homophone_name, mistype_id, to_full_width
+from synth.names import format_phone, homophone_name, id_check_char, mistype_id, to_full_width
+from synth.profiles import RecordNoise
 
 TABLE_COLUMNS: dict[str, list[tuple[str, str]]] = {
     "grids": [
@@ -247,11 +249,16 @@ PERSON_NOISE = {
 }
 
 
-def render_person(person: dict, table: str, rng: random.Random, fmt: str) -> dict[str, str]:
+def render_person(
+    person: dict, table: str, rng: random.Random, fmt: str, extra: RecordNoise | None = None
+) -> dict[str, str]:
     """A person row as a clerk typed it: the identity fields, noisy in the mixed format.
 
     Keeps identities recoverable: a row keeps at least two of (correct ID, phone, name with
-    birth year) unless the person has no phone, or in about one row in a hundred.
+    birth year) unless the person has no phone, or in about one row in a hundred. A profile's
+    ``extra`` noise (:class:`synth.profiles.RecordNoise`) then makes some rows sparse (name, birth
+    year and address only, or name and birth year only), re-validates some id typos, writes
+    traditional characters and more phone formats.
     """
     name, pid, phone = person["name"], person["person_key"], person["phone"]
     gender = "男" if person["male"] else "女"
@@ -266,9 +273,18 @@ def render_person(person: dict, table: str, rng: random.Random, fmt: str) -> dic
             "address": person["address"],
         }
     noise = PERSON_NOISE[table]
+    if extra is not None:
+        noise = replace(
+            noise,
+            mistyped_id=noise.mistyped_id if extra.id_typo is None else extra.id_typo,
+            homophone=noise.homophone if extra.homophone is None else extra.homophone,
+        )
     out_id = "" if rng.random() < noise.missing_id else pid
     if out_id and rng.random() < noise.mistyped_id:
         out_id = mistype_id(out_id, rng)
+        if extra is not None and rng.random() < extra.valid_typo:
+            # The clerk's system rejected the check character and it was "corrected".
+            out_id = out_id[:17] + id_check_char(out_id[:17])
     out_phone = "" if (not phone or rng.random() < noise.missing_phone) else phone
     out_year = "" if rng.random() < noise.missing_birth_year else birth_year
     out_name = homophone_name(name, rng) if rng.random() < noise.homophone else name
@@ -286,7 +302,10 @@ def render_person(person: dict, table: str, rng: random.Random, fmt: str) -> dic
     elif out_id != pid:
         out_name = name
     if out_phone:
-        out_phone = format_phone(out_phone, rng.choice([0, 0, 0, 1, 2, 3, 4]))
+        styles = [0, 0, 0, 1, 2, 3, 4] + (
+            [5, 6, 7, 8] if extra is not None and extra.extra_phone_styles else []
+        )
+        out_phone = format_phone(out_phone, rng.choice(styles))
     u = rng.random()
     if u < noise.stray:
         out_name = rng.choice([" ", "", "　"]) + out_name + rng.choice([" ", "  "])
@@ -299,7 +318,7 @@ def render_person(person: dict, table: str, rng: random.Random, fmt: str) -> dic
     address = person["address"]
     if rng.random() < 0.2:
         address = re.sub(r"^.+?(区|县|市)", "", address, count=1)
-    return {
+    row = {
         "name": out_name,
         "id_number": out_id,
         "phone": out_phone,
@@ -307,6 +326,31 @@ def render_person(person: dict, table: str, rng: random.Random, fmt: str) -> dic
         "birth_year": out_year,
         "address": address,
     }
+    return row if extra is None or not extra.active else _profile_noise(row, birth_year, table, extra, rng)
+
+
+@functools.cache
+def _to_traditional():
+    import opencc
+
+    return opencc.OpenCC("s2t")
+
+
+def _profile_noise(
+    row: dict[str, str], birth_year: str, table: str, extra: RecordNoise, rng: random.Random
+) -> dict:
+    """A profile's person-row noise on top of the default one."""
+    if table in ("call_persons", "report_persons"):
+        u = rng.random()
+        if u < extra.sparse + extra.bare:
+            # Only what was said aloud: name, birth year and (for sparse rows) the address.
+            row = {**row, "id_number": "", "phone": "", "gender": "", "birth_year": birth_year}
+            if u >= extra.sparse:
+                row["address"] = ""
+    if extra.traditional and rng.random() < extra.traditional:
+        convert = _to_traditional().convert
+        row = {**row, "name": convert(row["name"]), "address": convert(row.get("address", ""))}
+    return row
 
 
 @dataclass

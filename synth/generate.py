@@ -24,7 +24,9 @@ from synth.export import (
     write_table,
 )
 from synth.geography import build_geography
+from synth.phrasing import operator_style, rewrite
 from synth.population import build_population
+from synth.profiles import Profile, get_profile
 from synth.simulate import PERIOD_START, CitySimulator, SimResult
 from synth.staff import build_staff
 from synth.truth import calls_per_dispute, derive_outcomes, positive_rate, review_dates
@@ -58,27 +60,32 @@ def _ordered_ids(days: pd.Series, prefix: str, width: int, with_date: bool) -> p
     return pd.Series([f"{prefix}{r:0{width}d}" for r in rank], index=days.index)
 
 
-def generate_drop(scale: str, seed: int, out: Path, truth: Path | None = None, fmt: str = "mixed") -> dict:
+def generate_drop(
+    scale: str, seed: int, out: Path, truth: Path | None = None, fmt: str = "mixed", profile: str = "default"
+) -> dict:
     """Write a synthetic source drop to ``out`` and its ground truth to ``truth``.
 
     ``scale``: tiny (≈12 grids), small (≈300) or city (≈10,372); ``fmt``: mixed (real-export
-    quirks and planted bad rows) or clean. The same seed and scale give byte-identical files.
-    Returns the summary also written to ``truth/summary.json``.
+    quirks and planted bad rows) or clean; ``profile``: the world (:data:`synth.profiles.PROFILES`).
+    The same seed, scale and profile give byte-identical files. Returns the summary also written
+    to ``truth/summary.json``.
     """
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}; expected one of {', '.join(SCALES)}")
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    world = get_profile(profile)
     out = Path(out)
     truth = Path(truth) if truth is not None else out.parent / "truth"
     nprng = np.random.default_rng(seed)
     grids, stations = build_geography(scale, nprng)
     population = build_population(grids, scale, nprng)
     staff = build_staff(grids, nprng)
-    sim = CitySimulator(grids, stations, staff, population, scale, nprng).run()
+    profile_rng = None if world.is_default else np.random.default_rng(world.stream(seed, "simulation"))
+    sim = CitySimulator(grids, stations, staff, population, scale, nprng, world, profile_rng).run()
     rng = random.Random(seed * 7919 + 17)
 
-    drop = _build_drop(sim, grids, stations, staff, population, fmt, rng)
+    drop = _build_drop(sim, grids, stations, staff, population, fmt, rng, world, seed)
     bad = _plant_bad_rows(drop.tables, scale, fmt, rng) if fmt == "mixed" else []
     styles = choose_styles({t: len(drop.tables[t].rows) for t in TABLE_ORDER}, rng, fmt)
 
@@ -91,7 +98,7 @@ def generate_drop(scale: str, seed: int, out: Path, truth: Path | None = None, f
     for table in TABLE_ORDER:
         file_names[table] = write_table(out, drop.tables[table], styles[table], rng)
 
-    summary = _write_truth(truth, drop, file_names, styles, bad, scale, seed, fmt)
+    summary = _write_truth(truth, drop, file_names, styles, bad, scale, seed, fmt, world)
     return summary
 
 
@@ -114,9 +121,21 @@ def _build_drop(
     population,
     fmt: str,
     rng: random.Random,
+    world: Profile,
+    seed: int,
 ) -> _Drop:
     drop = _Drop()
     mixed = fmt == "mixed"
+    text_rng = random.Random(world.stream(seed, "text"))
+
+    def written(text: str, operator: str) -> str:
+        """The text as the operator (station or staff member) of this world writes it."""
+        if not world.phrasing.active:
+            return text
+        style = operator_style(operator, world.phrasing.styles, world.name)
+        return rewrite(text, style, text_rng) if style else text
+
+    extra_noise = None if world.is_default or not mixed else world.noise
     row: Any
     persons = population.persons
     person_cols = persons[["person_key", "name", "male", "birth_year", "phone", "address"]].to_dict("records")
@@ -150,7 +169,7 @@ def _build_drop(
     for row in calls.itertuples(index=False):
         category = row.category
         grid_id = row.grid_id
-        narrative = row.narrative
+        narrative = written(row.narrative, row.station_id)
         if mixed:
             if rng.random() < 0.04:
                 category = rng.choice([c for c in categories if c != category])
@@ -181,7 +200,7 @@ def _build_drop(
         frame = frame.sort_values("_event", kind="stable")
         for event_id, role, pid in zip(frame["_event"], frame["role"], frame["pid"], strict=True):
             person = person_cols[pid]
-            row = {key_col: event_id, "role": role, **render_person(person, name, rng, fmt)}
+            row = {key_col: event_id, "role": role, **render_person(person, name, rng, fmt, extra_noise)}
             if name == "case_persons":
                 row.pop("address")
             table.rows.append(row)
@@ -206,7 +225,9 @@ def _build_drop(
                 "staff_id": row.staff_id,
                 "category": row.category,
                 "severity": row.severity,
-                "description": add_text_noise(row.description, rng) if mixed else row.description,
+                "description": add_text_noise(written(row.description, row.staff_id), rng)
+                if mixed
+                else written(row.description, row.staff_id),
                 "status": row.status,
             }
         )
@@ -250,7 +271,7 @@ def _build_drop(
                 "visited_at": row.visited_at,
                 "kind": row.kind,
                 "mood": row.mood,
-                "note": row.note,
+                "note": written(row.note, row.staff_id),
             }
         )
         t.person_keys.append(())
@@ -298,8 +319,8 @@ def _build_drop(
     ]
     t = drop.tables["relations"]
     for a, b, kind in rel[keep].itertuples(index=False):
-        pa = render_person(person_cols[a], "relations", rng, fmt)
-        pb = render_person(person_cols[b], "relations", rng, fmt)
+        pa = render_person(person_cols[a], "relations", rng, fmt, extra_noise)
+        pb = render_person(person_cols[b], "relations", rng, fmt, extra_noise)
         t.rows.append(
             {
                 "name_a": pa["name"],
@@ -470,6 +491,7 @@ def _write_truth(
     scale: str,
     seed: int,
     fmt: str,
+    world: Profile,
 ) -> dict:
     if truth.exists():
         shutil.rmtree(truth)
@@ -517,6 +539,10 @@ def _write_truth(
             "spillover_of": d["spillover_of"].map(lambda i: "" if i < 0 else d["dispute_key"].iloc[i]),
         }
     )
+    if not world.is_default:
+        # The drivers only profiles use (left out of the default city, whose files stay as they were).
+        for column in ("temper", "prior_suspect", "recent_incident", "household_exposure"):
+            out[column] = d[column]
     out = out[out["first_event_at"].notna()].sort_values("dispute_key", kind="stable")
     out.to_csv(truth / "disputes.csv", index=False, date_format="%Y-%m-%d %H:%M:%S")
 
@@ -529,6 +555,7 @@ def _write_truth(
     summary = {
         "scale": scale,
         "seed": seed,
+        **({} if world.is_default else {"profile": world.name}),
         "format": fmt,
         "files": {file_names[t]: len(drop.tables[t].rows) for t in TABLE_ORDER},
         "styles": {file_names[t]: styles[t].describe() for t in TABLE_ORDER},

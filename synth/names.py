@@ -286,6 +286,14 @@ def format_phone(phone: str, style: int) -> str:
         return f"{phone[:3]}-{phone[3:7]}-{phone[7:]}"
     if style == 3:
         return f"+86 {phone}"
+    if style == 5:
+        return f"0086 {phone[:3]} {phone[3:7]} {phone[7:]}"
+    if style == 6:
+        return f"{phone[:3]}.{phone[3:7]}.{phone[7:]}"
+    if style == 7:
+        return f"(+86){phone}"
+    if style == 8:
+        return f"86-{phone}"
     return f"+86{phone}"
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import heapq
 import math
 import random
-from bisect import bisect_left
+from bisect import bisect_left, insort
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +21,7 @@ import pandas as pd
 
 from synth import texts
 from synth.population import Population
+from synth.profiles import PROFILES, Profile
 
 PERIOD_START = datetime(2024, 1, 1)
 PERIOD_DAYS = 731.0  # 2024-01-01 .. 2025-12-31 inclusive
@@ -198,6 +199,10 @@ class _Dispute:
     max_heat: float = 0.0
     prior_violence: bool = False
     kin_violence: bool = False
+    temper: bool = False
+    prior_suspect: bool = False
+    recent_incident: bool = False
+    household_exposure: bool = False
     last_event: float = 0.0
     severity: str = "minor"
     call_times: list[float] = field(default_factory=list)
@@ -215,8 +220,14 @@ class CitySimulator:
         population: Population,
         scale: str,
         rng: np.random.Generator,
+        profile: Profile = PROFILES["default"],
+        profile_rng: np.random.Generator | None = None,
     ):
         self.grids = grids
+        self.profile = profile
+        self.esc = profile.escalation
+        self.weights = {**HAZARD_WEIGHTS, **self.esc.weights}
+        self.category_mix = {**CATEGORY_MIX, **self.esc.category_mix}
         self.staff = staff
         self.pop = population
         self.scale = scale
@@ -235,6 +246,14 @@ class CitySimulator:
         self.grid_county: list[str] = grids["county"].tolist()
         self.grid_urban: list[bool] = grids["urban"].tolist()
         self.violent_at: dict[int, float] = {}
+        self.suspect_at: dict[int, float] = {}
+        self.escalated_at: dict[int, list[float]] = {}  # party -> days its disputes turned violent
+        self.incidents: dict[int, list[tuple[float, int]]] = {}  # person -> (call day, dispute), sorted
+        n_persons = len(persons)
+        self.temper = np.zeros(n_persons, dtype=bool)
+        if self.esc.temper_share > 0:
+            assert profile_rng is not None, "a profile with hot tempers needs its own random stream"
+            self.temper = profile_rng.random(n_persons) < self.esc.temper_share
         self._index_people()
         self._index_staff()
         self.calls: list[dict] = []
@@ -252,6 +271,8 @@ class CitySimulator:
         persons = self.pop.persons
         adult = (persons["age"] >= 18).to_numpy()
         self.weight = persons["quarrel"].to_numpy().copy()
+        # Hot-tempered residents are drawn into disputes (and earlier cases) more often.
+        self.weight[self.temper] *= 3.0
         grid_arr = persons["grid_idx"].to_numpy()
         by_grid: dict[int, list[int]] = {}
         by_county: dict[str, list[int]] = {}
@@ -324,7 +345,11 @@ class CitySimulator:
             if dispute is None:
                 continue
             self._simulate(dispute)
-            if dispute.escalated_at is not None and dispute.case_idx >= 0 and rng.random() < 0.3:
+            if (
+                dispute.escalated_at is not None
+                and dispute.case_idx >= 0
+                and rng.random() < self.esc.spillover
+            ):
                 spill = self._spillover_spec(dispute)
                 if spill is not None:
                     counter += 1
@@ -423,6 +448,8 @@ class CitySimulator:
             for p in (suspect, victim):
                 if p >= 0 and (p not in self.violent_at or self.violent_at[p] > day):
                     self.violent_at[p] = day
+            if suspect not in self.suspect_at or self.suspect_at[suspect] > day:
+                self.suspect_at[suspect] = day
         return idx
 
     # ----------------------------------------------------------------- disputes
@@ -436,7 +463,7 @@ class CitySimulator:
             grid = rng.randrange(len(self.grid_ids))
             if grid not in self.grid_pools:
                 return None
-            category = _pick(rng, CATEGORY_MIX)
+            category = _pick(rng, self.category_mix)
             if category == "property" and not self.grid_urban[grid]:
                 category = "land" if rng.random() < 0.6 else "neighbour"
             sides = self._parties(category, grid)
@@ -631,7 +658,7 @@ class CitySimulator:
                 return None
             # Calls of the week: background rate from heat plus self-excitation.
             excitation = sum(math.exp(-(ws - t) / _TAU) for t in d.call_times[-12:])
-            lam = 7 * 0.016 * heat + _ALPHA * excitation * (1 - math.exp(-7 / _TAU))
+            lam = 7 * 0.016 * heat * self.esc.call_rate + _ALPHA * excitation * (1 - math.exp(-7 / _TAU))
             if resolved_at is not None:
                 lam *= 0.3
             n_new = _poisson(rng, lam)
@@ -640,7 +667,7 @@ class CitySimulator:
                     self._call(d, day, heat)
             # Threats appear in heated disputes, earlier when drinking is involved.
             if d.threat_at is None and rng.random() < min(
-                0.25, 0.006 * heat * heat * (2 if d.alcohol else 1)
+                0.25, 0.006 * heat * heat * (2 if d.alcohol else 1) * self.esc.threat_rate
             ):
                 d.threat_at = ws + rng.random() * 7
                 heat += 0.8
@@ -679,8 +706,8 @@ class CitySimulator:
         return heat, resolved_at
 
     def _hazard_logit(self, d: _Dispute, ws: float, heat: float, last_mood: str) -> float:
-        w = HAZARD_WEIGHTS
-        logit = BASE_LOGIT[d.category] + w["log_heat"] * math.log(max(heat, 0.05))
+        w = self.weights
+        logit = BASE_LOGIT[d.category] + self.esc.base_shift + w["log_heat"] * math.log(max(heat, 0.05))
         if d.alcohol:
             logit += w["alcohol"]
         if d.separation:
@@ -705,7 +732,39 @@ class CitySimulator:
         if any(self.violent_at.get(k, 1e9) < ws for p in parties for k in self.pop.kin.get(p, ())):
             d.kin_violence = True
             logit += w["kin_violence"]
+        return logit + self._profile_logit(d, ws, parties)
+
+    def _profile_logit(self, d: _Dispute, ws: float, parties: list[int]) -> float:
+        """The drivers only some profiles use: temper, prior suspects, recent incidents, household."""
+        esc, logit = self.esc, 0.0
+        if esc.temper and any(self.temper[p] for p in parties):
+            d.temper = True
+            logit += esc.temper
+        if esc.prior_suspect and any(self.suspect_at.get(p, 1e9) < ws for p in parties):
+            d.prior_suspect = True
+            logit += esc.prior_suspect
+        if esc.recent_incident and any(self._incident_between(p, ws - 30, ws, d.idx) for p in parties):
+            d.recent_incident = True
+            logit += esc.recent_incident
+        if esc.household and any(
+            ws - 180 <= t < ws
+            for p in parties
+            for k in self.pop.kin.get(p, ())
+            for t in self.escalated_at.get(k, ())
+        ):
+            d.household_exposure = True
+            logit += esc.household
         return logit
+
+    def _incident_between(self, person: int, start: float, end: float, dispute: int) -> bool:
+        """Whether ``person`` was named in a call of another dispute in ``[start, end)``."""
+        days = self.incidents.get(person, [])
+        i = bisect_left(days, (start, -1))
+        while i < len(days) and days[i][0] < end:
+            if days[i][1] != dispute:
+                return True
+            i += 1
+        return False
 
     def _severity(self, d: _Dispute, heat: float, day: float) -> str:
         threat = d.threat_at is not None and d.threat_at < day
@@ -792,11 +851,16 @@ class CitySimulator:
                 w = rng.choice(witnesses)
                 if w not in d.side_a and w not in d.side_b:
                     self.call_persons.append((idx, "witness", w))
+        if self.esc.recent_incident:
+            k = len(self.call_persons) - 1
+            while k >= 0 and self.call_persons[k][0] == idx:
+                insort(self.incidents.setdefault(self.call_persons[k][2], []), (day, d.idx))
+                k -= 1
         d.call_times.append(day)
         d.n_calls += 1
         d.last_event = max(d.last_event, day)
         # The operator links the call when the governance system already knows the dispute.
-        if d.registered_at is not None and d.registered_at <= day and rng.random() < 0.95:
+        if d.registered_at is not None and d.registered_at <= day and rng.random() < self.esc.link_rate:
             self.calls[idx]["linked"] = True
         if disposition == "referred" and d.registered_at is None and rng.random() < 0.75:
             self._register(d, min(day + rng.uniform(0.1, 2), PERIOD_DAYS - 0.01), heat, status="open")
@@ -979,6 +1043,8 @@ class CitySimulator:
     def _escalate(self, d: _Dispute, te: float, heat: float) -> None:
         rng = self.rng
         d.escalated_at = te
+        for p in d.side_a + d.side_b:
+            self.escalated_at.setdefault(p, []).append(te)
         # Mediations planned for after the violence never happen; one in progress breaks down.
         for m_idx in d.mediations:
             med = self.mediations[m_idx]
@@ -1030,6 +1096,10 @@ class CitySimulator:
                     "escalated_day": d.escalated_at,
                     "escalation_case": d.case_idx,
                     "spillover_of": d.spillover_of,
+                    "temper": d.temper,
+                    "prior_suspect": d.prior_suspect,
+                    "recent_incident": d.recent_incident,
+                    "household_exposure": d.household_exposure,
                 }
                 for d in self.disputes
             ]

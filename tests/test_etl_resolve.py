@@ -111,8 +111,9 @@ def test_mistyped_id_and_traditional_name_join_the_right_person():
 
 
 def test_chaining_cannot_merge_two_valid_ids():
-    # Record 1 (no id) looks like both 0 and 2, which hold different valid ids.
-    id_a, id_b = valid_id("42050219850312001"), valid_id("42050219850312003")
+    # Record 1 (no id) looks like both 0 and 2, which hold different valid ids (two digits apart:
+    # no typo).
+    id_a, id_b = valid_id("42050219850312001"), valid_id("42050219850312017")
     recs = records(
         [
             {"name": "王芳", "id": id_a, "phone": "13700137000", "year": 1985},
@@ -187,3 +188,41 @@ def test_em_estimates_keep_agreement_levels_informative():
     assert set(estimated) == set(M_U)
     m_exact, u_exact = estimated["phone"]["exact"]
     assert m_exact > 0.9 and u_exact < 0.1
+
+
+def test_revalidated_id_typo_joins_but_twins_stay_apart():
+    true_id = valid_id("42050219850312001")
+    retyped = valid_id("42050219850312051")  # one digit off, check character re-typed to fit
+    twin = valid_id("42050219850312003")  # born the same day, next sequence number
+    home = {"address": "东山社区三组12号", "community": "东山社区"}
+    recs = records(
+        [
+            {"name": "王芳", "id": true_id, "phone": "13700137000", "year": 1985, **home},
+            {"name": "王芳", "id": retyped, "phone": "13700137000", "year": 1985, **home},
+            {"name": "王芳", "id": true_id, "year": 1985, **home},
+            {"name": "王明", "id": twin, "phone": "13700137000", "year": 1985, **home},  # one family phone
+        ]
+    )
+    ids, pairs = resolve_persons(recs)
+    assert ids.tolist() == ["P000001", "P000001", "P000001", "P000002"]
+    levels = pairs.set_index(["record_i", "record_j"])["id"]
+    assert levels[(0, 1)] == "near" and levels[(0, 2)] == "exact"
+    # The twin's pair scores high (id near, phone, year, address) but names differ: never one person.
+    twin_pair = pairs[(pairs["record_i"] == 0) & (pairs["record_j"] == 3)].iloc[0]
+    assert twin_pair["id"] == "near" and twin_pair["accepted"]
+
+
+def test_typo_in_the_birth_date_with_a_retyped_check_character_is_close():
+    good = valid_id("42050219850312001")
+    typo = valid_id("42050259850312001")  # year 5985: well-formed but not a valid id
+    recs = records([{"name": "李娜", "id": good, "phone": "13900139000"}, {"name": "李娜", "id": typo}])
+    ids, pairs = resolve_persons(recs)
+    assert not recs["id_valid"][1]
+    assert pairs["id"].tolist() == ["close"] and ids.nunique() == 1
+
+
+def test_traditional_address_matches_its_simplified_form():
+    from etl.normalise import normalise_address_text
+
+    got = normalise_address_text(pd.Series(["西陵區夜明珠街道東山社區 三組12號", None], dtype="str"))
+    assert got[0] == "西陵区夜明珠街道东山社区三组12号" and pd.isna(got[1])

@@ -576,3 +576,56 @@ def test_clean_format_has_no_noise(tmp_path: Path) -> None:
 def test_unknown_scale_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown scale"):
         generate_drop("village", 1, tmp_path / "s", None, "mixed")
+
+
+@pytest.fixture(scope="module")
+def profile_drops(tmp_path_factory) -> dict[str, Path]:
+    """The tiny city in every non-default profile (mixed format)."""
+    base = tmp_path_factory.mktemp("profiles")
+    drops = {}
+    for profile in ("volatile", "household", "repeat"):
+        generate_drop("tiny", 4, base / profile / "sources", None, "mixed", profile=profile)
+        drops[profile] = base / profile
+    return drops
+
+
+def test_profiles_plant_their_drivers_and_say_so(profile_drops: dict[str, Path]) -> None:
+    for profile, folder in profile_drops.items():
+        summary = json.loads((folder / "truth" / "summary.json").read_text(encoding="utf-8"))
+        assert summary["profile"] == profile
+        assert 0.005 < summary["positive_rate_90d"]["positive_rate"] < 0.06, profile
+        disputes = pd.read_csv(folder / "truth" / "disputes.csv")
+        assert {"temper", "prior_suspect", "recent_incident", "household_exposure"} <= set(disputes.columns)
+    volatile = pd.read_csv(profile_drops["volatile"] / "truth" / "disputes.csv")
+    household = pd.read_csv(profile_drops["household"] / "truth" / "disputes.csv")
+    assert volatile["temper"].any() and not household["temper"].any()
+    assert household["household_exposure"].any() and not volatile["household_exposure"].any()
+
+
+def test_profiles_write_like_other_operators(profile_drops: dict[str, Path]) -> None:
+    narratives = {p: read_table(f / "sources", "calls")[0]["narrative"] for p, f in profile_drops.items()}
+    assert narratives["household"].str.contains("扯皮|吵嘴|港").mean() > 0.2  # Yichang dialect
+    # telegraphic (cause first) or abbreviated operators
+    assert narratives["repeat"].str.contains("^【|报人|警到场|双情绪").mean() > 0.2
+    volatile = narratives["volatile"]
+    assert volatile.str.contains("放狠话|喝高了|喝多了|吵了起来|起了争执").any()  # synonyms the cues miss
+
+
+def test_profiles_make_sparse_and_traditional_person_rows(profile_drops: dict[str, Path]) -> None:
+    repeat, _ = read_table(profile_drops["repeat"] / "sources", "call_persons")
+    sparse_rows = (repeat["id_number"] == "") & (repeat["phone"] == "") & (repeat["gender"] == "")
+    sparse_rows &= (repeat["name"] != "") & (repeat["birth_year"] != "")
+    assert sparse_rows.mean() > 0.1
+    assert ((repeat["address"] == "") & sparse_rows).any()  # name and birth year only
+    household, _ = read_table(profile_drops["household"] / "sources", "call_persons")
+    traditional = household["address"].str.contains("區|社區|號|鎮")
+    assert 0.03 < traditional.mean() < 0.3
+    assert household["phone"].str.contains(r"^0086 |\.|^\(\+86\)|^86-").any()
+
+
+def test_profile_drops_are_reproducible_and_unknown_profiles_a_clear_error(tmp_path: Path) -> None:
+    generate_drop("tiny", 4, tmp_path / "a" / "sources", None, "mixed", profile="repeat")
+    generate_drop("tiny", 4, tmp_path / "b" / "sources", None, "mixed", profile="repeat")
+    assert _digest(tmp_path / "a") == _digest(tmp_path / "b")
+    with pytest.raises(ValueError, match="unknown profile"):
+        generate_drop("tiny", 4, tmp_path / "c" / "sources", None, "mixed", profile="utopia")

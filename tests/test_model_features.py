@@ -53,7 +53,9 @@ def test_history_features_exact_values():
     assert d["v_agitated_90d"] == 1 and d["v_last_mood"] == 2
     assert d["t_threat"] == 1 and d["t_alcohol"] == 2 and d["t_weapon"] == 1
     assert d["c_family"] == 1
-    assert seed_rule(features).to_dict() == {"D-R1": 1, "D-R2": 0}
+    # 2+ calls in 90 days, then threats, then the number of calls
+    rule = seed_rule(features)
+    assert rule["D-R1"] == 2 + 1 + 2 / 3 and rule["D-R1"] > rule["D-R2"]
 
 
 def test_open_disputes_and_labels():
@@ -111,3 +113,27 @@ def test_phrases_read_as_reasons():
     assert phrase("g_kin_escalated", row) == "亲属卷入另一起激化纠纷"
     assert phrase("c_family", row) == "婚姻家庭类纠纷"
     assert not np.isnan(row["h_calls_90d"])
+
+
+def test_person_history_exact_values():
+    from models.person_history import build_person_index, person_history_features
+
+    tables = tiny_tables()
+    index = build_person_index(tables)
+    as_of = pd.Timestamp("2025-04-15")
+    features = person_history_features(index, as_of, open_disputes(tables, as_of))
+    land = features.loc["D-R3"]
+    # P000005: suspect in the 2024 affray K0; sister P000002's dispute D-R1 turned criminal 2025-03-01
+    assert land["ph_suspect_cases_max"] == 1 and land["ph_violent_suspect_cases_max"] == 1
+    assert land["ph_victim_cases_max"] == 0 and land["ph_prior_disputes_2y_max"] == 0
+    assert land["ph_household_escalations_180d"] == 1
+    assert land["ph_days_since_other_incident"] == pytest.approx(
+        (as_of - pd.Timestamp("2024-06-01 20:00")).days + 4 / 24
+    )
+    # Six months after the escalation the household exposure has ended.
+    later = person_history_features(index, pd.Timestamp("2025-09-01"), pd.Index(["D-R3"]))
+    assert later.loc["D-R3", "ph_household_escalations_180d"] == 0
+    before = person_history_features(index, pd.Timestamp("2025-02-15"), pd.Index(["D-R1"]))
+    assert before.loc["D-R1", "ph_suspect_cases_max"] == 0 and np.isnan(
+        before.loc["D-R1", "ph_days_since_other_incident"]
+    )

@@ -78,3 +78,15 @@ def test_ingest_as_of_links_calls_as_the_drop_cut_at_that_date_would(tmp_path):
     assert len(past_calls) > 100 and len(past_calls) < len(full.calls)
     full_calls = full.calls.set_index("call_id")["dispute_id"]
     pd.testing.assert_series_equal(full_calls.loc[past_calls.index], past_calls)
+
+
+def test_learned_text_score_uses_only_windows_closed_by_each_date(generated_tables):
+    """The text score of a date is the same whether the run is as of that date or months later:
+    it learns only from rows whose 90-day window had closed by then."""
+    early, late = pd.Timestamp("2025-06-20"), pd.Timestamp("2025-10-20")
+    dates = [d for d in pd.date_range("2024-03-20", early, freq="MS") + pd.Timedelta(days=19)]
+    at_early = build_snapshot_frame(tables_as_of(generated_tables, early + pd.Timedelta(days=1)), dates)
+    at_late = build_snapshot_frame(tables_as_of(generated_tables, late), dates)
+    assert at_early["x_text_risk"].notna().sum() > 100
+    features = [c for c in at_early.columns if c != "label"]
+    pd.testing.assert_frame_equal(at_early[features], at_late[features])
