@@ -21,7 +21,6 @@ import pandas as pd
 from etl.constraints import record_keys
 from etl.contract import TABLES
 from etl.link import LinkModel, link_followups, link_new_calls
-from etl.normalise import normalise_ids
 from etl.pipeline import (
     ROW,
     assemble_tables,
@@ -104,24 +103,17 @@ def _comparable(frame: pd.DataFrame) -> pd.DataFrame:
     return values.where(values.notna(), "").astype("str")
 
 
-def _with_id_facts(records: pd.DataFrame) -> pd.DataFrame:
-    ids = normalise_ids(records["id_number"].astype("str").fillna(""))
-    return records.assign(
-        id_birth_year=ids["id_birth_year"].to_numpy(), id_gender=ids["id_gender"].to_numpy()
-    )
-
-
-def resolve_new_records(records: pd.DataFrame, is_new: pd.Series, grids: pd.DataFrame) -> pd.Series:
-    """Person labels for all ``records`` (those already resolved keep their group, ``person_id``),
-    the ``is_new`` ones joined to known persons or to each other by the accepted candidate pairs.
+def resolve_new_records(records: pd.DataFrame, is_new: pd.Series) -> pd.Series:
+    """Person labels for all ``records`` (canonical person records with their evidence columns;
+    those already resolved keep their group, ``person_id``), the ``is_new`` ones joined to known
+    persons or to each other by the accepted candidate pairs.
 
     Only the blocks holding a new record are searched. Known persons are never split; two known
     persons a new record ties together become one group (its label ``G<n>``), as a full
     resolution would make them. No group may hold two different valid ID numbers.
     """
-    records = records.reset_index(drop=True)
+    evidence = records.reset_index(drop=True)
     is_new = is_new.reset_index(drop=True).astype(bool)
-    evidence = person_evidence(_with_id_facts(records), grids)
     prep = prepare_records(evidence)
     block_sets: list[np.ndarray] = []
     for name, key in _block_keys(prep).items():
@@ -138,7 +130,7 @@ def resolve_new_records(records: pd.DataFrame, is_new: pd.Series, grids: pd.Data
         pairs = frame.merge(frame, on="k", suffixes=("", "_j"))
         pairs = pairs[pairs["i"] < pairs["i_j"]]
         block_sets.append(np.stack([pairs["i"].to_numpy(), pairs["i_j"].to_numpy()], axis=1))
-    labels = records["person_id"].astype("object").where(~is_new, None).to_numpy().copy()
+    labels = evidence["person_id"].astype("object").where(~is_new, None).to_numpy().copy()
     new_positions = np.flatnonzero(is_new.to_numpy())
     for position in new_positions:
         labels[position] = f"N{position}"
@@ -149,7 +141,7 @@ def resolve_new_records(records: pd.DataFrame, is_new: pd.Series, grids: pd.Data
         weights = score_pairs(compare_pairs(prep, pairs))["weight"].to_numpy()
         accepted = weights >= MATCH_THRESHOLD
         labels = _join_groups(labels, prep, pairs[accepted], weights[accepted])
-    joined, _ = attach_by_unique_name(evidence, pd.Series(labels, index=records.index, dtype="str"))
+    joined, _ = attach_by_unique_name(evidence, pd.Series(labels, index=evidence.index, dtype="str"))
     return joined
 
 
@@ -273,11 +265,15 @@ def apply_export(
             + 1
         )
         new_records["person_id"] = None
+        evidence = person_evidence(new_records, grids)
+        new_records = new_records.assign(
+            community=evidence["community"].to_numpy(), address_key=evidence["address_key"].to_numpy()
+        )
     counts["person_records"] = {"new": int(len(new_records)), "changed": 0}
     all_records = pd.concat([records, new_records.reindex(columns=records.columns)], ignore_index=True)
     is_new = pd.Series(np.arange(len(all_records)) >= len(records))
     if is_new.any():
-        all_records["person_id"] = resolve_new_records(all_records, is_new, grids).to_numpy()
+        all_records["person_id"] = resolve_new_records(all_records, is_new).to_numpy()
 
     reports = events["reports"]
     new_report = reports["report_id"].isin(set(fresh["reports"]["report_id"]))
@@ -301,7 +297,7 @@ def apply_export(
     mediations.loc[new_med, "dispute_id"] = med_dispute.map(lambda d: alias.get(d, d))
     visits.loc[new_vis, "dispute_id"] = vis_dispute.map(lambda d: alias.get(d, d))
 
-    persons = representative_persons(_with_id_facts(all_records))
+    persons = representative_persons(all_records)
     relation_rows = clean.get("relations")
     relations = base.relations
     if relation_rows is not None and len(new_records):
@@ -354,5 +350,5 @@ def _relabel_relations(relations: pd.DataFrame, before: pd.DataFrame, after: pd.
     moved = moved[~moved.index.duplicated()]
     out = relations.copy()
     for column in ("person_id_a", "person_id_b"):
-        out[column] = out[column].map(lambda p: moved.get(p, p)).astype("str")
+        out[column] = out[column].map(moved).fillna(out[column]).astype("str")
     return out[CANONICAL_COLUMNS["relations"]].drop_duplicates().reset_index(drop=True)

@@ -347,6 +347,7 @@ def ingest_drop(
 
     records = build_person_records(clean)
     evidence = person_evidence(records, grids)
+    records["community"] = evidence["community"]
     lap("normalise_persons")
     person_ids, pairs = resolve_persons(evidence)
     if "relations" in clean:
@@ -363,6 +364,9 @@ def ingest_drop(
         )
         person_ids = pd.Series(number_persons(constrained.to_numpy()), index=person_ids.index, dtype="str")
     records["person_id"] = person_ids
+    records = records.assign(
+        community=evidence["community"].to_numpy(), address_key=evidence["address_key"].to_numpy()
+    )
     persons = representative_persons(records)
     lap("resolve")
 

@@ -91,6 +91,13 @@ CANONICAL_COLUMNS: dict[str, list[str]] = {
         "person_id",
         # The record's key across exports (etl.constraints.record_keys).
         "record_key",
+        # What resolution compared beyond the row itself (kept so an update resolves new records
+        # without recomputing the city's): birth year and gender read from a valid id, the
+        # community and comparable address.
+        "id_birth_year",
+        "id_gender",
+        "community",
+        "address_key",
     ],
     "persons": ["person_id", "name", "id_number", "phone", "gender", "birth_year", "address", "n_records"],
     "relations": ["person_id_a", "person_id_b", "relation"],

@@ -271,6 +271,10 @@ def tiny_tables() -> CanonicalTables:
                 addr,
                 pid,
                 f"K{i:04d}",
+                birth,
+                gender,
+                None,
+                addr,
             )
         )
     person_records = _frame("person_records", records)
