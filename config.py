@@ -29,6 +29,13 @@ class Settings:
     login_max_failures: int = 5
     login_window_minutes: int = 15
     login_lock_minutes: int = 15
+    # Plausible dates in a drop (etl.plausibility): not before date_min, not after date_max or,
+    # when that is empty, the drop's export time (robust end of its data + grace, never after now).
+    date_min: str = "1990-01-01"
+    date_max: str = ""
+    date_grace_days: int = 31
+    # How far after the latest event an as-of date may lie.
+    as_of_max_days_after_data: int = 90
 
 
 def _path(value: str) -> Path:
@@ -56,4 +63,8 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
         login_max_failures=int(env.get("LOGIN_MAX_FAILURES", "5")),
         login_window_minutes=int(env.get("LOGIN_WINDOW_MINUTES", "15")),
         login_lock_minutes=int(env.get("LOGIN_LOCK_MINUTES", "15")),
+        date_min=env.get("DATE_MIN", "1990-01-01").strip() or "1990-01-01",
+        date_max=env.get("DATE_MAX", "").strip(),
+        date_grace_days=int(env.get("DATE_GRACE_DAYS", "31")),
+        as_of_max_days_after_data=int(env.get("AS_OF_MAX_DAYS_AFTER_DATA", "90")),
     )
