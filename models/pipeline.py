@@ -10,7 +10,9 @@ import numpy as np
 import pandas as pd
 
 from config import get_settings
+from etl.errors import DropError
 from etl.pipeline import ingest_drop, write_outputs
+from etl.plausibility import check_as_of, robust_start
 from etl.runfolder import read_tables
 from etl.schema import CanonicalTables
 from models.artifacts import load_model, save_evaluation, save_model
@@ -18,7 +20,14 @@ from models.card import render_model_card
 from models.dataset import build_snapshot_frame, feature_columns
 from models.evaluate import VARIANTS, backtest, bootstrap_difference, disparity, metrics, reliability_curve
 from models.explain import top_factors
-from models.snapshots import as_timestamp, event_log, label_window_closed, review_dates, tables_as_of
+from models.snapshots import (
+    HORIZON_DAYS,
+    as_timestamp,
+    event_log,
+    label_window_closed,
+    review_dates,
+    tables_as_of,
+)
 from models.tiers import assign_tiers, tier_capacity
 from models.train import TrainedModel, fit_model
 
@@ -28,11 +37,12 @@ WARM_UP_DAYS = 60
 
 
 def snapshot_dates(known: CanonicalTables, as_of: pd.Timestamp) -> list[pd.Timestamp]:
-    """Review dates (the 20th) from a warm-up after the first event, whose label window has closed."""
+    """Review dates (the 20th) from a warm-up after the data's robust start (not a stray first
+    event, see :func:`etl.plausibility.robust_start`), whose label window has closed."""
     log = event_log(known)
     if log.empty:
         raise ValueError("the drop holds no dated dispute events before the as-of date")
-    start = log["at"].min() + pd.Timedelta(days=WARM_UP_DAYS)
+    start = robust_start(log["at"]) + pd.Timedelta(days=WARM_UP_DAYS)
     return [d for d in review_dates(start, as_of) if label_window_closed(d, as_of)]
 
 
@@ -145,12 +155,19 @@ def run_pipeline(
         timings[stage] = round(now - clock, 2)
         clock = now
 
-    result = ingest_drop(Path(sources), as_of=as_of_ts)
+    result = ingest_drop(Path(sources), as_of=as_of_ts, settings=settings)
+    # An as-of the drop cannot answer for is refused before anything is written.
+    check_as_of(event_log(result.tables)["at"], as_of_ts, settings)
+    known = tables_as_of(result.tables, as_of_ts)
+    dates = snapshot_dates(known, as_of_ts)
+    if not dates:
+        raise DropError(
+            f"as-of {as_of_ts:%Y-%m-%d} leaves no review month whose {HORIZON_DAYS}-day label window "
+            "closed before it: too little history to train; choose a later as-of"
+        )
     out = Path(out)
     write_outputs(result, out)
     lap("ingest")
-    known = tables_as_of(result.tables, as_of_ts)
-    dates = snapshot_dates(known, as_of_ts)
     snapshots = build_snapshot_frame(known, [*dates, as_of_ts])
     lap("features")
     training = snapshots.loc[snapshots["as_of"] < as_of_ts]
