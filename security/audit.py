@@ -29,6 +29,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from security.exports import neutralise_frame
+
 GENESIS = "0" * 64
 AUDIT_ACTIONS = frozenset(
     {"view", "export", "assign", "override", "unmask", "login", "logout", "denied", "admin"}
@@ -240,8 +242,10 @@ def export_entries(
 ) -> int:
     """Write the entries in ``[since, until)`` to ``out`` as CSV (UTF-8 with BOM, for Excel).
 
-    ``fields`` and ``detail`` are written as JSON text. Returns the number of rows written.
-    The caller is responsible for auditing the export itself.
+    ``fields`` and ``detail`` are written as JSON text, and text that a spreadsheet would run
+    as a formula is neutralised (:mod:`security.exports`: a username typed at the sign-in page
+    lands here). Returns the number of rows written. The caller is responsible for auditing the
+    export itself.
     """
     frame = read_entries(path)
     if since is not None:
@@ -254,5 +258,5 @@ def export_entries(
     )
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(out, index=False, encoding="utf-8-sig")
+    neutralise_frame(frame).to_csv(out, index=False, encoding="utf-8-sig", lineterminator="\r\n")
     return len(frame)

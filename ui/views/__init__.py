@@ -11,6 +11,7 @@ from config import Settings
 from security.audit import AuditLog
 from security.users import DEMO_USERS, ConfigurationError, LockStatus, account_lock
 from ui import state
+from ui.components import md_text
 from ui.data import RunData, RunNotFound
 from ui.i18n import label, t
 from ui.views import admin, case, model, network, overview, quality, ranking, review, teams
@@ -47,10 +48,10 @@ def run_page(settings: Settings) -> RunData | None:
         st.error(t("no_run"))
     except ConfigurationError as exc:
         st.title(t("app_title"))
-        st.error(t("config_error", error=exc))
+        st.error(t("config_error", error=md_text(exc)))
     except (OSError, ValueError, KeyError) as exc:
         st.title(t("app_title"))
-        st.error(t("run_broken", error=exc))
+        st.error(t("run_broken", error=md_text(exc)))
     return None
 
 
