@@ -32,7 +32,8 @@ from etl.schema import CanonicalTables
 from graph.store import EDGE_COLUMNS, NODE_COLUMNS, GraphStore
 from security.audit import AuditLog, record_override
 from security.masking import (
-    mask_address,
+    NameIndex,
+    mask_address_for,
     mask_id_number,
     mask_name,
     mask_person_columns,
@@ -274,8 +275,13 @@ class ScopedRun:
         return set(_text(grids.loc[_text(grids["grid_id"]).isin(self.grid_ids), "station_id"])) - {""}
 
     @cached_property
-    def _known_names(self) -> list[str]:
-        return sorted(set(_text(self.tables.persons["name"])) - {""}, key=len, reverse=True)
+    def _known_names(self) -> NameIndex:
+        """Every spelling of a name in the run: each person's, and each mention's as typed."""
+        records = self.tables.person_records
+        spellings = [self.tables.persons["name"], records["name"]]
+        if "name_norm" in records.columns:
+            spellings.append(records["name_norm"])
+        return NameIndex.of(pd.concat(spellings, ignore_index=True).dropna().unique())
 
     @cached_property
     def _row_index(self) -> dict[str, dict[str, list[int]]]:
@@ -417,9 +423,8 @@ class ScopedRun:
             _text(self.tables.addresses["address_id"]) == str(row.get("address_id"))
         ]
         raw_address = address["address"].iloc[0] if not address.empty else ""
-        shown = visibility(self.role, "address")
-        if shown is not Visibility.HIDDEN:
-            row["address"] = raw_address if shown is Visibility.RAW else mask_address(raw_address)
+        if visibility(self.role, "address") is not Visibility.HIDDEN:
+            row["address"] = mask_address_for(raw_address, self.role)
         score = self._rows_of("scores", dispute_id)
         for column in ("probability", "rank", "tier", "top_factors", "as_of"):
             row[column] = score[column].iloc[0] if not score.empty and column in score.columns else None
@@ -645,7 +650,7 @@ class ScopedRun:
             if label == "Person" and name_seen is not Visibility.RAW:
                 captions.append(mask_name(caption))
             elif label == "Address" and address_seen is not Visibility.RAW:
-                captions.append(mask_address(caption))
+                captions.append(mask_address_for(caption, self.role))
             else:
                 captions.append(mask_text(caption))
         return nodes.assign(caption=pd.Series(captions, index=nodes.index, dtype=object))
