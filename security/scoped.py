@@ -48,7 +48,7 @@ from security.policy import (
     can,
     visibility,
 )
-from security.users import ConfigurationError, Principal, Session
+from security.users import ConfigurationError, Principal, Session, SessionGuard
 
 RANKING_FILTERS = frozenset({"tier", "county", "township", "grid_id", "category", "min_probability", "limit"})
 EXPORTABLE = ("ranking", "disputes", "parties", "persons")
@@ -171,6 +171,9 @@ class ScopedRun:
     and person search) and then kept, so the other pages never load a graph. Without
     ``store`` an embedded store is loaded from ``tables`` at that point. ``pseudonym_key`` is
     needed only when the principal may see pseudonymised data (see :func:`pseudonym_key`).
+    With a ``guard`` (:class:`~security.users.SessionGuard`) every query first re-checks the
+    session: once it expired or its account was disabled, removed, changed or given a new
+    password, every query is refused (audited as ``denied``).
     """
 
     tables: CanonicalTables
@@ -179,6 +182,7 @@ class ScopedRun:
     audit: AuditLog
     store: StoreSource | None = None
     pseudonym_key: bytes | None = field(default=None, repr=False)
+    guard: SessionGuard | None = field(default=None, repr=False)
 
     @classmethod
     def for_session(
@@ -191,18 +195,22 @@ class ScopedRun:
         now: datetime | None = None,
         env: Mapping[str, str] | None = None,
     ) -> ScopedRun:
-        """The scoped view for a logged-in session; an expired session is refused (and audited).
+        """The scoped view for a logged-in session; a session that expired, or whose account was
+        disabled, removed, changed or given a new password, is refused (and audited), then and
+        on every later query.
 
         The audit log is ``settings.audit_log``; roles that may see pseudonymised data get the
         pseudonym key of :func:`pseudonym_key`.
         """
         audit = AuditLog(settings.audit_log)
         principal = session.principal
-        if not session.is_valid(now):
-            audit.record(principal.username, principal.role, "denied", "session", reason="session expired")
-            raise AccessDenied(f"{principal.username}: session expired; log in again")
+        guard = SessionGuard(settings.users_file, lambda: session, clock=(lambda: now) if now else None)
+        problem = guard.problem(principal, now)
+        if problem is not None:
+            audit.record(principal.username, principal.role, "denied", "session", reason=problem)
+            raise AccessDenied(f"{principal.username}: {problem}; log in again")
         key = pseudonym_key(settings, env) if can(principal.role, "pseudonymised") else None
-        return cls(tables, scores, principal, audit, store=store, pseudonym_key=key)
+        return cls(tables, scores, principal, audit, store=store, pseudonym_key=key, guard=guard)
 
     # ----------------------------------------------------------------- scope
     @cached_property
@@ -322,7 +330,14 @@ class ScopedRun:
         self._log("denied", obj, reason=why, **detail)
         return exc(f"{self.principal.username}: {why} ({obj})")
 
+    def _check_session(self) -> None:
+        problem = self.guard.problem(self.principal) if self.guard is not None else None
+        if problem is not None:
+            self._log("denied", "session", reason=problem)
+            raise AccessDenied(f"{self.principal.username}: {problem}; log in again")
+
     def _require(self, action: str, obj: str) -> None:
+        self._check_session()
         if not can(self.role, action):
             raise self._deny(obj, f"role {self.role} may not {action}")
 
@@ -690,6 +705,7 @@ class ScopedRun:
         the dispute's ``address``.
         """
         obj = f"unmask:{field}:{record}"
+        self._check_session()
         if field not in UNMASKABLE.get(self.role, frozenset()):
             raise self._deny(obj, f"role {self.role} may not unmask {field}")
         if not (reason or "").strip():
