@@ -28,9 +28,9 @@ import codecs
 import csv
 import datetime as dt
 import io
+import itertools
 import re
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,6 +63,8 @@ _UNICODE_BOMS = {
     codecs.BOM_UTF16_BE: "UTF-16",
 }
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
+# A quote that runs a field past its line: the row is lost, reading resumes on the next line.
+UNCLOSED_QUOTE = "a quote opened on this line is never closed"
 
 
 @dataclass
@@ -219,29 +221,11 @@ class _LineCollector:
         self.lines.append(text)
 
 
-class _Lines:
-    """An iterator over ``lines[start:]`` that knows how many it has handed out (O(1) to start)."""
-
-    def __init__(self, lines: list[str], start: int) -> None:
-        self.lines, self.next = lines, start
-
-    def __iter__(self) -> Iterator[str]:
-        return self
-
-    def __next__(self) -> str:
-        if self.next >= len(self.lines):
-            raise StopIteration
-        self.next += 1
-        return self.lines[self.next - 1]
-
-
 def _csv_message(exc: csv.Error, first: int, last: int) -> str:
     """What broke a record read from line ``first`` to line ``last``, in the drop's terms."""
     text = str(exc)
-    if "unexpected end of data" in text:
-        return "a quote opened and never closed"
-    if last > first:
-        return f"a quote opened on this line and not closed before line {last}"
+    if "unexpected end of data" in text or last > first:
+        return UNCLOSED_QUOTE
     if "expected after" in text:
         return "text after a closing quote"
     return text
@@ -282,17 +266,16 @@ def parse_csv_lines(decoded: DecodedText, file: str) -> ParsedFile:
         out.raws.append(lines[index].rstrip("\r\n"))
 
     while position < len(lines):
-        source = _Lines(lines, position)
-        reader = csv.reader(source, strict=True)
+        reader = csv.reader(itertools.islice(lines, position, None), strict=True)
         restart = None
         while True:
-            before = source.next
+            before = position + reader.line_num  # lines consumed so far
             try:
                 record = next(reader)
             except StopIteration:
                 break
             except csv.Error as exc:
-                why = _csv_message(exc, before + 1, source.next)
+                why = _csv_message(exc, before + 1, position + reader.line_num)
                 if header_width is None:
                     raise DropError(f"{file}: unreadable header (line {before + 1}: {why})") from exc
                 broken(before, why)
@@ -300,7 +283,7 @@ def parse_csv_lines(decoded: DecodedText, file: str) -> ParsedFile:
                 break
             if not record:
                 continue
-            first, last = before + 1, source.next
+            first, last = before + 1, position + reader.line_num
             if header_width is None:
                 if any(n in decoded.bad_lines for n in range(first, last + 1)):
                     raise DropError(f"{file}: unreadable header ({decoded.bad_lines[first]})")
@@ -311,7 +294,7 @@ def parse_csv_lines(decoded: DecodedText, file: str) -> ParsedFile:
                 and len(record) != header_width
                 and _parses_cleanly(lines[first:last], header_width)
             ):
-                broken(first - 1, "a quote opened and never closed")
+                broken(first - 1, UNCLOSED_QUOTE)
                 restart = first
                 break
             bad = next((decoded.bad_lines[n] for n in range(first, last + 1) if n in decoded.bad_lines), "")
@@ -429,19 +412,29 @@ def map_header(header: list[str], spec: TableSpec, file: str) -> dict[int, str]:
     return positions
 
 
-def _cell_fault(record: list[str], positions: dict[int, str], faults: dict[int, str]) -> str:
-    """The first fault of a cell in a contract column: a NUL, an over-long text, an inexact number."""
-    for pos, name in positions.items():
-        if pos >= len(record):
-            continue
-        cell = record[pos]
-        if "\x00" in cell:
-            return f"NUL byte in {name}"
-        if len(cell) > MAX_FIELD_CHARS:
-            return f"{name} is {len(cell):,} characters long (more than {MAX_FIELD_CHARS:,})"
-        if pos in faults:
-            return f"{name} {faults[pos]}"
-    return ""
+def _cell_faults(frame: pd.DataFrame, parsed: ParsedFile, positions: dict[int, str]) -> list[str]:
+    """Per row, the first fault of a cell in a contract column ("" when none): a NUL, a text
+    over :data:`MAX_FIELD_CHARS`, an XLSX number that cannot be exact. Vectorised per column."""
+    fault = pd.Series("", index=frame.index, dtype="str")
+    for name in positions.values():
+        cells = frame[name]
+        fault = fault.mask((fault == "") & cells.str.contains("\x00", regex=False), f"NUL byte in {name}")
+        lengths = cells.str.len()
+        long = (fault == "") & (lengths > MAX_FIELD_CHARS)
+        if long.any():
+            fault = fault.mask(
+                long,
+                name
+                + " is "
+                + lengths.map("{:,}".format)
+                + f" characters long (more than {MAX_FIELD_CHARS:,})",
+            )
+    out = fault.tolist()
+    for k, faults in enumerate(parsed.cell_errors or []):
+        for pos in sorted(faults):
+            if pos in positions and out[k] == "":
+                out[k] = f"{positions[pos]} {faults[pos]}"
+    return out
 
 
 def _quoted_raw(text: str) -> str:
@@ -456,26 +449,22 @@ def records_to_frame(parsed: ParsedFile, spec: TableSpec, file: str) -> pd.DataF
     carry the reason in ``_read_error`` (the first of: unreadable line, bad cell, wrong width)."""
     positions = map_header(parsed.header, spec, file)
     width = len(parsed.header)
-    # XLSX rows lose trailing empty cells; CSV rows must match the header exactly.
-    is_xlsx = parsed.cell_errors is not None
-    no_faults: dict[int, str] = {}
-    errors = []
-    for k, record in enumerate(parsed.records):
-        line = parsed.first_lines[k]
-        reason = parsed.errors[k]
-        if not reason:
-            faults = parsed.cell_errors[k] if parsed.cell_errors is not None else no_faults
-            fault = _cell_fault(record, positions, faults)
-            if fault:
-                reason = f"line {line}: {fault}"
-        if not reason and not (len(record) == width or (is_xlsx and len(record) < width)):
-            reason = f"expected {width} cells, found {len(record)}"
-        errors.append(reason)
     records = parsed.records
     data = {}
     for pos, name in positions.items():
         data[name] = [rec[pos] if pos < len(rec) else "" for rec in records]
     frame = pd.DataFrame(data, columns=list(positions.values()), dtype="str")
+    cell_fault = _cell_faults(frame, parsed, positions)
+    # XLSX rows lose trailing empty cells; CSV rows must match the header exactly.
+    is_xlsx = parsed.cell_errors is not None
+    errors = []
+    for k, record in enumerate(records):
+        reason = parsed.errors[k]
+        if not reason and cell_fault[k]:
+            reason = f"line {parsed.first_lines[k]}: {cell_fault[k]}"
+        if not reason and not (len(record) == width or (is_xlsx and len(record) < width)):
+            reason = f"expected {width} cells, found {len(record)}"
+        errors.append(reason)
     for col in spec.names:
         if col not in frame.columns:
             frame[col] = ""

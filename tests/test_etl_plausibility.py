@@ -45,7 +45,7 @@ def test_dates_outside_the_window_are_quarantined_with_the_window(tmp_path, text
     assert quarantine["reason"].tolist() == [f"implausible date in received_at: '{text}' {reason}"]
 
 
-def test_year_one_is_a_bad_timestamp_not_a_crash(tmp_path):
+def test_year_one_is_quarantined_not_a_crash(tmp_path):
     frame = calls_frame([row("C1", at="0001-01-01")], tmp_path)
     _, quarantine = validate_table(
         frame, TABLES["calls"], "calls.csv", {"stations": {"PS01"}, "grids": {"G1"}}, window=WINDOW

@@ -171,8 +171,9 @@ def test_a_stray_opening_quote_costs_only_its_line(tmp_path):
     lines[99] = lines[99].replace("东山社区100号", '"东山社区100号')  # never closed
     lines[150] = lines[150].replace("邻里争吵", '"争吵, 推搡"')  # a real quoted field further on
     frame = calls_file(tmp_path, lines)
-    why = "a quote opened on this line and not closed before line 152"
-    assert faults(frame) == [(100, 101, f"line 101: unreadable CSV ({why})")]
+    assert faults(frame) == [
+        (100, 101, "line 101: unreadable CSV (a quote opened on this line is never closed)")
+    ]
     assert frame[RAW].iloc[99].startswith('C100,2025-03-17 10:00,PS01,G1,"东山社区100号')
     assert len(frame) == 199 and frame["call_id"].iloc[100:].tolist() == [f"C{n}" for n in range(101, 200)]
     assert frame.loc[150, "narrative"] == "争吵, 推搡"
@@ -188,7 +189,7 @@ def test_an_unclosed_quote_on_the_last_line_and_text_after_a_closing_quote(tmp_p
     frame = calls_file(tmp_path, lines)
     assert faults(frame) == [
         (2, 3, "line 3: unreadable CSV (text after a closing quote)"),
-        (4, 5, "line 5: unreadable CSV (a quote opened and never closed)"),
+        (4, 5, "line 5: unreadable CSV (a quote opened on this line is never closed)"),
     ]
     assert frame["call_id"].tolist() == ["C1", "", "C3", ""]
 
