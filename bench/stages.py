@@ -163,7 +163,7 @@ HOSTILE_CALL_FAULTS = (
     "stray_quote", "latin1", "ragged", "conflicting_duplicate",
 )  # fmt: skip
 HOSTILE_SHARE = 0.3
-HOSTILE_REPEATS = 2
+HOSTILE_REPEATS = 3
 
 
 def _csv_line(cells: list[str]) -> bytes:
@@ -176,13 +176,21 @@ def hostile_call_lines(
     rows: list[dict[str, str]], columns: list[str], share: float, seed: int
 ) -> tuple[list[bytes], int]:
     """UTF-8 CSV lines (header first) of ``rows`` with bad rows mixed in, so that ``share`` of the
-    data rows are bad, each with one of :data:`HOSTILE_CALL_FAULTS` in turn; and how many."""
+    data rows are bad, each with one of :data:`HOSTILE_CALL_FAULTS` in turn; and how many.
+
+    Each bad row is a copy of a row whose call_id is unique, placed anywhere (a conflicting
+    duplicate after its original), so each costs exactly one quarantined row."""
     rng = np.random.default_rng(seed)
     n_bad = round(len(rows) * share / (1 - share))
-    lines = [_csv_line(list(r[c] for c in columns)) for r in rows]
+    counts = pd.Series([r["call_id"] for r in rows]).value_counts()
+    unique = [i for i, r in enumerate(rows) if r["call_id"] and counts[r["call_id"]] == 1] or list(
+        range(len(rows))
+    )
+    after: list[list[bytes]] = [[] for _ in range(len(rows) + 1)]  # slot 0: before the first row
     for k in range(n_bad):
         fault = HOSTILE_CALL_FAULTS[k % len(HOSTILE_CALL_FAULTS)]
-        base = dict(rows[int(rng.integers(len(rows)))])
+        index = unique[int(rng.integers(len(unique)))]
+        base = rows[index]
         row = {**base, "call_id": f"HX{k:07d}"}
         changes = {
             "date_future": {"received_at": "9999-12-31 23:59"}, "date_past": {"received_at": "1969-12-31 23:59"},
@@ -200,8 +208,12 @@ def hostile_call_lines(
             line = line.replace(b"HXQUOTE", b'"', 1)
         elif fault == "ragged":
             line = line.rstrip(b"\n") + b",extra\n"
-        lines.insert(int(rng.integers(len(lines) + 1)), line)
-    return [_csv_line(columns), *lines], n_bad
+        low = index + 1 if fault == "conflicting_duplicate" else 0
+        after[int(rng.integers(low, len(rows) + 1))].append(line)
+    lines = [_csv_line(columns), *after[0]]
+    for r, planted in zip(rows, after[1:], strict=True):
+        lines += [_csv_line([r[c] for c in columns]), *planted]
+    return lines, n_bad
 
 
 @stage

@@ -231,12 +231,15 @@ def _csv_message(exc: csv.Error, first: int, last: int) -> str:
     return text
 
 
-def _parses_cleanly(lines: list[str], width: int) -> bool:
-    """Whether ``lines`` read as CSV records of exactly ``width`` cells each."""
+def _rows_of_width(lines: list[str], width: int) -> int:
+    """How many records of exactly ``width`` cells ``lines`` hold before the CSV breaks, if it does."""
+    count = 0
     try:
-        return all(len(rec) == width for rec in csv.reader(lines, strict=True) if rec)
+        for record in csv.reader(lines, strict=True):
+            count += len(record) == width
     except csv.Error:
-        return False
+        pass
+    return count
 
 
 def parse_csv_lines(decoded: DecodedText, file: str) -> ParsedFile:
@@ -244,8 +247,8 @@ def parse_csv_lines(decoded: DecodedText, file: str) -> ParsedFile:
 
     A record that breaks the quoting (a quote opened and never closed, text after a closing
     quote) costs only its first physical line: that line becomes one unreadable record and
-    reading resumes on the next line. So does a record that swallowed several lines through an
-    opening quote when those lines read as well-formed rows on their own. Records touching an
+    reading resumes on the next line. So does a record of the wrong width that swallowed
+    several lines through an opening quote when those lines hold well-formed rows of their own. Records touching an
     undecodable line carry that line's reason.
     """
     lines = decoded.lines
@@ -292,7 +295,7 @@ def parse_csv_lines(decoded: DecodedText, file: str) -> ParsedFile:
             if (
                 last > first
                 and len(record) != header_width
-                and _parses_cleanly(lines[first:last], header_width)
+                and _rows_of_width(lines[first:last], header_width) > 0
             ):
                 broken(first - 1, UNCLOSED_QUOTE)
                 restart = first

@@ -252,16 +252,21 @@ def test_hostile_calls_are_thirty_percent_bad_and_each_one_is_quarantined(tmp_pa
     ).frame
     good = frame[frame[READ_ERROR] == ""]
     good = good[good["call_id"].isin(["C001", "C002", "C003", "C004", "C009"])].drop_duplicates("call_id")
-    good = good[columns].to_dict("records")
-    lines, planted = hostile_call_lines(good * 20, columns, HOSTILE_SHARE, seed=1)
+    rows = [
+        {**r, "call_id": f"{r['call_id']}-{k}"} for k in range(20) for r in good[columns].to_dict("records")
+    ]
+    lines, planted = hostile_call_lines(rows, columns, HOSTILE_SHARE, seed=1)
     assert planted == round(100 * 0.3 / 0.7) and len(lines) == 1 + 100 + planted
     drop = tmp_path / "drop"
     shutil.copytree(Path(__file__).parent / "fixtures" / "drops" / "mini", drop)
     (drop / "calls.csv").write_bytes(b"".join(lines))
     result = ingest_drop(drop)
     calls = next(f for f in result.report["files"] if f["file"] == "calls.csv")
-    # The copies of the five good calls are harmless re-exports; every planted row is quarantined.
-    assert (calls["rows_read"], calls["rows_quarantined"]) == (100 + planted, planted)
+    assert (calls["rows_read"], calls["rows_loaded"], calls["rows_quarantined"]) == (
+        100 + planted,
+        100,
+        planted,
+    )
 
 
 @pytest.mark.slow
