@@ -314,11 +314,6 @@ def parse_csv_lines(decoded: DecodedText, file: str) -> ParsedFile:
     return out
 
 
-def parse_csv_text(text: str, file: str) -> ParsedFile:
-    """:func:`parse_csv_lines` of already decoded text."""
-    return parse_csv_lines(DecodedText(_split_text(text), "text"), file)
-
-
 def _split_text(text: str) -> list[str]:
     parts = text.split("\n")
     lines = [part + "\n" for part in parts[:-1]]
