@@ -156,6 +156,16 @@ def common_chinese_share(text: str) -> tuple[float, int]:
     return common / total, total
 
 
+def _head(lines: list[str], chars: int) -> list[str]:
+    """The first of ``lines`` holding at least ``chars`` characters (all when they hold fewer)."""
+    total = 0
+    for count, line in enumerate(lines, start=1):
+        total += len(line)
+        if total >= chars:
+            return lines[:count]
+    return lines
+
+
 def _likely_encoding(data: bytes) -> str:
     """A name for the encoding a non-Chinese byte stream most likely is in (for the error)."""
     for codec, name in (("shift_jis", "Shift-JIS"), ("big5", "Big5"), ("euc_kr", "EUC-KR")):
@@ -193,7 +203,7 @@ def decode_csv_bytes(data: bytes, file: str) -> DecodedText:
             f"{file}: unknown encoding (neither UTF-8 nor GB18030/GBK: {len(decoded.bad_lines)} of "
             f"{len(non_ascii)} non-ASCII lines decode in neither; {_likely_encoding(data)})"
         )
-    share, sampled = common_chinese_share("".join(decoded.lines))
+    share, sampled = common_chinese_share("".join(_head(decoded.lines, PLAUSIBILITY_SAMPLE * 4)))
     # A handful of characters says little: then only a clear majority of rare ones refuses.
     threshold = MIN_COMMON_SHARE if sampled >= PLAUSIBILITY_MIN_CHARS else 0.5
     if sampled and share < threshold:
