@@ -9,6 +9,7 @@ import streamlit as st
 
 from config import get_settings
 from ui import state
+from ui.components import md_text
 from ui.i18n import LANGUAGES, label, set_language, t
 from ui.views import PAGES, allowed_pages, login_page, run_page
 
@@ -47,7 +48,7 @@ if goto in pages and pages[goto] is not navigation:
     st.switch_page(pages[goto])
 
 with st.sidebar:
-    st.caption(t("signed_in_as", name=principal.display_name, role=label("role", principal.role)))
+    st.caption(t("signed_in_as", name=md_text(principal.display_name), role=label("role", principal.role)))
     expires = state.session_expires_at()
     if expires is not None:
         st.caption(t("session_until", time=expires.astimezone().strftime("%H:%M")))

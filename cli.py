@@ -177,20 +177,29 @@ def cmd_users(args: argparse.Namespace) -> int:
     if args.action == "list":
         print(users_frame(settings.users_file).to_string(index=False))
         return 0
-    if args.action == "unlock":
+    if args.action in ("unlock", "disable", "enable", "passwd"):
         import getpass
 
         from security.audit import AuditLog
-        from security.users import unlock_user
+        from security.users import disable_user, enable_user, set_password, unlock_user
 
         name = args.target or args.username
         if not name:
-            raise ValueError("users unlock needs a USERNAME")
+            raise ValueError(f"users {args.action} needs a USERNAME")
         try:
             operator = f"cli:{getpass.getuser()}"
         except (OSError, KeyError):
             operator = "cli"
-        before = unlock_user(name, AuditLog(settings.audit_log), settings, by=operator)
+        audit = AuditLog(settings.audit_log)
+        if args.action in ("disable", "enable"):
+            (disable_user if args.action == "disable" else enable_user)(settings, name, audit, by=operator)
+            print(json.dumps({args.action + "d": name}))
+            return 0
+        if args.action == "passwd":
+            set_password(settings, name, read_new_password(args.password_stdin), audit, by=operator)
+            print(json.dumps({"password_set": name}))
+            return 0
+        before = unlock_user(name, audit, settings, by=operator)
         until = before.locked_until.isoformat() if before.locked_until else None
         print(json.dumps({"unlocked": name, "was_locked": before.locked, "locked_until": until}))
         return 0
@@ -351,9 +360,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("action", choices=["status", "migrate"])
 
-    p = sub.add_parser("users", help="add, list or unlock dashboard users (USERS_FILE, APP_MODE, AUDIT_LOG)")
-    p.add_argument("action", choices=["add", "list", "unlock"])
-    p.add_argument("target", nargs="?", default=None, help="unlock: the USERNAME to unlock (audited)")
+    p = sub.add_parser(
+        "users", help="add, list, unlock, disable, enable dashboard users or set a password (audited)"
+    )
+    p.add_argument("action", choices=["add", "list", "unlock", "disable", "enable", "passwd"])
+    p.add_argument("target", nargs="?", default=None, help="unlock/disable/enable/passwd: the USERNAME")
     p.add_argument("--username")
     p.add_argument(
         "--role",

@@ -25,10 +25,22 @@ class Settings:
     users_file: Path
     audit_log: Path
     session_minutes: int
-    # Sign-in throttling (security.users): this many failures within the window lock the username.
-    login_max_failures: int = 5
-    login_window_minutes: int = 15
-    login_lock_minutes: int = 15
+    # Sign-in throttling (security.users): growing, capped waits per account after a few free
+    # failures, a limit per dashboard session, state in one small file per username.
+    login_free_failures: int = 3
+    login_base_delay_seconds: int = 2
+    login_max_delay_seconds: int = 60
+    login_session_max_failures: int = 10
+    login_session_lock_minutes: int = 15
+    # Default: a "signin" folder beside the users file.
+    login_state_dir: Path | None = None
+    # Plausible dates in a drop (etl.plausibility): not before date_min, not after date_max or,
+    # when that is empty, the drop's export time (robust end of its data + grace, never after now).
+    date_min: str = "1990-01-01"
+    date_max: str = ""
+    date_grace_days: int = 31
+    # How far after the latest event an as-of date may lie.
+    as_of_max_days_after_data: int = 90
     # The register (register.store): a SQLAlchemy URL; a SQLite file by default.
     register_url: str = ""
     # Where updates POST their alerts (JSON); empty: alerts stay in alerts.csv and the register.
@@ -57,9 +69,17 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
         users_file=_path(env.get("USERS_FILE", "var/users.json")),
         audit_log=_path(env.get("AUDIT_LOG", "var/audit.log")),
         session_minutes=int(env.get("SESSION_MINUTES", "30")),
-        login_max_failures=int(env.get("LOGIN_MAX_FAILURES", "5")),
-        login_window_minutes=int(env.get("LOGIN_WINDOW_MINUTES", "15")),
-        login_lock_minutes=int(env.get("LOGIN_LOCK_MINUTES", "15")),
+        login_free_failures=int(env.get("LOGIN_FREE_FAILURES", "3")),
+        login_base_delay_seconds=int(env.get("LOGIN_BASE_DELAY_SECONDS", "2")),
+        login_max_delay_seconds=int(env.get("LOGIN_MAX_DELAY_SECONDS", "60")),
+        login_session_max_failures=int(env.get("LOGIN_SESSION_MAX_FAILURES", "10")),
+        login_session_lock_minutes=int(env.get("LOGIN_SESSION_LOCK_MINUTES", "15")),
+        login_state_dir=_path(env["LOGIN_STATE_DIR"]) if env.get("LOGIN_STATE_DIR", "").strip() else None,
+        date_min=env.get("DATE_MIN", "1990-01-01").strip() or "1990-01-01",
+        date_max=env.get("DATE_MAX", "").strip(),
+        date_grace_days=int(env.get("DATE_GRACE_DAYS", "31")),
+        as_of_max_days_after_data=int(env.get("AS_OF_MAX_DAYS_AFTER_DATA", "90")),
         register_url=env.get("REGISTER_URL", "").strip()
         or f"sqlite:///{PROJECT_ROOT / 'var' / 'register.db'}",
+        alert_webhook_url=env.get("ALERT_WEBHOOK_URL", "").strip(),
     )

@@ -70,6 +70,10 @@ def _stage_note(name: str, figures: dict) -> str:
         "join_duckdb": lambda f: (
             f"{fmt(f['input_rows'])} input rows, median of {f['inner_repeats']} in-process"
         ),
+        "ingest_hostile": lambda f: (
+            f"{fmt(f['calls_clean'])} calls + {fmt(f['bad_rows_planted'])} bad ones; "
+            f"{fmt(f['bad_rows_quarantined'])} quarantined; {f['ratio']:.2f}× the clean ingest"
+        ),
         "run": lambda f: f"{fmt(f['disputes_scored'])} open disputes scored",
         "score": lambda f: f"{fmt(f['disputes_scored'])} disputes",
         "assign": lambda f: (
@@ -128,6 +132,7 @@ def render_scale(result: dict) -> list[str]:
     a = result["anchors"]
     g, j, n = a["graph_features"], a["join_group_by"], a["neo4j_load"]
     u = a.get("update_vs_run") or {"run_s": None, "update_s": None, "full_export_s": None, "ratio": None}
+    h = a.get("hostile_ingest") or {}
     lines += ["", "### Anchors (same run, same data)", ""]
     lines += _table(
         ["comparison", "first", "second", "first ÷ second", "notes"],
@@ -143,7 +148,11 @@ def render_scale(result: dict) -> list[str]:
              f"{fmt(n['batched_rows_per_s'])} rows/s", n["ratio"] and f"{n['ratio']:.0f}×",
              f"batched {fmt(n['batched_rows'])} rows (batch {fmt(n['batch_size'])}), one-per-tx on a sample of "
              f"{fmt(n['sample_rows'])} rows; {n['status']}"],
-        ],
+        ]
+        + ([["ingest: 30% bad call rows vs the clean drop", f"{fmt(h['hostile_s'])} s", f"{fmt(h['clean_s'])} s",
+             f"{h['ratio']:.2f}×", f"target ≤ {fmt(h['target'])}× ({'met' if h['ratio'] <= h['target'] else 'missed'}); "
+             f"bad rows quarantined {fmt(h['bad_rows_quarantined'])} / planted {fmt(h['bad_rows_planted'])}"]]
+           if h.get("ratio") is not None else []),
     )  # fmt: skip
     q = result.get("quality") or {}
     lines += ["", "### Quality against the generator's truth (etl/quality.py)", ""]

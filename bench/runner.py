@@ -26,6 +26,8 @@ from typing import Any
 from bench.stages import DEFAULT_AS_OF, PROJECT_ROOT
 
 SCALES = ("tiny", "small", "city-quarter", "city-half", "city")
+# A drop with 30% bad call rows may take at most this many times the clean drop's ingest.
+HOSTILE_RATIO_TARGET = 1.5
 CITY_PERSONS = 500_000
 GROWTH_SHARES = (0.25, 0.5, 1.0)
 PACKAGES = (
@@ -55,6 +57,7 @@ class StageSpec:
 STAGES: tuple[StageSpec, ...] = (
     StageSpec("generate", "generate the synthetic drop", heavy=True),
     StageSpec("ingest", "ETL: read → validate → normalise → resolve persons → link → outcomes", heavy=True),
+    StageSpec("ingest_hostile", "ETL with 30% bad call rows against the same drop clean", heavy=True),
     StageSpec("build_graph", "build graph: frames, embedded store load, person-graph index"),
     StageSpec("graph_features_igraph", "graph features, one snapshot (igraph + scipy.sparse)"),
     StageSpec("join_pandas", "join + group-by on the run's tables (pandas)"),
@@ -212,6 +215,14 @@ def anchors(stages: dict[str, dict]) -> dict:
             "full_export_s": (stages.get("update", {}).get("substages") or {}).get("full_export"),
             "ratio": ratio(_seconds(stages, "run"), _seconds(stages, "update")),
         },
+        "hostile_ingest": {
+            "clean_s": _substage(stages, "ingest_hostile", "clean_ingest"),
+            "hostile_s": _seconds(stages, "ingest_hostile"),
+            "ratio": _figure(stages, "ingest_hostile", "ratio"),
+            "target": HOSTILE_RATIO_TARGET,
+            "bad_rows_planted": _figure(stages, "ingest_hostile", "bad_rows_planted"),
+            "bad_rows_quarantined": _figure(stages, "ingest_hostile", "bad_rows_quarantined"),
+        },
         "neo4j_load": {
             "batched_rows_per_s": _figure(stages, "neo4j", "rows_per_s"),
             "one_row_per_tx_rows_per_s": _figure(stages, "neo4j", "naive_rows_per_s"),
@@ -262,6 +273,11 @@ TIME_TARGET_OF = {
 def _seconds(stages: dict, name: str) -> float | None:
     result = stages.get(name, {})
     return result.get("seconds") if result.get("status") == "ok" else None
+
+
+def _substage(stages: dict, name: str, key: str) -> float | None:
+    result = stages.get(name, {})
+    return result.get("substages", {}).get(key) if result.get("status") == "ok" else None
 
 
 def _rss_gib(stages: dict, name: str) -> float | None:

@@ -101,7 +101,7 @@ class ColumnSpec:
     alias: str
     kind: str = "str"
     enum: dict[str, str] | None = None  # accepted spelling -> code (kind == "enum")
-    ref: str | None = None  # table whose key this column refers to
+    ref: str | None = None  # key space this column refers to: a table's key, or one of KEY_SPACES
     required: bool = False  # an empty value quarantines the row
     header_required: bool = True  # the header must carry the column
 
@@ -245,7 +245,7 @@ TABLES: dict[str, TableSpec] = {
             "mediations",
             (
                 ColumnSpec("mediation_id", "调解编号", required=True),
-                ColumnSpec("dispute_ref", "纠纷编号"),
+                ColumnSpec("dispute_ref", "纠纷编号", ref="dispute_ref"),
                 ColumnSpec("call_id", "警情编号", ref="calls"),
                 ColumnSpec("channel", "调解渠道", "enum", _e(CHANNELS)),
                 ColumnSpec("mediator_staff_id", "调解员编码", ref="staff"),
@@ -259,7 +259,7 @@ TABLES: dict[str, TableSpec] = {
             "visits",
             (
                 ColumnSpec("visit_id", "走访编号", required=True),
-                ColumnSpec("dispute_ref", "纠纷编号", required=True),
+                ColumnSpec("dispute_ref", "纠纷编号", required=True, ref="dispute_ref"),
                 ColumnSpec("staff_id", "走访人编码", ref="staff"),
                 ColumnSpec("visited_at", "走访时间", "timestamp", required=True),
                 ColumnSpec("kind", "走访类型", "enum", _e(VISIT_KINDS)),
@@ -302,4 +302,9 @@ TABLE_ORDER = [
     "case_persons",
     "relations",
 ]
+# Key spaces that are not one table's key: the dispute numbers a report or a call names. A
+# mediation or visit naming any other number would start a dispute nothing else knows of.
+KEY_SPACES: dict[str, tuple[tuple[str, str], ...]] = {
+    "dispute_ref": (("reports", "dispute_ref"), ("calls", "dispute_ref")),
+}
 PERSON_TABLES = {"call_persons": "call", "report_persons": "report", "case_persons": "case"}

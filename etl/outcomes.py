@@ -49,9 +49,9 @@ def derive_outcomes(
     first = matched.sort_values(["dispute_id", "filed_at", "case_id"]).drop_duplicates("dispute_id")
     first = first.set_index("dispute_id")
     out = disputes.copy()
-    out["turned_criminal_at"] = (
-        out["dispute_id"].map(first["filed_at"]).astype(disputes["turned_criminal_at"].dtype)
-    )
+    # reindex keeps the timestamp dtype when no case matched (map would give float NaN).
+    filed = first["filed_at"].astype(disputes["turned_criminal_at"].dtype)
+    out["turned_criminal_at"] = filed.reindex(out["dispute_id"].to_numpy()).to_numpy()
     out["case_id"] = out["dispute_id"].map(first["case_id"]).astype("str")
     out["offence"] = out["dispute_id"].map(first["offence"]).astype("str")
     return out

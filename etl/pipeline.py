@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from config import Settings, get_settings
 from etl.constraints import PersonConstraint, apply_person_constraints, record_keys
-from etl.contract import PERSON_TABLES, TABLE_ORDER, TABLES
+from etl.contract import KEY_SPACES, PERSON_TABLES, TABLE_ORDER, TABLES
 from etl.link import (
     LinkModel,
     address_ids,
@@ -32,7 +33,8 @@ from etl.normalise import (
     split_addresses,
 )
 from etl.outcomes import derive_outcomes
-from etl.reader import ROW, RawTable, read_drop
+from etl.plausibility import DateWindow, date_window, local_now
+from etl.reader import READ_ERROR, ROW, RawTable, read_drop
 from etl.resolve import (
     address_keys,
     attach_by_unique_name,
@@ -42,7 +44,7 @@ from etl.resolve import (
     resolve_persons,
 )
 from etl.schema import CANONICAL_COLUMNS, CanonicalTables
-from etl.validate import QUARANTINE_COLUMNS, validate_table
+from etl.validate import QUARANTINE_COLUMNS, clean_strings, parse_timestamps, validate_table
 
 
 @dataclass
@@ -59,24 +61,53 @@ class IngestResult:
     pairs: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
+def _keys_in(frame: pd.DataFrame, column: str) -> set[str]:
+    return set(frame[column].dropna().astype("str"))
+
+
+def drop_timestamps(raw: dict[str, RawTable]) -> list[pd.Series]:
+    """Every timestamp cell of the drop that parses, from rows the reader could read."""
+    parts = []
+    for name, table in raw.items():
+        readable = table.frame[table.frame[READ_ERROR] == ""]
+        for col in TABLES[name].columns:
+            if col.kind == "timestamp":
+                parts.append(parse_timestamps(readable[col.name]).dropna())
+    return parts
+
+
 def validate_drop(
-    raw: dict[str, RawTable], known: dict[str, set[str]] | None = None
+    raw: dict[str, RawTable], window: DateWindow | None = None, known: dict[str, set[str]] | None = None
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, list[dict]]:
     """Validate every table in reference order. Returns (clean frames, quarantine, per-file counts).
 
-    ``known``: keys already loaded per table (an update's earlier batch), which rows may refer to.
+    References to keys that only occur in quarantined rows are quarantined as "parent
+    quarantined"; timestamps outside ``window`` are quarantined as implausible. ``known``: keys
+    already loaded per table (an update's earlier batch), which rows may refer to.
     """
     known_keys: dict[str, set[str]] = {name: set(keys) for name, keys in (known or {}).items()}
+    quarantined_keys: dict[str, dict[str, str]] = {}
     clean: dict[str, pd.DataFrame] = {}
     quarantines, files = [], []
     for name in TABLE_ORDER:
         if name not in raw:
             continue
         spec, table = TABLES[name], raw[name]
-        good, bad = validate_table(table.frame, spec, table.file, known_keys)
-        if spec.key is not None:
-            known_keys[name] = known_keys.get(name, set()) | set(good[spec.key].tolist())
+        good, bad = validate_table(table.frame, spec, table.file, known_keys, quarantined_keys, window)
         clean[name] = good
+        bad_rows = table.frame[table.frame[ROW].isin(set(bad["row"]))]
+        spaces = [(name, spec.key)] if spec.key is not None else []
+        spaces += [
+            (space, column) for space, sources in KEY_SPACES.items() for t, column in sources if t == name
+        ]
+        for space, column in spaces:
+            known_keys[space] = known_keys.get(space, set()) | _keys_in(good, column)
+            lost = quarantined_keys.setdefault(space, {})
+            for key, row in zip(clean_strings(bad_rows[column]), bad_rows[ROW], strict=True):
+                if key and key not in known_keys[space]:
+                    lost.setdefault(key, f"{table.file} row {row}")
+            for key in known_keys[space] & lost.keys():
+                del lost[key]
         quarantines.append(bad)
         files.append(
             {
@@ -315,6 +346,8 @@ def ingest_drop(
     sources: Path,
     as_of: pd.Timestamp | None = None,
     person_constraints: tuple[PersonConstraint, ...] = (),
+    settings: Settings | None = None,
+    now: pd.Timestamp | None = None,
 ) -> IngestResult:
     """Read, validate, normalise, resolve and link the drop in ``sources``.
 
@@ -322,7 +355,9 @@ def ingest_drop(
     (see :func:`etl.link.link_calls`): what a run as of that date may use.
     ``person_constraints`` are the analysts' merges and splits in force (the register's), applied
     to the resolved persons before anything is linked. Person and dispute ids are provisional:
-    the register's reconciliation (:mod:`register.reconcile`) makes them stable.
+    the register's reconciliation (:mod:`register.reconcile`) makes them stable. Dates outside
+    the plausible window of ``settings`` (default: the environment's) as of ``now`` (default: the
+    local time) are quarantined; see :mod:`etl.plausibility`.
 
     Raises :class:`etl.errors.DropError` for fatal problems (unreadable file, unknown encoding,
     missing required column or table, empty file); bad rows go to the quarantine instead.
@@ -338,7 +373,10 @@ def ingest_drop(
 
     raw = read_drop(Path(sources))
     lap("read")
-    clean, quarantine, files = validate_drop(raw)
+    window = date_window(
+        drop_timestamps(raw), settings or get_settings(), now if now is not None else local_now()
+    )
+    clean, quarantine, files = validate_drop(raw, window)
     lap("validate")
     stations, grids, staff = prepare_reference(clean)
     calls = prepare_calls(clean["calls"], grids)
@@ -350,8 +388,10 @@ def ingest_drop(
     records["community"] = evidence["community"]
     lap("normalise_persons")
     person_ids, pairs = resolve_persons(evidence)
-    if "relations" in clean:
-        # Second pass: relation sides gain their partner's home as evidence.
+    homes_known = evidence.loc[evidence["event_kind"] != "relation", "address_key"].notna().any()
+    if "relations" in clean and homes_known:
+        # Second pass: relation sides gain their partner's home as evidence (none to gain when
+        # no event names anyone's home, e.g. every event row was quarantined).
         kinds = clean["relations"].set_index(ROW)["relation"]
         evidence[["address_key", "community"]] = relation_evidence(evidence, person_ids, kinds)
         person_ids, pairs = resolve_persons(evidence)
@@ -409,6 +449,7 @@ def ingest_drop(
     accepted = pairs[pairs["accepted"]] if len(pairs) else pairs
     report = {
         "files": files,
+        "date_window": window.describe(),
         "persons": int(len(persons)),
         "disputes": int(len(disputes)),
         "person_records": int(len(records)),

@@ -1,9 +1,12 @@
 """Validation of raw tables against the contract: typed clean rows plus a quarantine with reasons.
 
 Pure functions of DataFrames. A row is quarantined for the first problem found, in this order:
-wrong number of cells, missing required value, bad timestamp / number / enum value, unknown
-reference, conflicting duplicate key. Identical re-exported duplicates are dropped as harmless
-and count as loaded.
+unreadable as it stands (the reader's reason: bytes, quoting, a bad cell, wrong number of
+cells), missing required value, bad timestamp / number / enum value, implausible date (outside
+the drop's :class:`~etl.plausibility.DateWindow`), a reference to a row that was itself
+quarantined ("parent quarantined", with where), unknown reference, conflicting duplicate key.
+Identical re-exported duplicates are dropped as harmless and count as loaded. Every quarantine
+line carries the row's physical ``line`` in its file beside its data ``row``.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ import numpy as np
 import pandas as pd
 
 from etl.contract import TableSpec
-from etl.reader import RAW, ROW, SHAPE_ERROR
+from etl.plausibility import DateWindow
+from etl.reader import LINE, RAW, READ_ERROR, ROW
 
-QUARANTINE_COLUMNS = ["file", "row", "reason", "raw"]
+QUARANTINE_COLUMNS = ["file", "row", "reason", "raw", "line"]
 TIMESTAMP_DTYPE = "datetime64[us]"
 
 _TS_PATTERN = (
@@ -38,6 +42,8 @@ def parse_timestamps(values: pd.Series) -> pd.Series:
     """Parse contract timestamps (ISO, ``2025/3/7 21:15``, ``2025年3月7日21时15分``, date alone,
     Excel serial day numbers) to naive local datetimes; empty or unparseable values give NaT."""
     text = clean_strings(values)
+    if text.empty:
+        return pd.Series(pd.NaT, index=values.index, dtype=TIMESTAMP_DTYPE)
     parts = text.str.extract(_TS_PATTERN).astype("float64")
     for unit in ("hour", "minute", "second"):
         parts[unit] = parts[unit].fillna(0.0)
@@ -109,16 +115,42 @@ def _relation_rule(frame: pd.DataFrame) -> pd.Series:
 ROW_RULES: dict[str, RowRule] = {"mediations": _mediation_rule, "relations": _relation_rule}
 
 
+def _implausible(values: pd.Series, parsed: pd.Series, column: str, window: DateWindow) -> pd.Series:
+    """The reason for each timestamp outside ``window`` ("" inside it or missing)."""
+    early, late = parsed < window.earliest, parsed > window.latest
+    reason = pd.Series("", index=parsed.index, dtype="str")
+    outside = early | late
+    if not outside.any():
+        return reason
+    bound = np.where(
+        early[outside], f"before {window.earliest:%Y-%m-%d}", f"after {window.latest} ({window.basis})"
+    )
+    shown = parsed[outside].dt.strftime("%Y-%m-%d %H:%M:%S")
+    reason[outside] = (
+        f"implausible date in {column}: " + _quoted(values[outside]) + " read as " + shown + ", " + bound
+    )
+    return reason
+
+
 def validate_table(
-    frame: pd.DataFrame, spec: TableSpec, file: str, known_keys: dict[str, set[str]]
+    frame: pd.DataFrame,
+    spec: TableSpec,
+    file: str,
+    known_keys: dict[str, set[str]],
+    quarantined_keys: dict[str, dict[str, str]] | None = None,
+    window: DateWindow | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Check one raw table. Returns (clean typed rows with ``_row``, quarantine rows).
 
-    ``known_keys`` maps a table name to the keys loaded from it so far (for references).
-    Empty strings in the clean frame become missing values (NaN / NaT / <NA>).
+    ``known_keys`` maps a key space (a table name, or ``dispute_ref``) to the keys loaded so far;
+    ``quarantined_keys`` maps it to the keys only seen in quarantined rows, each with where
+    (``calls.csv row 5``), so a reference to one says "parent quarantined". Timestamps outside
+    ``window`` are quarantined. Empty strings in the clean frame become missing values (NaN /
+    NaT / <NA>); an empty table still has its typed columns.
     """
+    quarantined_keys = quarantined_keys or {}
     text = pd.DataFrame({c: clean_strings(frame[c]) for c in spec.names}, index=frame.index)
-    reason = frame[SHAPE_ERROR].astype("str")
+    reason = frame[READ_ERROR].astype("str")
     typed: dict[str, pd.Series] = {}
     for col in spec.columns:
         values = text[col.name]
@@ -131,6 +163,9 @@ def validate_table(
             reason = _first_reason(
                 reason, ~empty & parsed.isna(), f"bad timestamp in {col.name}: " + _quoted(values)
             )
+            if window is not None:
+                implausible = _implausible(values, parsed, col.name, window)
+                reason = _first_reason(reason, implausible != "", implausible)
         elif col.kind == "int":
             parsed = parse_ints(values)
             reason = _first_reason(
@@ -157,6 +192,14 @@ def validate_table(
             continue
         values = text[col.name]
         unknown = (values != "") & ~values.isin(known_keys.get(col.ref, set()))
+        bad_parents = quarantined_keys.get(col.ref, {})
+        if bad_parents and unknown.any():
+            where = values.map(bad_parents)
+            reason = _first_reason(
+                reason,
+                unknown & where.notna(),
+                f"parent quarantined: {col.name} " + _quoted(values) + " (" + where.fillna("") + ")",
+            )
         reason = _first_reason(reason, unknown, f"unknown {col.name} " + _quoted(values))
     if spec.key is not None:
         canonical = pd.DataFrame(typed, index=frame.index)
@@ -173,6 +216,7 @@ def validate_table(
             "row": frame.loc[bad, ROW].astype("int64"),
             "reason": reason[bad],
             "raw": frame.loc[bad, RAW].astype("str"),
+            "line": frame.loc[bad, LINE].astype("int64"),
         }
     ).reset_index(drop=True)
     return clean, quarantine

@@ -16,7 +16,9 @@ from pathlib import Path
 import pandas as pd
 
 from config import get_settings
+from etl.errors import DropError
 from etl.pipeline import IngestResult, ingest_drop
+from etl.plausibility import check_as_of
 from etl.reader import drop_fingerprint
 from etl.schema import CanonicalTables
 from jobs import catalog
@@ -24,7 +26,7 @@ from models.artifacts import load_model, model_dir, save_evaluation, save_model
 from models.card import render_model_card
 from models.dataset import build_snapshot_frame, feature_columns
 from models.pipeline import BACKTEST_MONTHS, SCORE_COLUMNS, evaluate_model, score_frame, snapshot_dates
-from models.snapshots import as_timestamp, tables_as_of
+from models.snapshots import HORIZON_DAYS, as_timestamp, event_log, tables_as_of
 from models.teams import TeamPlan, continue_teams, effective_tiers, team_column
 from models.train import TrainedModel, fit_model
 from register.decisions import team_memberships
@@ -144,6 +146,17 @@ def next_model_version(register: Register, as_of: pd.Timestamp) -> str:
     return f"{stem}.{n}"
 
 
+def check_trainable(tables: CanonicalTables, as_of: pd.Timestamp) -> None:
+    """Refuse, before anything is written, an as-of the drop cannot answer for: before its data,
+    too far after it, or leaving no review month whose label window closed."""
+    check_as_of(event_log(tables)["at"], as_of, get_settings())
+    if not snapshot_dates(tables_as_of(tables, as_of), as_of):
+        raise DropError(
+            f"as-of {as_of:%Y-%m-%d} leaves no review month whose {HORIZON_DAYS}-day label window "
+            "closed before it: too little history to train; choose a later as-of"
+        )
+
+
 def train_on(
     known: CanonicalTables, as_of: pd.Timestamp, backtest_months: int, laps: Laps, ablation: bool = False
 ) -> tuple[TrainedModel, dict, dict, pd.DataFrame, list]:
@@ -185,6 +198,7 @@ def run_job(
     try:
         fingerprint = drop_fingerprint(Path(sources))
         result, identity, version = ingest_with_register(Path(sources), as_of_ts, reg)
+        check_trainable(result.tables, as_of_ts)
         laps("ingest")
         known = tables_as_of(result.tables, as_of_ts)
         model, evaluation, frames, current, _ = train_on(known, as_of_ts, backtest_months, laps)

@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from etl.schema import CANONICAL_COLUMNS, CanonicalTables
+from etl.validate import QUARANTINE_COLUMNS
 
 TABLES_DIR = "tables"
 MODEL_DIR = "model"
@@ -33,7 +34,6 @@ SUMMARY = "run_summary.json"
 ASSIGNMENTS = "assignments.csv"
 UNFILLED = "unfilled.csv"
 ASSIGNMENT_SUMMARY = "assignment_summary.json"
-QUARANTINE_COLUMNS = ["file", "row", "reason", "raw"]
 SCORE_DTYPES = {
     "dispute_id": "str",
     "as_of": "str",

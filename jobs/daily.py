@@ -18,12 +18,15 @@ from config import get_settings
 from etl.errors import DropError
 from etl.increment import apply_export, known_keys
 from etl.link import link_model_from_summary
-from etl.pipeline import validate_drop
+from etl.pipeline import drop_timestamps, validate_drop
+from etl.plausibility import date_window
+from etl.plausibility import local_now as local_now_ts
 from etl.reader import RawTable, drop_fingerprint, read_drop
 from etl.schema import CanonicalTables
 from jobs import catalog
 from jobs.batch import (
     Laps,
+    check_trainable,
     decisions_on_scores,
     finish_scores,
     identity_counts,
@@ -124,7 +127,8 @@ def update_job(sources: Path, as_of: str, out: Path, register: Register | None =
         if not raw:
             raise DropError(f"{sources}: no contract table in this export")
         _check_same_city(base_tables, raw)
-        clean, quarantine, files = validate_drop(raw, known_keys(base_tables))
+        window = date_window(drop_timestamps(raw), get_settings(), local_now_ts())
+        clean, quarantine, files = validate_drop(raw, window, known=known_keys(base_tables))
         laps("read_export")
         increment = apply_export(base_tables, clean, quarantine, link_model)
         laps("apply")
@@ -264,6 +268,7 @@ def train_job(
     started, laps = local_now(), Laps()
     try:
         result, identity, version = ingest_with_register(Path(sources), as_of_ts, reg)
+        check_trainable(result.tables, as_of_ts)
         laps("ingest")
         known = tables_as_of(result.tables, as_of_ts)
         model, evaluation, frames, _current, _ = train_on(known, as_of_ts, backtest_months, laps, ablation)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from etl.plausibility import robust_start
 from etl.schema import CanonicalTables
 from models.evaluate import (
     backtest,
@@ -25,11 +26,12 @@ WARM_UP_DAYS = 60
 
 
 def snapshot_dates(known: CanonicalTables, as_of: pd.Timestamp) -> list[pd.Timestamp]:
-    """Review dates (the 20th) from a warm-up after the first event, whose label window has closed."""
+    """Review dates (the 20th) from a warm-up after the data's robust start (not a stray first
+    event, see :func:`etl.plausibility.robust_start`), whose label window has closed."""
     log = event_log(known)
     if log.empty:
         raise ValueError("the drop holds no dated dispute events before the as-of date")
-    start = log["at"].min() + pd.Timedelta(days=WARM_UP_DAYS)
+    start = robust_start(log["at"]) + pd.Timedelta(days=WARM_UP_DAYS)
     return [d for d in review_dates(start, as_of) if label_window_closed(d, as_of)]
 
 

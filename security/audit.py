@@ -15,6 +15,12 @@ elsewhere (or export it) for evidence that survives a rewrite of both files.
 
 The log is only ever opened for appending (``"a"``); appends from several processes are
 serialised with an exclusive ``flock`` so the chain stays linear.
+
+A write cut short by a crash leaves a torn last line. Reading skips it, and the next append
+first ends it with a newline, then records a ``gap`` entry (chained to the last whole entry)
+that names the torn line, its length and its SHA-256; :func:`verify` accepts a non-entry line
+only when the entry right after it is the gap that describes it, and :func:`gaps` lists them.
+The fragment itself stays in the file as evidence.
 """
 
 from __future__ import annotations
@@ -23,15 +29,18 @@ import fcntl
 import hashlib
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 
+from security.exports import neutralise_frame
+
 GENESIS = "0" * 64
 AUDIT_ACTIONS = frozenset(
-    {"view", "export", "assign", "override", "unmask", "login", "logout", "denied", "admin"}
+    {"view", "export", "assign", "override", "unmask", "login", "logout", "denied", "admin", "gap"}
 )
 AUDIT_COLUMNS = [
     "seq",
@@ -63,26 +72,66 @@ def _head_path(path: Path) -> Path:
     return path.with_name(path.name + ".head")
 
 
-def _last_line(path: Path) -> str | None:
-    """The last non-empty line of ``path`` (read backwards in blocks), or None if empty/missing."""
-    if not path.exists():
-        return None
+def lines_backwards(path: Path, block: int = 65536) -> Iterator[tuple[int, bytes]]:
+    """(byte offset, line without its newline) of every non-empty line of ``path``, last first."""
     with path.open("rb") as handle:
         handle.seek(0, os.SEEK_END)
-        end = handle.tell()
-        block = 4096
-        data = b""
-        pos = end
+        pos = handle.tell()
+        rest = b""
         while pos > 0:
             step = min(block, pos)
             pos -= step
             handle.seek(pos)
-            data = handle.read(step) + data
-            stripped = data.rstrip(b"\n")
-            if b"\n" in stripped:
-                return stripped.rsplit(b"\n", 1)[1].decode("utf-8")
-        stripped = data.rstrip(b"\n")
-        return stripped.decode("utf-8") if stripped else None
+            chunk = handle.read(step) + rest
+            parts = chunk.split(b"\n")
+            rest = parts[0]  # may continue in the previous block
+            offset = pos + len(chunk)
+            for line in reversed(parts[1:]):
+                offset -= len(line) + 1
+                if line.strip():
+                    yield offset + 1, line
+        if rest.strip():
+            yield 0, rest
+
+
+def parse_entry(line: bytes | str) -> dict | None:
+    """The entry on one log line, or None when the line is not a whole entry (e.g. torn)."""
+    try:
+        entry = json.loads(line)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    if (
+        not isinstance(entry, dict)
+        or not isinstance(entry.get("seq"), int)
+        or not isinstance(entry.get("hash"), str)
+    ):
+        return None
+    return entry
+
+
+def _tail(path: Path) -> tuple[dict | None, tuple[int, bytes] | None]:
+    """(last whole entry, the torn line after it as (offset, bytes) if the file ends in one)."""
+    if not path.exists():
+        return None, None
+    torn = None
+    for offset, line in lines_backwards(path):
+        entry = parse_entry(line)
+        if entry is not None:
+            return entry, torn
+        if torn is None:
+            torn = (offset, line)
+    return None, torn
+
+
+def _gap_detail(path: Path, offset: int, fragment: bytes) -> dict:
+    with path.open("rb") as handle:
+        line = handle.read(offset).count(b"\n") + 1
+    return {
+        "line": line,
+        "offset": offset,
+        "bytes": len(fragment),
+        "sha256": hashlib.sha256(fragment).hexdigest(),
+    }
 
 
 def _write_head(path: Path, seq: int, last_hash: str) -> None:
@@ -121,12 +170,21 @@ class AuditLog:
         with self.path.open("a", encoding="utf-8") as handle:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
             try:
-                last = _last_line(self.path)
-                if last is None:
-                    seq, prev = 1, GENESIS
-                else:
-                    previous = json.loads(last)
-                    seq, prev = int(previous["seq"]) + 1, str(previous["hash"])
+                previous, torn = _tail(self.path)
+                seq, prev = (
+                    (1, GENESIS) if previous is None else (int(previous["seq"]) + 1, str(previous["hash"]))
+                )
+                if torn is not None:
+                    handle.write("\n")  # end the torn line; it stays as evidence
+                    handle.flush()
+                    gap = {
+                        "seq": seq, "at": at, "user": "system", "role": "", "action": "gap", "object": "audit",
+                        "fields": [], "reason": "a write was cut short (torn line)",
+                        "detail": _gap_detail(self.path, *torn), "prev": prev,
+                    }  # fmt: skip
+                    gap_hash = entry_hash(prev, gap)
+                    handle.write(canonical_json({**gap, "hash": gap_hash}) + "\n")
+                    seq, prev = seq + 1, gap_hash
                 body = {
                     "seq": seq,
                     "at": at,
@@ -182,13 +240,23 @@ def record_override(
     )
 
 
+def _explains(gap: dict, line_no: int, raw: bytes) -> bool:
+    detail = gap.get("detail") or {}
+    return (
+        gap.get("action") == "gap"
+        and detail.get("line") == line_no
+        and detail.get("sha256") == hashlib.sha256(raw).hexdigest()
+    )
+
+
 def verify(path: Path | str) -> tuple[bool, int | None]:
     """Check the hash chain of the log at ``path``.
 
-    Returns ``(True, None)`` when every line is intact and the head file (if present) matches
-    the last line, else ``(False, n)`` with ``n`` the first bad 1-based line number (for a
-    truncated log: the line number where the missing entry should be). A log that was never
-    written is ok; a removed one (its head file still there) is not.
+    Returns ``(True, None)`` when every line is intact (a torn line counts as intact only when
+    the gap entry right after it records it) and the head file (if present) matches the last
+    line, else ``(False, n)`` with ``n`` the first bad 1-based line number (for a truncated
+    log: the line number where the missing entry should be). A log that was never written is
+    ok; a removed one (its head file still there) is not.
     """
     path = Path(path)
     if not path.exists():
@@ -197,17 +265,26 @@ def verify(path: Path | str) -> tuple[bool, int | None]:
     prev = GENESIS
     line_no = 0
     last_seq = 0
-    with path.open("r", encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, start=1):
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError:
-                return False, line_no
-            if not isinstance(entry, dict) or entry.get("prev") != prev or entry.get("seq") != last_seq + 1:
+    pending: tuple[int, bytes] | None = None  # a non-entry line waiting for its gap entry
+    with path.open("rb") as handle:
+        for line_no, raw_line in enumerate(handle, start=1):
+            raw = raw_line.rstrip(b"\n")
+            entry = parse_entry(raw)
+            if entry is None:
+                if pending is not None:
+                    return False, pending[0]
+                pending = (line_no, raw)
+                continue
+            if pending is not None and not _explains(entry, *pending):
+                return False, pending[0]
+            pending = None
+            if entry.get("prev") != prev or entry.get("seq") != last_seq + 1:
                 return False, line_no
             if entry.get("hash") != entry_hash(prev, entry):
                 return False, line_no
             prev, last_seq = str(entry["hash"]), int(entry["seq"])
+    if pending is not None:
+        return False, pending[0]
     head = _head_path(path)
     if head.exists():
         try:
@@ -220,13 +297,24 @@ def verify(path: Path | str) -> tuple[bool, int | None]:
     return True, None
 
 
+def gaps(path: Path | str) -> list[dict]:
+    """The recorded gaps of the log: ``{"line", "bytes", "seq"}`` of each torn line."""
+    entries = read_entries(path)
+    found = entries[entries["action"] == "gap"]
+    return [
+        {"line": int(d["line"]), "bytes": int(d["bytes"]), "seq": int(seq)}
+        for seq, d in zip(found["seq"], found["detail"], strict=True)
+    ]
+
+
 def read_entries(path: Path | str) -> pd.DataFrame:
-    """All entries of the log as a DataFrame with :data:`AUDIT_COLUMNS` (``at`` as UTC timestamps)."""
+    """All whole entries of the log as a DataFrame with :data:`AUDIT_COLUMNS` (``at`` as UTC
+    timestamps); a torn line is not an entry and is left out (see :func:`verify`)."""
     path = Path(path)
     rows = []
     if path.exists():
-        with path.open("r", encoding="utf-8") as handle:
-            rows = [json.loads(line) for line in handle if line.strip()]
+        with path.open("rb") as handle:
+            rows = [entry for line in handle if line.strip() and (entry := parse_entry(line)) is not None]
     frame = pd.DataFrame(rows, columns=AUDIT_COLUMNS)
     frame["at"] = pd.to_datetime(frame["at"], utc=True, format="ISO8601")
     return frame
@@ -240,8 +328,10 @@ def export_entries(
 ) -> int:
     """Write the entries in ``[since, until)`` to ``out`` as CSV (UTF-8 with BOM, for Excel).
 
-    ``fields`` and ``detail`` are written as JSON text. Returns the number of rows written.
-    The caller is responsible for auditing the export itself.
+    ``fields`` and ``detail`` are written as JSON text, and text that a spreadsheet would run
+    as a formula is neutralised (:mod:`security.exports`: a username typed at the sign-in page
+    lands here). Returns the number of rows written. The caller is responsible for auditing the
+    export itself.
     """
     frame = read_entries(path)
     if since is not None:
@@ -254,5 +344,5 @@ def export_entries(
     )
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(out, index=False, encoding="utf-8-sig")
+    neutralise_frame(frame).to_csv(out, index=False, encoding="utf-8-sig", lineterminator="\r\n")
     return len(frame)

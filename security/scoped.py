@@ -32,7 +32,8 @@ from etl.schema import CanonicalTables
 from graph.store import EDGE_COLUMNS, NODE_COLUMNS, GraphStore
 from security.audit import AuditLog, record_override
 from security.masking import (
-    mask_address,
+    NameIndex,
+    mask_address_for,
     mask_id_number,
     mask_name,
     mask_person_columns,
@@ -47,7 +48,7 @@ from security.policy import (
     can,
     visibility,
 )
-from security.users import ConfigurationError, Principal, Session
+from security.users import ConfigurationError, Principal, Session, SessionGuard
 
 RANKING_FILTERS = frozenset({"tier", "county", "township", "grid_id", "category", "min_probability", "limit"})
 EXPORTABLE = ("ranking", "disputes", "parties", "persons")
@@ -170,6 +171,9 @@ class ScopedRun:
     and person search) and then kept, so the other pages never load a graph. Without
     ``store`` an embedded store is loaded from ``tables`` at that point. ``pseudonym_key`` is
     needed only when the principal may see pseudonymised data (see :func:`pseudonym_key`).
+    With a ``guard`` (:class:`~security.users.SessionGuard`) every query first re-checks the
+    session: once it expired or its account was disabled, removed, changed or given a new
+    password, every query is refused (audited as ``denied``).
     """
 
     tables: CanonicalTables
@@ -178,6 +182,7 @@ class ScopedRun:
     audit: AuditLog
     store: StoreSource | None = None
     pseudonym_key: bytes | None = field(default=None, repr=False)
+    guard: SessionGuard | None = field(default=None, repr=False)
 
     @classmethod
     def for_session(
@@ -190,18 +195,22 @@ class ScopedRun:
         now: datetime | None = None,
         env: Mapping[str, str] | None = None,
     ) -> ScopedRun:
-        """The scoped view for a logged-in session; an expired session is refused (and audited).
+        """The scoped view for a logged-in session; a session that expired, or whose account was
+        disabled, removed, changed or given a new password, is refused (and audited), then and
+        on every later query.
 
         The audit log is ``settings.audit_log``; roles that may see pseudonymised data get the
         pseudonym key of :func:`pseudonym_key`.
         """
         audit = AuditLog(settings.audit_log)
         principal = session.principal
-        if not session.is_valid(now):
-            audit.record(principal.username, principal.role, "denied", "session", reason="session expired")
-            raise AccessDenied(f"{principal.username}: session expired; log in again")
+        guard = SessionGuard(settings.users_file, lambda: session, clock=(lambda: now) if now else None)
+        problem = guard.problem(principal, now)
+        if problem is not None:
+            audit.record(principal.username, principal.role, "denied", "session", reason=problem)
+            raise AccessDenied(f"{principal.username}: {problem}; log in again")
         key = pseudonym_key(settings, env) if can(principal.role, "pseudonymised") else None
-        return cls(tables, scores, principal, audit, store=store, pseudonym_key=key)
+        return cls(tables, scores, principal, audit, store=store, pseudonym_key=key, guard=guard)
 
     # ----------------------------------------------------------------- scope
     @cached_property
@@ -274,8 +283,13 @@ class ScopedRun:
         return set(_text(grids.loc[_text(grids["grid_id"]).isin(self.grid_ids), "station_id"])) - {""}
 
     @cached_property
-    def _known_names(self) -> list[str]:
-        return sorted(set(_text(self.tables.persons["name"])) - {""}, key=len, reverse=True)
+    def _known_names(self) -> NameIndex:
+        """Every spelling of a name in the run: each person's, and each mention's as typed."""
+        records = self.tables.person_records
+        spellings = [self.tables.persons["name"], records["name"]]
+        if "name_norm" in records.columns:
+            spellings.append(records["name_norm"])
+        return NameIndex.of(pd.concat(spellings, ignore_index=True).dropna().unique())
 
     @cached_property
     def _row_index(self) -> dict[str, dict[str, list[int]]]:
@@ -316,7 +330,14 @@ class ScopedRun:
         self._log("denied", obj, reason=why, **detail)
         return exc(f"{self.principal.username}: {why} ({obj})")
 
+    def _check_session(self) -> None:
+        problem = self.guard.problem(self.principal) if self.guard is not None else None
+        if problem is not None:
+            self._log("denied", "session", reason=problem)
+            raise AccessDenied(f"{self.principal.username}: {problem}; log in again")
+
     def _require(self, action: str, obj: str) -> None:
+        self._check_session()
         if not can(self.role, action):
             raise self._deny(obj, f"role {self.role} may not {action}")
 
@@ -417,9 +438,8 @@ class ScopedRun:
             _text(self.tables.addresses["address_id"]) == str(row.get("address_id"))
         ]
         raw_address = address["address"].iloc[0] if not address.empty else ""
-        shown = visibility(self.role, "address")
-        if shown is not Visibility.HIDDEN:
-            row["address"] = raw_address if shown is Visibility.RAW else mask_address(raw_address)
+        if visibility(self.role, "address") is not Visibility.HIDDEN:
+            row["address"] = mask_address_for(raw_address, self.role)
         score = self._rows_of("scores", dispute_id)
         for column in ("probability", "rank", "tier", "top_factors", "as_of"):
             row[column] = score[column].iloc[0] if not score.empty and column in score.columns else None
@@ -645,7 +665,7 @@ class ScopedRun:
             if label == "Person" and name_seen is not Visibility.RAW:
                 captions.append(mask_name(caption))
             elif label == "Address" and address_seen is not Visibility.RAW:
-                captions.append(mask_address(caption))
+                captions.append(mask_address_for(caption, self.role))
             else:
                 captions.append(mask_text(caption))
         return nodes.assign(caption=pd.Series(captions, index=nodes.index, dtype=object))
@@ -685,6 +705,7 @@ class ScopedRun:
         the dispute's ``address``.
         """
         obj = f"unmask:{field}:{record}"
+        self._check_session()
         if field not in UNMASKABLE.get(self.role, frozenset()):
             raise self._deny(obj, f"role {self.role} may not unmask {field}")
         if not (reason or "").strip():

@@ -16,31 +16,35 @@ Modes (``APP_MODE``):
   passwords and passwords shorter than :data:`MIN_PASSWORD_LENGTH`; login with a demo
   password is refused.
 
-Sign-in throttling: ``LOGIN_MAX_FAILURES`` failed sign-ins for one username within any
-``LOGIN_WINDOW_MINUTES`` lock that username for ``LOGIN_LOCK_MINUTES`` (:func:`login` refuses
-it without looking at the password, and audits the refusal with ``{"ok": false, "locked":
-true}``). Unknown usernames are throttled the same way, so a lock says nothing about which
-accounts exist. The lock is derived from the audit log itself, not kept in a separate file:
-every attempt is already recorded there with its time, the log is shared by every dashboard
-process and survives restarts, appends are serialised with ``flock``, and an admin's
-:func:`unlock_user` is one more audited entry; a second state file could drift from the
-evidence or be reset without a trace. Only the log's tail (the last window plus lock time)
-is read, backwards, so the cost does not grow with the log.
+Sign-in throttling slows guessing without letting anyone keep an account locked (details and
+the reasons in ``security/README.md``): after ``LOGIN_FREE_FAILURES`` consecutive failures of a
+username (known or not, so a wait says nothing about which accounts exist) each further attempt
+waits ``LOGIN_BASE_DELAY_SECONDS`` doubling per failure, at most ``LOGIN_MAX_DELAY_SECONDS``;
+attempts during the wait are refused without looking at the password and neither count nor
+extend it; a success or an admin's :func:`unlock_user` resets it. A dashboard session that
+already signed in as the username is not held by that wait, and each session may fail
+``LOGIN_SESSION_MAX_FAILURES`` times per ``LOGIN_SESSION_LOCK_MINUTES``. The per-username
+state is an index (:class:`SignInIndex`, one small file per username under
+``LOGIN_STATE_DIR``), so a sign-in reads one file; every attempt is still audited.
+
+Sessions are re-checked on every request (:class:`SessionGuard`): a session ends when it
+expires, or when its account is disabled, removed, changed or given a new password.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import os
 import secrets
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -229,13 +233,11 @@ def create_user(
         raise ValueError("username must be non-empty without spaces")
     if mode not in MODES:
         raise ValueError(f"unknown APP_MODE {mode!r}; expected one of {MODES}")
-    if mode == "production":
-        if demo or password in DEMO_PASSWORDS:
-            raise ValueError("demo passwords are not allowed in production mode")
-        if len(password) < MIN_PASSWORD_LENGTH:
-            raise ValueError(f"passwords need at least {MIN_PASSWORD_LENGTH} characters in production mode")
-    elif not password:
-        raise ValueError("password must not be empty")
+    if mode == "production" and demo:
+        raise ValueError("demo passwords are not allowed in production mode")
+    problem = password_problem(password, mode)
+    if problem:
+        raise ValueError(problem)
     principal = Principal(
         username=username,
         role=check_role(role),
@@ -261,12 +263,29 @@ def create_user(
     return principal
 
 
-def authenticate(username: str, password: str, settings: Settings | None = None) -> Principal | None:
-    """The principal of ``username`` if ``password`` is right, else None (unknown users included).
+def password_problem(password: str, mode: str) -> str | None:
+    """Why ``password`` is not allowed in ``mode`` (None when it is): in production at least
+    :data:`MIN_PASSWORD_LENGTH` characters and not a demo password; in demo mode not empty."""
+    if mode == "production":
+        if password in DEMO_PASSWORDS:
+            return "demo passwords are not allowed in production mode"
+        if len(password) < MIN_PASSWORD_LENGTH:
+            return f"passwords need at least {MIN_PASSWORD_LENGTH} characters in production mode"
+    elif not password:
+        return "password must not be empty"
+    return None
 
-    Hashes made with older argon2 parameters are upgraded on a successful login. In
-    production mode demo users and demo passwords never authenticate. This checks the password
-    only; sign-ins go through :func:`login`, which also applies the lockout and audits.
+
+def authenticate_with_reason(
+    username: str, password: str, settings: Settings | None = None
+) -> tuple[Principal | None, str]:
+    """``(principal, "")`` if ``password`` is right and the account may sign in, else
+    ``(None, why)`` (``why`` is "" for a wrong password or an unknown user, for the audit log
+    only: the person signing in is never told which).
+
+    The password policy is checked at sign-in too, so an account created in demo mode with a
+    weak password (or carried over from it) cannot sign in under ``APP_MODE=production``.
+    Hashes made with older argon2 parameters are upgraded on a successful login.
     """
     settings = settings or get_settings()
     users = load_users(settings.users_file)
@@ -275,49 +294,219 @@ def authenticate(username: str, password: str, settings: Settings | None = None)
     try:
         _hasher().verify(stored, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return None
-    if record is None or record.get("disabled"):
-        return None
-    if settings.app_mode == "production" and (record.get("demo") or password in DEMO_PASSWORDS):
-        return None
+        return None, ""
+    if record is None:
+        return None, ""
+    if record.get("disabled"):
+        return None, "account disabled"
+    if settings.app_mode == "production":
+        if record.get("demo"):
+            return None, "demo account in production mode"
+        problem = password_problem(password, "production")
+        if problem:
+            return None, f"password below the production policy ({problem}); an admin must set a new one"
     if _hasher().check_needs_rehash(stored):
         record["password_hash"] = hash_password(password)
         save_users(settings.users_file, users)
-    return _principal(username, record)
+    return _principal(username, record), ""
+
+
+def authenticate(username: str, password: str, settings: Settings | None = None) -> Principal | None:
+    """The principal of ``username`` if ``password`` is right and the account may sign in, else
+    None (see :func:`authenticate_with_reason`). Sign-ins go through :func:`login`, which also
+    applies the throttle and audits."""
+    return authenticate_with_reason(username, password, settings)[0]
+
+
+def _change_user(settings: Settings, username: str, change: Callable[[dict], None]) -> dict:
+    users = load_users(settings.users_file)
+    if username not in users:
+        raise ValueError(f"{username!r} is not a user")
+    change(users[username])
+    save_users(settings.users_file, users)
+    return users[username]
+
+
+def disable_user(
+    settings: Settings, username: str, audit: AuditLog, by: str = "cli", now: datetime | None = None
+) -> None:
+    """Disable ``username``: no further sign-in, and every session it has ends at its next
+    request (:class:`SessionGuard`). Audited as ``admin`` on ``user:<username>``."""
+    now = now or datetime.now(UTC)
+
+    def change(record: dict) -> None:
+        record["disabled"] = True
+        record["sessions_revoked_at"] = now.isoformat()
+
+    _change_user(settings, username, change)
+    audit.record(by, Role.ADMIN, "admin", f"user:{username}", detail={"disabled": True}, now=now)
+
+
+def enable_user(
+    settings: Settings, username: str, audit: AuditLog, by: str = "cli", now: datetime | None = None
+) -> None:
+    """Allow ``username`` to sign in again (sessions ended by disabling stay ended); audited."""
+    _change_user(settings, username, lambda record: record.update(disabled=False))
+    audit.record(by, Role.ADMIN, "admin", f"user:{username}", detail={"disabled": False}, now=now)
+
+
+def set_password(
+    settings: Settings,
+    username: str,
+    password: str,
+    audit: AuditLog,
+    by: str = "cli",
+    now: datetime | None = None,
+) -> None:
+    """Give ``username`` a new password (checked against the policy of ``APP_MODE``); its
+    existing sessions end. Audited as ``admin`` (the password itself never is)."""
+    problem = password_problem(password, settings.app_mode)
+    if problem:
+        raise ValueError(problem)
+    now = now or datetime.now(UTC)
+
+    def change(record: dict) -> None:
+        record["password_hash"] = hash_password(password)
+        record["demo"] = False if settings.app_mode == "production" else record.get("demo", False)
+        record["sessions_revoked_at"] = now.isoformat()
+
+    _change_user(settings, username, change)
+    audit.record(by, Role.ADMIN, "admin", f"user:{username}", detail={"password_set": True}, now=now)
+
+
+def account_problem(users: dict[str, dict], principal: Principal, issued_at: datetime) -> str | None:
+    """Why a session of ``principal`` issued at ``issued_at`` must end (None when it may go on):
+    the account was removed or disabled, its role or scope changed, or its sessions were
+    revoked (new password, disabled) after the session began."""
+    record = users.get(principal.username)
+    if record is None:
+        return "account removed"
+    if record.get("disabled"):
+        return "account disabled"
+    revoked = record.get("sessions_revoked_at")
+    if revoked and datetime.fromisoformat(revoked) > issued_at:
+        return "sessions revoked"
+    if _principal(principal.username, record) != principal:
+        return "account changed"
+    return None
+
+
+class SessionGuard:
+    """Re-checks a live session on every request: not expired, and the account still there,
+    enabled, unchanged and not revoked since the session began (:func:`account_problem`).
+
+    ``current`` returns the session as it stands now (a renewed session replaces the old one),
+    or None when there is none; the dashboard passes a reader of its session state, a cookie
+    store can pass its own. ``clock`` gives the time (default: now, UTC). The users file is
+    re-read only when it changed on disk.
+    """
+
+    def __init__(
+        self,
+        users_file: Path,
+        current: Callable[[], Session | None],
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.users_file = Path(users_file)
+        self.current = current
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self._seen: tuple[int, int, int] | None = None
+        self._users: dict[str, dict] = {}
+
+    def _load(self) -> dict[str, dict]:
+        try:
+            info = self.users_file.stat()
+        except FileNotFoundError:
+            return {}
+        key = (info.st_ino, info.st_mtime_ns, info.st_size)
+        if key != self._seen:
+            self._users, self._seen = load_users(self.users_file), key
+        return self._users
+
+    def problem(self, principal: Principal, now: datetime | None = None) -> str | None:
+        """Why ``principal``'s session must end now, or None."""
+        session = self.current()
+        if session is None or session.principal.username != principal.username:
+            return "signed out"
+        if not session.is_valid(now or self.clock()):
+            return "session expired"
+        return account_problem(self._load(), principal, session.issued_at)
 
 
 @dataclass(frozen=True)
-class LockoutPolicy:
-    """How many failed sign-ins (``max_failures``) within ``window`` lock a username, and for how long."""
+class ThrottlePolicy:
+    """How sign-ins are slowed after failures (see the module notes).
 
-    max_failures: int = 5
-    window: timedelta = timedelta(minutes=15)
-    lock: timedelta = timedelta(minutes=15)
+    Per account: the first ``free_failures`` consecutive failures cost nothing; after the
+    n-th further one the next attempt must wait ``base_delay * 2**(n-1)``, at most
+    ``max_delay``. Per dashboard session: ``session_max_failures`` failures within
+    ``session_lock`` block that session's sign-ins until the oldest of them is that old.
+    """
+
+    free_failures: int = 3
+    base_delay: timedelta = timedelta(seconds=2)
+    max_delay: timedelta = timedelta(seconds=60)
+    session_max_failures: int = 10
+    session_lock: timedelta = timedelta(minutes=15)
 
     def __post_init__(self) -> None:
-        if self.max_failures < 1 or self.window <= timedelta(0) or self.lock <= timedelta(0):
+        if (
+            self.free_failures < 0
+            or self.base_delay <= timedelta(0)
+            or self.max_delay < self.base_delay
+            or self.session_max_failures < 1
+            or self.session_lock <= timedelta(0)
+        ):
             raise ConfigurationError(
-                "LOGIN_MAX_FAILURES, LOGIN_WINDOW_MINUTES and LOGIN_LOCK_MINUTES must be positive"
+                "LOGIN_FREE_FAILURES must be >= 0, LOGIN_BASE_DELAY_SECONDS and LOGIN_SESSION_* positive, "
+                "and LOGIN_MAX_DELAY_SECONDS at least LOGIN_BASE_DELAY_SECONDS"
             )
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> LockoutPolicy:
-        """The policy of ``LOGIN_MAX_FAILURES``, ``LOGIN_WINDOW_MINUTES`` and ``LOGIN_LOCK_MINUTES``."""
+    def from_settings(cls, settings: Settings) -> ThrottlePolicy:
+        """The policy of the ``LOGIN_*`` settings."""
         return cls(
-            max_failures=settings.login_max_failures,
-            window=timedelta(minutes=settings.login_window_minutes),
-            lock=timedelta(minutes=settings.login_lock_minutes),
+            free_failures=settings.login_free_failures,
+            base_delay=timedelta(seconds=settings.login_base_delay_seconds),
+            max_delay=timedelta(seconds=settings.login_max_delay_seconds),
+            session_max_failures=settings.login_session_max_failures,
+            session_lock=timedelta(minutes=settings.login_session_lock_minutes),
         )
 
-    @property
-    def lookback(self) -> timedelta:
-        """How far back attempts can still matter: a lock ending after now began within this span."""
-        return self.window + self.lock
+    def delay(self, failures: int) -> timedelta:
+        """The wait before the next attempt after ``failures`` consecutive failures.
+
+        >>> [ThrottlePolicy().delay(n).seconds for n in range(2, 12)]
+        [0, 0, 2, 4, 8, 16, 32, 60, 60, 60]
+        """
+        extra = failures - self.free_failures
+        if extra <= 0:
+            return timedelta(0)
+        return min(self.max_delay, self.base_delay * 2 ** min(extra - 1, 32))
+
+
+@dataclass(frozen=True)
+class AccountThrottle:
+    """The sign-in state of one username: consecutive failures and when the last one was."""
+
+    failures: int = 0
+    last_failure_at: datetime | None = None
+
+    def failed(self, now: datetime) -> AccountThrottle:
+        """The state after one more failure at ``now``."""
+        return AccountThrottle(self.failures + 1, now)
+
+    def next_attempt_at(self, policy: ThrottlePolicy) -> datetime | None:
+        """When the next attempt may be made (None: now)."""
+        if self.last_failure_at is None:
+            return None
+        wait = policy.delay(self.failures)
+        return self.last_failure_at + wait if wait else None
 
 
 @dataclass(frozen=True)
 class LockStatus:
-    """Whether a username is locked ``now``; ``failures``: failures since the last reset within the window."""
+    """Whether a username must wait ``now``: ``locked_until`` is when it may try again."""
 
     username: str
     locked_until: datetime | None
@@ -328,118 +517,101 @@ class LockStatus:
         return self.locked_until is not None
 
 
-# The kinds of sign-in event in the frame :func:`lock_status` reads.
-LOGIN_EVENT_KINDS = ("failure", "success", "locked", "unlock")
-LOGIN_EVENT_COLUMNS = ["at", "kind"]
-
-
-def lock_status(events: pd.DataFrame, username: str, policy: LockoutPolicy, now: datetime) -> LockStatus:
-    """The lock of ``username`` at ``now`` from its sign-in ``events`` (columns ``at``, ``kind``).
-
-    ``events`` are in the order they were recorded; ``kind`` is one of
-    :data:`LOGIN_EVENT_KINDS`. A success or an admin's unlock resets the count; refusals of a
-    locked account (``locked``) do not count, so a lock is not extended by further tries. The
-    username is locked while ``now < f + policy.lock`` for some failure ``f`` (after the last
-    reset) that is the ``max_failures``-th failure within ``policy.window`` ending at ``f``.
-    Events after ``now`` are ignored: the answer depends only on the past.
-    """
+def lock_status(state: AccountThrottle, username: str, policy: ThrottlePolicy, now: datetime) -> LockStatus:
+    """The wait of ``username`` at ``now`` given its throttle ``state``."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    unknown = set(events["kind"]) - set(LOGIN_EVENT_KINDS)
-    if unknown:
-        raise ValueError(f"unknown sign-in event kinds {sorted(unknown)}")
-    frame = events.reset_index(drop=True).assign(at=lambda f: pd.to_datetime(f["at"], utc=True))
-    past = frame[frame["at"] <= pd.Timestamp(now)]
-    resets = np.flatnonzero(past["kind"].isin(["success", "unlock"]).to_numpy())
-    if len(resets):
-        past = past.iloc[resets[-1] + 1 :]
-    failure_times = past.loc[past["kind"] == "failure", "at"].dt.tz_convert(None).sort_values()
-    failures = failure_times.to_numpy(dtype="datetime64[ns]")
-    window = np.timedelta64(policy.window)
-    # Failures within (f - window, f] for each failure f, ties at f included.
-    in_window = np.searchsorted(failures, failures, side="right") - np.searchsorted(
-        failures, failures - window, side="right"
-    )
-    lock_ends = failures[in_window >= policy.max_failures] + np.timedelta64(policy.lock)
-    now_np = pd.Timestamp(now).tz_convert(None).to_datetime64()
-    current = lock_ends[lock_ends > now_np]
-    locked_until = pd.Timestamp(current.max()).tz_localize(UTC).to_pydatetime() if len(current) else None
-    recent = int((failures > now_np - window).sum())
-    return LockStatus(username=username, locked_until=locked_until, failures=recent)
+    until = state.next_attempt_at(policy)
+    return LockStatus(username, until if until is not None and until > now else None, state.failures)
 
 
-def _lines_backwards(path: Path, block: int = 65536) -> Iterator[str]:
-    """The non-empty lines of ``path`` from the last to the first, read in blocks from the end."""
-    with path.open("rb") as handle:
-        handle.seek(0, os.SEEK_END)
-        pos = handle.tell()
-        rest = b""
-        while pos > 0:
-            step = min(block, pos)
-            pos -= step
-            handle.seek(pos)
-            lines = (handle.read(step) + rest).split(b"\n")
-            rest = lines[0]  # may continue in the previous block
-            for line in reversed(lines[1:]):
-                if line.strip():
-                    yield line.decode("utf-8")
-        if rest.strip():
-            yield rest.decode("utf-8")
+class SignInIndex:
+    """The sign-in throttle state of every username: one small JSON file per username in
+    ``folder`` (named by a hash of the username, mode 0600), read and updated under an
+    exclusive ``flock``. A sign-in reads one file, whatever the size of the audit log."""
 
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
 
-def _event_kind(entry: dict) -> str | None:
-    detail = entry.get("detail") or {}
-    if entry.get("action") == "login":
-        if detail.get("locked"):
-            return "locked"
-        return "success" if detail.get("ok") else "failure"
-    if entry.get("action") == "admin" and detail.get("unlock"):
-        return "unlock"
-    return None
+    def path(self, username: str) -> Path:
+        """The state file of ``username``."""
+        return self.folder / (hashlib.sha256(username.encode("utf-8")).hexdigest()[:32] + ".json")
 
-
-def read_login_events(audit_path: Path, username: str, since: datetime) -> pd.DataFrame:
-    """The sign-in events of ``username`` in the audit log recorded at or after ``since``.
-
-    Reads the log backwards and stops at the first entry older than ``since`` (less a minute,
-    since concurrent writers stamp their time just before taking the lock). Columns
-    :data:`LOGIN_EVENT_COLUMNS`, oldest first. A line that is not JSON is an error: a damaged
-    log must not silently lift a lock.
-    """
-    audit_path = Path(audit_path)
-    columns = {"at": pd.Series(dtype="datetime64[ns, UTC]"), "kind": pd.Series(dtype=object)}
-    if not audit_path.exists():
-        return pd.DataFrame(columns)
-    target = f"user:{username}"
-    stop = pd.Timestamp(since) - pd.Timedelta(minutes=1)
-    rows = []
-    for line in _lines_backwards(audit_path):
+    @staticmethod
+    def _parse(text: str) -> AccountThrottle:
         try:
-            entry = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ConfigurationError(f"audit log {audit_path} has a damaged line: {exc}") from exc
-        at = pd.Timestamp(entry["at"])
-        if at < stop:
-            break
-        kind = _event_kind(entry) if entry.get("object") == target else None
-        if kind is not None and at >= pd.Timestamp(since):
-            rows.append({"at": at, "kind": kind})
-    if not rows:
-        return pd.DataFrame(columns)
-    frame = pd.DataFrame(rows[::-1], columns=LOGIN_EVENT_COLUMNS)
-    frame["at"] = pd.to_datetime(frame["at"], utc=True)
-    return frame
+            data = json.loads(text) if text.strip() else {}
+            last = data.get("last_failure_at")
+            return AccountThrottle(
+                int(data.get("failures", 0)), datetime.fromisoformat(last) if last else None
+            )
+        except (ValueError, TypeError, AttributeError):
+            return AccountThrottle()  # a damaged state file costs at most one capped delay
+
+    def read(self, username: str) -> AccountThrottle:
+        """The state of ``username`` (no failures when it has none)."""
+        path = self.path(username)
+        if not path.exists():
+            return AccountThrottle()
+        return self._parse(path.read_text(encoding="utf-8"))
+
+    def update(self, username: str, change: Callable[[AccountThrottle], AccountThrottle]) -> AccountThrottle:
+        """Apply ``change`` to the state of ``username`` atomically (against other processes)."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(self.path(username), os.O_RDWR | os.O_CREAT, 0o600)
+        with os.fdopen(descriptor, "r+", encoding="utf-8") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                state = change(self._parse(handle.read()))
+                handle.seek(0)
+                handle.truncate()
+                last = state.last_failure_at.isoformat() if state.last_failure_at else None
+                handle.write(json.dumps({"failures": state.failures, "last_failure_at": last}))
+                handle.flush()
+                os.fsync(handle.fileno())
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        return state
 
 
-def account_lock(
-    username: str, audit: AuditLog, settings: Settings | None = None, now: datetime | None = None
-) -> LockStatus:
-    """Whether ``username`` (known or not) is locked at ``now``, read from the audit log."""
+@dataclass
+class SignInClient:
+    """One dashboard session's own sign-in history (kept in the session, not shared).
+
+    ``failures``: times of its recent failed attempts (any username); ``trusted``: usernames
+    it has signed in as. A trusted session skips that account's delay (an attacker failing on
+    the commander's account cannot keep the commander's own session out), but its failures
+    count like any other and its own limit still applies.
+    """
+
+    failures: list[datetime] = field(default_factory=list)
+    trusted: set[str] = field(default_factory=set)
+
+    def blocked_until(self, policy: ThrottlePolicy, now: datetime) -> datetime | None:
+        """When this session may try again, if it hit its limit."""
+        recent = sorted(f for f in self.failures if f > now - policy.session_lock)
+        if len(recent) < policy.session_max_failures:
+            return None
+        return recent[-policy.session_max_failures] + policy.session_lock
+
+    def failed(self, policy: ThrottlePolicy, now: datetime) -> None:
+        """Count one failed attempt at ``now`` (older ones beyond the limit are forgotten)."""
+        self.failures = [f for f in self.failures if f > now - policy.session_lock][
+            -policy.session_max_failures :
+        ]
+        self.failures.append(now)
+
+
+def signin_index(settings: Settings) -> SignInIndex:
+    """The sign-in index in ``LOGIN_STATE_DIR`` (default: ``signin/`` beside the users file)."""
+    return SignInIndex(settings.login_state_dir or settings.users_file.parent / "signin")
+
+
+def account_lock(username: str, settings: Settings | None = None, now: datetime | None = None) -> LockStatus:
+    """Whether ``username`` (known or not) must wait at ``now`` before its next sign-in attempt."""
     settings = settings or get_settings()
-    policy = LockoutPolicy.from_settings(settings)
-    now = now or datetime.now(UTC)
-    events = read_login_events(audit.path, username, now - policy.lookback)
-    return lock_status(events, username, policy, now)
+    state = signin_index(settings).read(username)
+    return lock_status(state, username, ThrottlePolicy.from_settings(settings), now or datetime.now(UTC))
 
 
 def unlock_user(
@@ -449,30 +621,31 @@ def unlock_user(
     by: str = "cli",
     now: datetime | None = None,
 ) -> LockStatus:
-    """Lift the lock of ``username`` and reset its failure count; return the status before.
+    """Lift the wait of ``username`` and reset its failure count; return the status before.
 
     Audited as action ``admin`` on ``user:<username>`` by ``by`` with detail ``{"unlock": true,
     "was_locked": ...}``. A name that is neither a user nor locked is refused (a likely typo).
     """
     settings = settings or get_settings()
     now = now or datetime.now(UTC)
-    before = account_lock(username, audit, settings, now)
+    before = account_lock(username, settings, now)
     if not before.locked and username not in load_users(settings.users_file):
         raise ValueError(f"{username!r} is not a user and is not locked")
+    signin_index(settings).update(username, lambda _state: AccountThrottle())
     audit.record(
         by,
         Role.ADMIN,
         "admin",
         f"user:{username}",
-        detail={"unlock": True, "was_locked": before.locked},
+        detail={"unlock": True, "was_locked": before.locked, "failures": before.failures},
         now=now,
     )
     return before
 
 
 def _spend_one_verification(password: str) -> None:
-    # A locked account is refused without looking at its hash, but after the same argon2 work,
-    # so the response time does not tell a lock from a wrong password.
+    # A refused attempt is answered without looking at the account's hash, but after the same
+    # argon2 work, so the response time does not tell a wait from a wrong password.
     try:
         _hasher().verify(_dummy_hash(), password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
@@ -485,24 +658,50 @@ def login(
     audit: AuditLog,
     settings: Settings | None = None,
     now: datetime | None = None,
+    client: SignInClient | None = None,
 ) -> Session | None:
     """Authenticate, audit the attempt (success or failure), and start a session on success.
 
-    A username locked by :func:`account_lock` is refused (None) whatever the password, and the
-    refusal is audited with ``{"ok": false, "locked": true}``; :func:`account_lock` tells the
-    caller until when.
+    Refused without looking at the password (None, audited with ``{"ok": false, ...}``): a
+    dashboard session (``client``) that reached its own limit (``"session_limit": true``), and
+    a username still waiting after failures (``"locked": true, "until": ...``) unless
+    ``client`` already signed in as it. :func:`account_lock` and
+    :meth:`SignInClient.blocked_until` tell the caller until when.
     """
     settings = settings or get_settings()
     now = now or datetime.now(UTC)
-    if account_lock(username, audit, settings, now).locked:
+    policy = ThrottlePolicy.from_settings(settings)
+    index = signin_index(settings)
+    obj = f"user:{username}"
+    if client is not None and (blocked := client.blocked_until(policy, now)) is not None:
         _spend_one_verification(password)
-        audit.record(username, "", "login", f"user:{username}", detail={"ok": False, "locked": True}, now=now)
+        audit.record(username, "", "login", obj, detail={"ok": False, "session_limit": True,
+                                                         "until": blocked.isoformat()}, now=now)  # fmt: skip
         return None
-    principal = authenticate(username, password, settings)
+    trusted = client is not None and username in client.trusted
+    status = lock_status(index.read(username), username, policy, now)
+    if status.locked and not trusted:
+        _spend_one_verification(password)
+        until = status.locked_until.isoformat() if status.locked_until else None
+        audit.record(
+            username, "", "login", obj, detail={"ok": False, "locked": True, "until": until}, now=now
+        )
+        return None
+    principal, refusal = authenticate_with_reason(username, password, settings)
     role = principal.role if principal else ""
-    audit.record(username, role, "login", f"user:{username}", detail={"ok": principal is not None}, now=now)
+    detail: dict[str, object] = {"ok": principal is not None}
+    if refusal:
+        detail["refused"] = refusal
+    audit.record(username, role, "login", obj, detail=detail, now=now)
     if principal is None:
+        index.update(username, lambda state: state.failed(now))
+        if client is not None:
+            client.failed(policy, now)
         return None
+    if status.failures or status.locked:
+        index.update(username, lambda _state: AccountThrottle())
+    if client is not None:
+        client.trusted.add(username)
     return start_session(principal, settings.session_minutes, now)
 
 

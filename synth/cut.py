@@ -10,7 +10,6 @@ carries its bad rows too, and the platform quarantines them).
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from etl.contract import TABLE_ORDER, TABLES
-from etl.reader import decode_csv_bytes, find_table_file, map_header, parse_csv_text, parse_xlsx_bytes
+from etl.reader import decode_csv_bytes, find_table_file, map_header, parse_csv_lines, parse_xlsx_bytes
 from etl.validate import parse_timestamps
 
 EVENT_TIMES = {
@@ -33,16 +32,6 @@ PERSON_EVENTS = {
     "report_persons": ("reports", "report_id"),
     "case_persons": ("cases", "case_id"),
 }
-
-
-def _encoding_of(data: bytes) -> str:
-    if data.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    try:
-        data.decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError:
-        return "gb18030"
 
 
 def _column(header: list[str], records: list[list[str]], name: str, table: str, file: str) -> pd.Series:
@@ -78,9 +67,11 @@ def cut_drop(
             continue
         data = path.read_bytes()
         if path.suffix == ".xlsx":
-            header, records = parse_xlsx_bytes(data, path.name)
+            parsed = parse_xlsx_bytes(data, path.name)
         else:
-            header, records = parse_csv_text(decode_csv_bytes(data, path.name), path.name)
+            decoded = decode_csv_bytes(data, path.name)
+            parsed = parse_csv_lines(decoded, path.name)
+        header, records = parsed.header, parsed.records
         keep = pd.Series(True, index=range(len(records)))
         if table in EVENT_TIMES:
             when = parse_timestamps(_column(header, records, EVENT_TIMES[table], table, path.name))
@@ -108,7 +99,7 @@ def cut_drop(
         else:
             buffer = io.StringIO()
             csv.writer(buffer, lineterminator="\r\n").writerows([header, *rows])
-            (out / path.name).write_bytes(buffer.getvalue().encode(_encoding_of(data)))
+            (out / path.name).write_bytes(buffer.getvalue().encode(decoded.encoding))
     source_truth = full.parent / "truth"
     if truth and source_truth.is_dir():
         _cut_truth(source_truth, out.parent / "truth", new_rows, kept_ids.get("calls", set()))

@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 from jobs.catalog import read_tables
 from security.users import DEMO_USERS
 from tests.run_fixtures import register_url_of, table_run, tiny_run  # noqa: F401
+from ui.components import md_text
 from ui.views import allowed_pages
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -123,7 +124,7 @@ def test_open_case_from_ranking_shows_timeline_and_network(app_env: Path) -> Non
     assert not at.exception
     assert at.title[0].value == "案件详情"
     assert at.session_state["case_id"] == first
-    assert any(first in m.value for m in at.markdown)
+    assert any(md_text(first) in s.value for s in at.subheader)  # shown as typed, never as markup
     assert len(at.get("plotly_chart")) == 1
     assert len(at.dataframe) >= 2  # timeline and parties
 

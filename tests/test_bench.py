@@ -9,8 +9,10 @@ import pandas as pd
 import pytest
 
 from bench.report import merge_results, render_markdown, write_report
-from bench.runner import STAGE_NAMES, evaluate_targets, run_bench, run_stage_process, summarise_runs
+from bench.runner import STAGE_NAMES, anchors, evaluate_targets, run_bench, run_stage_process, summarise_runs
 from bench.stages import (
+    HOSTILE_SHARE,
+    hostile_call_lines,
     person_call_summary_duckdb,
     person_call_summary_pandas,
     sample_graph_frames,
@@ -235,3 +237,47 @@ def test_a_stage_that_overran_its_target_is_a_miss_at_city_scale():
     city = {t["target"]: t["verdict"] for t in evaluate_targets(stages, "city")}
     assert city["run_end_to_end"] == "missed (did not finish within 960 s)"
     assert city["rescore"] == "not measured"
+
+
+def test_hostile_calls_are_thirty_percent_bad_and_each_one_is_quarantined(tmp_path: Path):
+    import shutil
+
+    from etl.contract import TABLES
+    from etl.pipeline import ingest_drop
+    from etl.reader import READ_ERROR, read_table_file
+
+    columns = TABLES["calls"].names
+    frame = read_table_file(
+        Path(__file__).parent / "fixtures" / "drops" / "mini" / "calls.csv", TABLES["calls"]
+    ).frame
+    good = frame[frame[READ_ERROR] == ""]
+    good = good[good["call_id"].isin(["C001", "C002", "C003", "C004", "C009"])].drop_duplicates("call_id")
+    rows = [
+        {**r, "call_id": f"{r['call_id']}-{k}"} for k in range(20) for r in good[columns].to_dict("records")
+    ]
+    lines, planted = hostile_call_lines(rows, columns, HOSTILE_SHARE, seed=1)
+    assert planted == round(100 * 0.3 / 0.7) and len(lines) == 1 + 100 + planted
+    drop = tmp_path / "drop"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "drops" / "mini", drop)
+    (drop / "calls.csv").write_bytes(b"".join(lines))
+    result = ingest_drop(drop)
+    calls = next(f for f in result.report["files"] if f["file"] == "calls.csv")
+    assert (calls["rows_read"], calls["rows_loaded"], calls["rows_quarantined"]) == (
+        100 + planted,
+        100,
+        planted,
+    )
+
+
+@pytest.mark.slow
+def test_hostile_ingest_stage_reports_the_ratio(tmp_path: Path):
+    from synth.generate import generate_drop
+
+    generate_drop("tiny", 2, tmp_path / "sources")
+    figures = run_stage_process("ingest_hostile", tmp_path, "tiny", 2, "2025-11-20")
+    assert figures["bad_rows_quarantined"] == figures["bad_rows_planted"] > 0
+    assert figures["ratio"] == figures["substages"]["hostile_ingest"] / figures["substages"]["clean_ingest"]
+    hostile = anchors({"ingest_hostile": summarise_runs([{**figures, "process_seconds": 1.0}])})[
+        "hostile_ingest"
+    ]
+    assert hostile["ratio"] == figures["ratio"] and hostile["target"] == 1.5

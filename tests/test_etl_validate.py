@@ -166,3 +166,29 @@ def test_duplicate_identical_after_normalisation_is_harmless(tmp_path):
     )
     clean, quarantine = validate_table(frame, CALLS, "calls.csv", KNOWN)
     assert clean["call_id"].tolist() == ["C1"] and quarantine.empty
+
+
+GOOD = [row(f"GOOD-{n:02d}", at=f"2025-03-{n:02d} 10:00", ref=f"D{n}") for n in range(1, 9)]
+junk = st.one_of(
+    st.binary(max_size=80).filter(lambda b: b"\n" not in b),
+    st.sampled_from([b'"', b'C9,"open', b'a,"b"c,d', b"\x00", b"caf\xe9", b'"' * 3, b"\r", b",,,,,,,,,,"]),
+)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    lines=st.lists(junk, min_size=1, max_size=4), where=st.lists(st.integers(0, 8), min_size=4, max_size=4)
+)
+def test_fuzz_a_damaged_line_costs_only_itself(tmp_path, lines, where):
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows([CALLS.names, *GOOD])
+    physical = out.getvalue().encode("utf-8").split(b"\n")[:-1]
+    for line, at in zip(lines, where, strict=False):
+        physical.insert(1 + min(at, len(physical) - 1), line)
+    (tmp_path / "calls.csv").write_bytes(b"\n".join(physical) + b"\n")
+    frame = read_table_file(tmp_path / "calls.csv", CALLS).frame
+    clean, quarantine = validate_table(frame, CALLS, "calls.csv", KNOWN)
+    good = {r[0] for r in GOOD}
+    assert good <= set(clean["call_id"])
+    assert len(frame) == len(clean) + len(quarantine) + int(clean["call_id"].duplicated().sum())
+    assert (quarantine["reason"] != "").all() and (quarantine["line"] > 1).all()

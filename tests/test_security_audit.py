@@ -14,6 +14,7 @@ from security.audit import (
     AuditLog,
     entry_hash,
     export_entries,
+    gaps,
     read_entries,
     record_override,
     verify,
@@ -161,3 +162,39 @@ def test_export_writes_the_window(tmp_path: Path) -> None:
 def test_missing_and_empty_logs(tmp_path: Path) -> None:
     assert verify(tmp_path / "none.log") == (True, None)
     assert read_entries(tmp_path / "none.log").empty
+
+
+# --- a torn last line (a write cut short by a crash) -------------------------------------------
+
+
+def torn(log: AuditLog) -> bytes:
+    """Cut the last entry of ``log`` in half, as a crash in the middle of its write would."""
+    data = log.path.read_bytes()
+    start = data.rstrip(b"\n").rfind(b"\n") + 1
+    fragment = data[start : start + (len(data) - start) // 2]
+    log.path.write_bytes(data[:start] + fragment)
+    return fragment
+
+
+def test_a_torn_last_line_is_recovered_with_a_recorded_gap(tmp_path: Path) -> None:
+    log = filled_log(tmp_path)
+    fragment = torn(log)
+    # Reading still works (the fragment is not an entry) and says where the damage is.
+    assert read_entries(log.path)["seq"].tolist() == [1, 2, 3, 4]
+    assert verify(log.path) == (False, 5)
+    entry = log.record("gw-w1", "grid_worker", "view", "dispute:D-R9", now=T0.replace(minute=9))
+    gap = read_entries(log.path).iloc[-2]
+    assert gap["action"] == "gap" and gap["seq"] == 5
+    assert gap["detail"]["line"] == 5 and gap["detail"]["bytes"] == len(fragment)
+    assert entry["seq"] == 6 and entry["prev"] == gap["hash"]
+    assert verify(log.path) == (True, None)
+    assert lines(log)[4].rstrip("\n").encode() == fragment  # the fragment stays as evidence
+    assert gaps(log.path) == [{"line": 5, "bytes": len(fragment), "seq": 5}]
+
+
+def test_a_damaged_line_in_the_middle_is_not_explained_by_a_gap(tmp_path: Path) -> None:
+    log = filled_log(tmp_path)
+    content = lines(log)
+    content[2] = content[2][:40] + "\n"
+    rewrite(log, content)
+    assert verify(log.path) == (False, 3)

@@ -8,7 +8,6 @@ import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from argon2 import PasswordHasher
 
@@ -19,19 +18,25 @@ from security.policy import ACTIONS, PAGES, ROLES, advisory_notice, can, can_ope
 from security.scoped import pseudonym_key
 from security.users import (
     DEMO_USERS,
+    AccountThrottle,
     ConfigurationError,
-    LockoutPolicy,
     LockStatus,
     Principal,
+    SessionGuard,
+    SignInClient,
+    ThrottlePolicy,
     account_lock,
     authenticate,
     create_user,
+    disable_user,
+    enable_user,
     ensure_users,
     load_users,
     lock_status,
     login,
-    read_login_events,
     scope_from_staff,
+    set_password,
+    signin_index,
     start_session,
     unlock_user,
 )
@@ -262,7 +267,7 @@ def test_scoped_run_for_session_refuses_expired_sessions(tmp_path: Path) -> None
     assert actions == ["login", "view", "denied", "login", "logout"]
 
 
-# --- sign-in lockout -------------------------------------------------------------------------
+# --- sign-in throttle ------------------------------------------------------------------------
 
 
 def demo_setup(tmp_path: Path, **extra: str):
@@ -271,12 +276,14 @@ def demo_setup(tmp_path: Path, **extra: str):
     return s, AuditLog(s.audit_log)
 
 
-def fail(username: str, times: list[datetime], audit: AuditLog, s) -> None:
+def fail(
+    username: str, times: list[datetime], audit: AuditLog, s, client: SignInClient | None = None
+) -> None:
     for at in times:
-        assert login(username, "not-the-password", audit, s, at) is None
+        assert login(username, "not-the-password", audit, s, at, client=client) is None
 
 
-def seconds(*offsets: int) -> list[datetime]:
+def seconds(*offsets: float) -> list[datetime]:
     return [NOW + timedelta(seconds=o) for o in offsets]
 
 
@@ -285,90 +292,125 @@ def login_details(audit: AuditLog) -> list[dict]:
     return list(entries.loc[entries["action"] == "login", "detail"])
 
 
-def test_lockout_settings_have_defaults_and_come_from_the_environment(tmp_path: Path) -> None:
+def test_throttle_settings_have_defaults_and_come_from_the_environment(tmp_path: Path) -> None:
     s = get_settings({})
-    assert (s.login_max_failures, s.login_window_minutes, s.login_lock_minutes) == (5, 15, 15)
+    assert ThrottlePolicy.from_settings(s) == ThrottlePolicy(
+        3, timedelta(seconds=2), timedelta(seconds=60), 10, timedelta(minutes=15)
+    )
     custom = settings_for(
-        tmp_path, LOGIN_MAX_FAILURES="3", LOGIN_WINDOW_MINUTES="10", LOGIN_LOCK_MINUTES="60"
+        tmp_path, LOGIN_FREE_FAILURES="1", LOGIN_BASE_DELAY_SECONDS="5", LOGIN_MAX_DELAY_SECONDS="30",
+        LOGIN_SESSION_MAX_FAILURES="4", LOGIN_SESSION_LOCK_MINUTES="60", LOGIN_STATE_DIR=str(tmp_path / "st"),
+    )  # fmt: skip
+    assert ThrottlePolicy.from_settings(custom) == ThrottlePolicy(
+        1, timedelta(seconds=5), timedelta(seconds=30), 4, timedelta(minutes=60)
     )
-    policy = LockoutPolicy.from_settings(custom)
-    assert policy == LockoutPolicy(3, timedelta(minutes=10), timedelta(minutes=60))
-    with pytest.raises(ConfigurationError, match="must be positive"):
-        LockoutPolicy.from_settings(settings_for(tmp_path, LOGIN_MAX_FAILURES="0"))
+    assert signin_index(custom).folder == tmp_path / "st"
+    assert signin_index(s).folder == s.users_file.parent / "signin"
+    with pytest.raises(ConfigurationError, match="LOGIN_MAX_DELAY_SECONDS"):
+        ThrottlePolicy.from_settings(settings_for(tmp_path, LOGIN_MAX_DELAY_SECONDS="1"))
     example = (Path(__file__).resolve().parents[1] / ".env.example").read_text(encoding="utf-8")
-    assert all(
-        f"{name}=" in example for name in ("LOGIN_MAX_FAILURES", "LOGIN_WINDOW_MINUTES", "LOGIN_LOCK_MINUTES")
+    names = ("FREE_FAILURES", "BASE_DELAY_SECONDS", "MAX_DELAY_SECONDS", "SESSION_MAX_FAILURES",
+             "SESSION_LOCK_MINUTES", "STATE_DIR")  # fmt: skip
+    assert all(f"LOGIN_{name}=" in example for name in names)
+
+
+def test_waits_grow_per_failure_and_are_capped() -> None:
+    policy = ThrottlePolicy()
+    assert [policy.delay(n).total_seconds() for n in range(0, 12)] == [
+        0,
+        0,
+        0,
+        0,
+        2,
+        4,
+        8,
+        16,
+        32,
+        60,
+        60,
+        60,
+    ]
+    assert policy.delay(10_000) == timedelta(seconds=60)
+    state = AccountThrottle().failed(NOW).failed(NOW).failed(NOW).failed(NOW)
+    assert lock_status(state, "u", policy, NOW + timedelta(seconds=1)) == LockStatus(
+        "u", NOW + timedelta(seconds=2), 4
     )
+    assert not lock_status(state, "u", policy, NOW + timedelta(seconds=2)).locked
+    with pytest.raises(ValueError, match="timezone-aware"):
+        lock_status(state, "u", policy, NOW.replace(tzinfo=None))
 
 
-def test_five_failures_lock_the_account_even_for_the_right_password(tmp_path: Path) -> None:
+def test_after_the_free_failures_the_next_attempt_waits_even_with_the_right_password(tmp_path: Path) -> None:
     s, audit = demo_setup(tmp_path)
-    fail("analyst", seconds(0, 10, 20, 30), audit, s)
-    assert not account_lock("analyst", audit, s, NOW + timedelta(seconds=31)).locked
-    fail("analyst", seconds(40), audit, s)
-    status = account_lock("analyst", audit, s, NOW + timedelta(seconds=41))
-    assert status == LockStatus("analyst", NOW + timedelta(seconds=40, minutes=15), 5)
-    assert login("analyst", "demo-analyst", audit, s, NOW + timedelta(minutes=5)) is None
-    assert login("analyst", "demo-analyst", audit, s, NOW + timedelta(minutes=15, seconds=39)) is None
-    assert login_details(audit)[-2:] == [{"ok": False, "locked": True}] * 2
-    # Refusals while locked neither count as failures nor extend the lock.
-    assert account_lock("analyst", audit, s, NOW + timedelta(minutes=15, seconds=39)).locked_until == (
-        status.locked_until
+    fail("analyst", seconds(0, 1, 2), audit, s)
+    assert not account_lock("analyst", s, NOW + timedelta(seconds=3)).locked
+    fail("analyst", seconds(3), audit, s)  # the fourth: 2 s wait
+    assert account_lock("analyst", s, NOW + timedelta(seconds=4)) == LockStatus(
+        "analyst", NOW + timedelta(seconds=5), 4
     )
+    assert login("analyst", "demo-analyst", audit, s, NOW + timedelta(seconds=4)) is None
+    until = (NOW + timedelta(seconds=5)).isoformat()
+    assert login_details(audit)[-1] == {"ok": False, "locked": True, "until": until}
+    # A refusal during the wait neither counts nor extends it.
+    assert account_lock("analyst", s, NOW + timedelta(seconds=4)).failures == 4
+    session = login("analyst", "demo-analyst", audit, s, NOW + timedelta(seconds=5))
+    assert session is not None
+    assert account_lock("analyst", s, NOW + timedelta(seconds=5)) == LockStatus("analyst", None, 0)
     assert verify(s.audit_log) == (True, None)
 
 
-def test_the_lock_ends_after_the_lock_time(tmp_path: Path) -> None:
+def test_nobody_keeps_an_account_waiting_longer_than_the_cap(tmp_path: Path) -> None:
     s, audit = demo_setup(tmp_path)
-    fail("analyst", seconds(0, 1, 2, 3, 4), audit, s)
-    unlocked_at = NOW + timedelta(minutes=15, seconds=4)
-    assert login("analyst", "demo-analyst", audit, s, unlocked_at - timedelta(seconds=1)) is None
-    session = login("analyst", "demo-analyst", audit, s, unlocked_at)
-    assert session is not None and session.principal.username == "analyst"
-    assert login_details(audit)[-2:] == [{"ok": False, "locked": True}, {"ok": True}]
-    assert verify(s.audit_log) == (True, None)
+    policy = ThrottlePolicy.from_settings(s)
+    at = NOW
+    for _ in range(40):  # an attacker failing each time the wait ends, from fresh sessions
+        fail("commander", [at], audit, s, client=SignInClient())
+        at += max(policy.delay(account_lock("commander", s, at).failures), timedelta(seconds=1))
+    status = account_lock("commander", s, at - timedelta(seconds=1))
+    assert status.failures == 40 and status.locked_until is not None
+    assert status.locked_until - (at - policy.max_delay) <= policy.max_delay
+    # Once the attacker stops, the commander waits at most the cap.
+    assert login("commander", "demo-commander", audit, s, at) is not None
 
 
-def test_failures_outside_the_window_do_not_count(tmp_path: Path) -> None:
+def test_a_session_that_signed_in_before_is_not_held_by_the_accounts_wait(tmp_path: Path) -> None:
     s, audit = demo_setup(tmp_path)
-    fail("analyst", seconds(0, 60, 120, 180), audit, s)
-    # Four more, each more than 15 minutes after the first four: never five within 15 minutes.
-    fail("analyst", seconds(15 * 60 + 1, 16 * 60 + 1, 17 * 60 + 1, 18 * 60 + 1), audit, s)
-    later = NOW + timedelta(minutes=18, seconds=2)
-    assert account_lock("analyst", audit, s, later) == LockStatus("analyst", None, 4)
-    assert login("analyst", "demo-analyst", audit, s, later) is not None
+    own = SignInClient()
+    assert login("commander", "demo-commander", audit, s, NOW, client=own) is not None
+    fail("commander", seconds(*range(1, 10)), audit, s, client=SignInClient())
+    later = NOW + timedelta(seconds=9.5)  # the 5th failure (at 6 s) set a 4 s wait
+    assert account_lock("commander", s, later).locked
+    assert login("commander", "demo-commander", audit, s, later, client=SignInClient()) is None
+    assert login("commander", "demo-commander", audit, s, later, client=own) is not None
 
 
-def test_a_success_resets_the_count(tmp_path: Path) -> None:
+def test_one_session_may_fail_only_so_often(tmp_path: Path) -> None:
     s, audit = demo_setup(tmp_path)
-    fail("analyst", seconds(0, 1, 2, 3), audit, s)
-    assert login("analyst", "demo-analyst", audit, s, NOW + timedelta(seconds=4)) is not None
-    fail("analyst", seconds(5, 6, 7, 8), audit, s)
-    assert account_lock("analyst", audit, s, NOW + timedelta(seconds=9)) == LockStatus("analyst", None, 4)
-    fail("analyst", seconds(9), audit, s)
-    assert account_lock("analyst", audit, s, NOW + timedelta(seconds=10)).locked
-    # Other usernames are counted apart.
-    assert login("commander", "demo-commander", audit, s, NOW + timedelta(seconds=11)) is not None
+    client = SignInClient()
+    for i in range(10):  # spread over usernames, so no account waits
+        fail(f"guess-{i}", seconds(i), audit, s, client=client)
+    policy = ThrottlePolicy.from_settings(s)
+    blocked = client.blocked_until(policy, NOW + timedelta(seconds=10))
+    assert blocked == NOW + timedelta(minutes=15)
+    assert login("analyst", "demo-analyst", audit, s, NOW + timedelta(seconds=10), client=client) is None
+    assert login_details(audit)[-1] == {"ok": False, "session_limit": True, "until": blocked.isoformat()}
+    assert login("analyst", "demo-analyst", audit, s, NOW + timedelta(seconds=10), client=SignInClient())
+    assert login("analyst", "demo-analyst", audit, s, blocked, client=client) is not None
 
 
 def test_unknown_usernames_are_throttled_like_known_ones(tmp_path: Path) -> None:
     s, audit = demo_setup(tmp_path)
     for name in ("analyst", "no-such-user"):
-        fail(name, seconds(0, 1, 2, 3, 4), audit, s)
-        assert account_lock(name, audit, s, NOW + timedelta(seconds=5)).locked_until == NOW + timedelta(
-            minutes=15, seconds=4
-        )
-        assert login(name, "anything at all", audit, s, NOW + timedelta(seconds=5)) is None
+        fail(name, seconds(0, 1, 2, 3), audit, s)
+        assert account_lock(name, s, NOW + timedelta(seconds=4)).locked_until == NOW + timedelta(seconds=5)
+        assert login(name, "anything at all", audit, s, NOW + timedelta(seconds=4)) is None
     entries = audit.entries()
     known, unknown = (entries[entries["object"] == f"user:{n}"] for n in ("analyst", "no-such-user"))
     columns = ["role", "action", "detail"]
     assert known[columns].reset_index(drop=True).equals(unknown[columns].reset_index(drop=True))
-    assert verify(s.audit_log) == (True, None)
 
 
-def test_a_locked_refusal_spends_the_same_argon2_work(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_refusal_spends_the_same_argon2_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     verified: list[str] = []
 
     class CountingHasher(PasswordHasher):
@@ -379,30 +421,62 @@ def test_a_locked_refusal_spends_the_same_argon2_work(
     hasher = CountingHasher(time_cost=1, memory_cost=8192, parallelism=1)
     monkeypatch.setattr(users_module, "_hasher", lambda: hasher)
     s, audit = demo_setup(tmp_path)
-    fail("analyst", seconds(0, 1, 2, 3, 4), audit, s)
-    assert len(verified) == 5
-    assert login("analyst", "demo-analyst", audit, s, NOW + timedelta(seconds=5)) is None
+    fail("analyst", seconds(0, 1, 2, 3), audit, s)
+    assert len(verified) == 4
+    assert login("analyst", "demo-analyst", audit, s, NOW + timedelta(seconds=4)) is None
     stored = load_users(s.users_file)["analyst"]["password_hash"]
-    assert len(verified) == 6 and verified[-1] != stored  # one verification, not of the real hash
+    assert len(verified) == 5 and verified[-1] != stored  # one verification, not of the real hash
 
 
-def test_unlock_lifts_the_lock_and_is_audited(tmp_path: Path) -> None:
+def test_the_throttle_is_an_index_not_a_scan_of_the_audit_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     s, audit = demo_setup(tmp_path)
-    fail("analyst", seconds(0, 1, 2, 3, 4), audit, s)
-    before = unlock_user("analyst", audit, s, by="cli:ops", now=NOW + timedelta(minutes=1))
-    assert before.locked
-    assert account_lock("analyst", audit, s, NOW + timedelta(minutes=1)) == LockStatus("analyst", None, 0)
-    assert login("analyst", "demo-analyst", audit, s, NOW + timedelta(minutes=2)) is not None
+    fail("网格员-张", seconds(0, 1, 2, 3), audit, s)
+    index = signin_index(s)
+    files = list(index.folder.iterdir())
+    assert (
+        files == [index.path("网格员-张")] and files[0].name.endswith(".json") and "张" not in files[0].name
+    )
+    assert stat.S_IMODE(files[0].stat().st_mode) == 0o600
+    assert json.loads(files[0].read_text(encoding="utf-8")) == {
+        "failures": 4, "last_failure_at": (NOW + timedelta(seconds=3)).isoformat(),
+    }  # fmt: skip
+
+    def no_reading(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("a sign-in must not read the audit log")
+
+    monkeypatch.setattr(Path, "read_bytes", no_reading)
+    monkeypatch.setattr("security.audit.read_entries", no_reading)
+    assert account_lock("网格员-张", s, NOW + timedelta(seconds=4)).locked
+    assert login("analyst", "demo-analyst", audit, s, NOW + timedelta(seconds=4)) is not None
+    files[0].write_text("{half a", encoding="utf-8")  # a damaged state file costs at most one wait
+    assert account_lock("网格员-张", s, NOW + timedelta(seconds=4)) == LockStatus("网格员-张", None, 0)
+
+
+def test_unlock_lifts_the_wait_and_is_audited(tmp_path: Path) -> None:
+    s, audit = demo_setup(tmp_path)
+    fail("analyst", seconds(*range(8)), audit, s)  # refusals during a wait (4, 6, 7 s) do not count
+    before = unlock_user("analyst", audit, s, by="cli:ops", now=NOW + timedelta(seconds=8))
+    assert before == LockStatus("analyst", NOW + timedelta(seconds=9), 5)
+    assert account_lock("analyst", s, NOW + timedelta(seconds=8)) == LockStatus("analyst", None, 0)
+    assert login("analyst", "demo-analyst", audit, s, NOW + timedelta(seconds=9)) is not None
     last_admin = audit.entries().query("action == 'admin'").iloc[-1]
     assert (last_admin["user"], last_admin["role"], last_admin["object"]) == (
         "cli:ops",
         "admin",
         "user:analyst",
     )
-    assert last_admin["detail"] == {"unlock": True, "was_locked": True}
+    assert last_admin["detail"] == {"unlock": True, "was_locked": True, "failures": 5}
     with pytest.raises(ValueError, match="not a user and is not locked"):
         unlock_user("typo", audit, s, now=NOW + timedelta(minutes=3))
     assert verify(s.audit_log) == (True, None)
+
+
+def cli_env(monkeypatch: pytest.MonkeyPatch, s) -> None:
+    for key, value in (("APP_MODE", s.app_mode), ("USERS_FILE", s.users_file), ("AUDIT_LOG", s.audit_log)):
+        monkeypatch.setenv(key, str(value))
+    monkeypatch.delenv("LOGIN_STATE_DIR", raising=False)
 
 
 def test_cli_users_unlock(
@@ -411,15 +485,15 @@ def test_cli_users_unlock(
     import cli
 
     s, audit = demo_setup(tmp_path)
-    for key, value in (("APP_MODE", "demo"), ("USERS_FILE", s.users_file), ("AUDIT_LOG", s.audit_log)):
-        monkeypatch.setenv(key, str(value))
-    start = datetime.now(UTC) - timedelta(minutes=1)
-    fail("officer", [start + timedelta(seconds=i) for i in range(5)], audit, s)
-    assert account_lock("officer", audit, s).locked
+    cli_env(monkeypatch, s)
+    start = datetime.now(UTC)
+    fail("officer", [start + timedelta(milliseconds=i) for i in range(9)], audit, s)
+    waiting = account_lock("officer", s)
+    assert waiting.locked and waiting.locked_until is not None
     assert cli.main(["users", "unlock", "officer"]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["unlocked"] == "officer" and printed["was_locked"] is True
-    assert printed["locked_until"] == (start + timedelta(seconds=4, minutes=15)).isoformat()
+    assert printed["locked_until"] == waiting.locked_until.isoformat()
     assert login("officer", "demo-officer", audit, s) is not None
     unlock = audit.entries().query("action == 'admin'").iloc[-1]
     assert unlock["user"].startswith("cli") and unlock["detail"]["unlock"] is True
@@ -429,95 +503,173 @@ def test_cli_users_unlock(
     assert verify(s.audit_log) == (True, None)
 
 
-def test_lock_status_is_a_function_of_past_events() -> None:
-    policy = LockoutPolicy(max_failures=3, window=timedelta(minutes=10), lock=timedelta(minutes=30))
-    events = pd.DataFrame(
-        {"at": seconds(0, 0, 0, 5, 3600), "kind": ["failure", "failure", "failure", "locked", "failure"]}
-    )
-    # Three failures at the same instant lock; the ones after ``now`` are not seen.
-    assert lock_status(events, "u", policy, NOW) == LockStatus("u", NOW + timedelta(minutes=30), 3)
-    assert lock_status(events.iloc[:2], "u", policy, NOW) == LockStatus("u", None, 2)
-    assert not lock_status(events, "u", policy, NOW + timedelta(minutes=30)).locked
-    unlocked = pd.concat([events.iloc[:3], pd.DataFrame({"at": seconds(1), "kind": ["unlock"]})])
-    assert lock_status(unlocked, "u", policy, NOW + timedelta(seconds=2)) == LockStatus("u", None, 0)
-    with pytest.raises(ValueError, match="timezone-aware"):
-        lock_status(events, "u", policy, NOW.replace(tzinfo=None))
-    with pytest.raises(ValueError, match="unknown sign-in event kinds"):
-        lock_status(pd.DataFrame({"at": seconds(0), "kind": ["guess"]}), "u", policy, NOW)
-
-
-def test_read_login_events_reads_the_tail_only(tmp_path: Path) -> None:
-    audit = AuditLog(tmp_path / "audit.log")
-    name = "网格员-张"
-    audit.record(name, "", "login", f"user:{name}", detail={"ok": False}, now=NOW - timedelta(hours=2))
-    for minute in range(30):
-        audit.record("other", "analyst", "view", "dispute:D1", now=NOW - timedelta(minutes=30 - minute))
-    audit.record(name, "", "login", f"user:{name}", detail={"ok": False}, now=NOW - timedelta(minutes=5))
-    audit.record(name, "", "login", f"user:{name}", detail={"ok": False, "locked": True}, now=NOW)
-    audit.record("cli", "admin", "admin", f"user:{name}", detail={"unlock": True}, now=NOW)
-    events = read_login_events(audit.path, name, NOW - timedelta(minutes=30))
-    assert list(events["kind"]) == ["failure", "locked", "unlock"]
-    assert list(events["at"]) == [
-        pd.Timestamp(NOW - timedelta(minutes=5)),
-        pd.Timestamp(NOW),
-        pd.Timestamp(NOW),
-    ]
-    lines = audit.path.read_text(encoding="utf-8").splitlines()
-    assert list(users_module._lines_backwards(audit.path, block=7)) == lines[::-1]
-    assert read_login_events(tmp_path / "missing.log", name, NOW).empty
-    with audit.path.open("a", encoding="utf-8") as handle:
-        handle.write("{half a line\n")
-    with pytest.raises(ConfigurationError, match="damaged line"):
-        read_login_events(audit.path, name, NOW)
-
-
 def test_login_refusal_message_says_until_when_in_both_languages() -> None:
     from ui.i18n import set_language
     from ui.views import login_refusal
 
-    locked = LockStatus("analyst", NOW + timedelta(minutes=15), 5)
-    shown = (NOW + timedelta(minutes=15)).astimezone().strftime("%Y-%m-%d %H:%M")
+    waiting = LockStatus("analyst", NOW + timedelta(seconds=32), 8)
+    shown = (NOW + timedelta(seconds=32)).astimezone().strftime("%H:%M:%S")
     try:
         set_language("zh")
-        assert "锁定" in login_refusal(locked) and shown in login_refusal(locked)
-        assert "错误" not in login_refusal(locked)
+        assert "失败次数过多" in login_refusal(waiting) and shown in login_refusal(waiting)
+        assert "错误" not in login_refusal(waiting)
         assert login_refusal(LockStatus("analyst", None, 2)) == "用户名或密码错误。"
+        assert "本会话" in login_refusal(LockStatus("analyst", None, 0), NOW)
         set_language("en")
-        assert "locked until " + shown in login_refusal(locked) and "Wrong" not in login_refusal(locked)
+        assert "try again at " + shown in login_refusal(waiting) and "Wrong" not in login_refusal(waiting)
     finally:
         set_language("zh")
 
 
-def test_login_page_shows_the_lock_without_judging_the_password(
+def app_settings(run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str = "demo"):
+    s = settings_for(tmp_path, mode)
+    env = {"RUN_DIR": run_dir, "USERS_FILE": s.users_file, "AUDIT_LOG": s.audit_log, "APP_MODE": mode,
+           "REGISTER_URL": register_url_of(run_dir)}  # fmt: skip
+    for key, value in {**env, "STORE": "memory"}.items():
+        monkeypatch.setenv(key, str(value))
+    monkeypatch.delenv("LOGIN_STATE_DIR", raising=False)
+    return s
+
+
+def sign_in(at, username: str, password: str) -> str:
+    at.text_input(key="login_user").input(username)
+    at.text_input(key="login_password").input(password)
+    at.button[0].click()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return " ".join(e.value for e in at.error)
+
+
+def test_login_page_shows_the_wait_without_judging_the_password(
     table_run: Path,  # noqa: F811
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from streamlit.testing.v1 import AppTest
 
-    s = settings_for(tmp_path)
-    env = {"RUN_DIR": table_run, "USERS_FILE": s.users_file, "AUDIT_LOG": s.audit_log, "APP_MODE": "demo",
-           "REGISTER_URL": register_url_of(table_run)}  # fmt: skip
-    for key, value in {**env, "STORE": "memory"}.items():
-        monkeypatch.setenv(key, str(value))
+    s = app_settings(table_run, tmp_path, monkeypatch)
     app = str(Path(__file__).resolve().parents[1] / "app.py")
     at = AppTest.from_file(app, default_timeout=60).run()
     assert not at.exception, [e.value for e in at.exception]
-
-    def attempt(password: str) -> str:
-        at.text_input(key="login_user").input("analyst")
-        at.text_input(key="login_password").input(password)
-        at.button[0].click()
-        at.run()
-        assert not at.exception, [e.value for e in at.exception]
-        return " ".join(e.value for e in at.error)
-
-    for _ in range(4):
-        assert "用户名或密码错误" in attempt("wrong")
-    assert "锁定" in attempt("wrong")  # the fifth failure locks
-    shown = attempt("demo-analyst")
-    assert "锁定" in shown and "错误" not in shown
-    until = account_lock("analyst", AuditLog(s.audit_log), s).locked_until
-    assert until is not None and until.astimezone().strftime("%Y-%m-%d %H:%M") in shown
+    for _ in range(3):
+        assert "用户名或密码错误" in sign_in(at, "analyst", "wrong")
+    assert "失败次数过多" in sign_in(at, "analyst", "wrong")  # the fourth failure: a wait
+    shown = sign_in(at, "analyst", "demo-analyst")
+    assert "失败次数过多" in shown and "错误" not in shown
+    until = account_lock("analyst", s).locked_until
+    assert until is not None and until.astimezone().strftime("%H:%M:%S") in shown
     assert "auth_session" not in at.session_state
-    assert login_details(AuditLog(s.audit_log))[-1] == {"ok": False, "locked": True}
+    assert login_details(AuditLog(s.audit_log))[-1] == {
+        "ok": False,
+        "locked": True,
+        "until": until.isoformat(),
+    }
+
+
+# --- password policy at sign-in, disabling, sessions re-checked --------------------------------
+
+
+def test_a_weak_password_from_demo_mode_cannot_sign_in_under_production(tmp_path: Path) -> None:
+    demo = settings_for(tmp_path, "demo")
+    create_user(demo.users_file, "wang", "1", "analyst", mode="demo")
+    assert authenticate("wang", "1", demo) is not None
+    production = settings_for(tmp_path, "production")
+    audit = AuditLog(production.audit_log)
+    assert login("wang", "1", audit, production, NOW) is None
+    assert login_details(audit)[-1] == {
+        "ok": False,
+        "refused": "password below the production policy (passwords need at least 12 characters in "
+        "production mode); an admin must set a new one",
+    }
+    with pytest.raises(ValueError, match="at least 12"):
+        set_password(production, "wang", "short", audit)
+    set_password(production, "wang", "a long enough passphrase", audit, by="cli:ops", now=NOW)
+    assert (
+        login("wang", "a long enough passphrase", audit, production, NOW + timedelta(seconds=1)) is not None
+    )
+    assert audit.entries().iloc[-2]["detail"] == {"password_set": True}
+    assert "a long enough passphrase" not in production.audit_log.read_text(encoding="utf-8")
+
+
+def test_disabling_a_user_ends_their_live_sessions(tmp_path: Path) -> None:
+    from security.scoped import AccessDenied, ScopedRun
+    from tests.test_security_scope import tiny_scores
+
+    s, audit = demo_setup(tmp_path)
+    session = login("commander", "demo-commander", audit, s, NOW)
+    assert session is not None
+    run = ScopedRun.for_session(
+        session, tiny_tables(), tiny_scores(), s, now=NOW + timedelta(minutes=1), env={}
+    )
+    assert len(run.ranking()) == 4
+    disable_user(s, "commander", audit, by="cli:ops", now=NOW + timedelta(minutes=2))
+    for query in (run.ranking, lambda: run.dispute("D-R1"), lambda: run.unmask("phone", "P000001", "核实")):
+        with pytest.raises(AccessDenied, match="account disabled"):
+            query()
+    assert login("commander", "demo-commander", audit, s, NOW + timedelta(minutes=3)) is None
+    assert login_details(audit)[-1] == {"ok": False, "refused": "account disabled"}
+    enable_user(s, "commander", audit, now=NOW + timedelta(minutes=4))
+    with pytest.raises(AccessDenied, match="sessions revoked"):  # the old session stays ended
+        run.ranking()
+    assert login("commander", "demo-commander", audit, s, NOW + timedelta(minutes=5)) is not None
+    denied = audit.entries().query("action == 'denied'")
+    assert set(denied["reason"]) == {"account disabled", "sessions revoked"}
+
+
+def test_the_session_guard_sees_expiry_removal_and_changed_scope(tmp_path: Path) -> None:
+    s, audit = demo_setup(tmp_path)
+    session = login("gridworker", "demo-gridworker", audit, s, NOW)
+    assert session is not None
+    current: list = [session]
+    guard = SessionGuard(s.users_file, lambda: current[0], clock=lambda: NOW + timedelta(minutes=1))
+    assert guard.problem(session.principal) is None
+    assert guard.problem(session.principal, NOW + timedelta(minutes=31)) == "session expired"
+    users = load_users(s.users_file)
+    users["gridworker"]["grids"] = ["G9"]
+    users_module.save_users(s.users_file, users)
+    assert guard.problem(session.principal) == "account changed"
+    del users["gridworker"]
+    users_module.save_users(s.users_file, users)
+    assert guard.problem(session.principal) == "account removed"
+    current[0] = None
+    assert guard.problem(session.principal) == "signed out"
+
+
+def test_cli_users_disable_enable_and_passwd(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+
+    import cli
+
+    s, audit = demo_setup(tmp_path)
+    cli_env(monkeypatch, s)
+    assert cli.main(["users", "disable", "analyst"]) == 0
+    assert load_users(s.users_file)["analyst"]["disabled"] is True
+    assert cli.main(["users", "enable", "analyst"]) == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("another good passphrase\n"))
+    assert cli.main(["users", "passwd", "analyst", "--password-stdin"]) == 0
+    assert authenticate("analyst", "another good passphrase", s) is not None
+    assert cli.main(["users", "disable", "nobody"]) == 2
+    assert "not a user" in capsys.readouterr().err
+    details = [d for d in audit.entries().query("action == 'admin'")["detail"]]
+    assert details == [{"disabled": True}, {"disabled": False}, {"password_set": True}]
+
+
+def test_disabling_ends_a_dashboard_session_at_its_next_request(
+    table_run: Path,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    s = app_settings(table_run, tmp_path, monkeypatch)
+    app = str(Path(__file__).resolve().parents[1] / "app.py")
+    at = AppTest.from_file(app, default_timeout=60).run()
+    assert sign_in(at, "analyst", "demo-analyst") == ""
+    assert "auth_session" in at.session_state
+    disable_user(s, "analyst", AuditLog(s.audit_log))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "auth_session" not in at.session_state
+    assert any("会话已结束" in w.value for w in at.warning)

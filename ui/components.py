@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import io
 import math
+import re
 
 import networkx as nx
 import pandas as pd
 import plotly.graph_objects as go
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from models.indicators import tier_colour
+from security.exports import neutralise_cell, neutralise_frame
 from ui.i18n import label, t
 
 TIER_HEX = {"red": "#d62728", "orange": "#ff7f0e", "yellow": "#e6be00", "green": "#2ca02c"}
 TIER_EMOJI = {"red": "🔴", "orange": "🟠", "yellow": "🟡", "green": "🟢"}
+TIER_BADGE = {"red": "red", "orange": "orange", "yellow": "yellow", "green": "green"}
 NODE_COLOURS = {
     "Person": "#1f77b4",
     "Dispute": "#d62728",
@@ -36,14 +40,9 @@ def tier_badge(tier: object) -> str:
     return f"{TIER_EMOJI.get(code, '⚪')} {label('tier', code)}"
 
 
-def tier_html(tier: object) -> str:
-    """A tier as a coloured HTML badge (for headers)."""
-    code = str(tier or "")
-    colour = TIER_HEX.get(code, "#999")
-    return (
-        f"<span style='background:{colour};color:white;padding:2px 10px;border-radius:10px;"
-        f"font-weight:600'>{label('tier', code)}</span>"
-    )
+def tier_colour_name(tier: object) -> str:
+    """The ``st.badge`` colour of a tier."""
+    return TIER_BADGE.get(str(tier or ""), "gray")
 
 
 def _layout(nodes: pd.DataFrame, edges: pd.DataFrame, root: str | None) -> dict[str, tuple[float, float]]:
@@ -196,18 +195,64 @@ def fitted_view(lat: pd.Series, lon: pd.Series) -> dict[str, float]:
     }
 
 
+def _xlsx_value(value: object) -> object:
+    """A cell value openpyxl writes as it is: missing -> None, numpy scalars -> Python, text made
+    safe (no formula, no control character Excel cannot store)."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return (value.tz_convert(None) if value.tzinfo else value).to_pydatetime()
+    if hasattr(value, "item") and not isinstance(value, str):  # numpy scalars
+        return _xlsx_value(value.item())  # type: ignore[attr-defined]
+    if isinstance(value, str):
+        return ILLEGAL_CHARACTERS_RE.sub("\ufffd", str(neutralise_cell(value)))
+    return value
+
+
 def xlsx_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
-    """An XLSX workbook with one sheet per frame (sheet names cut to Excel's 31 characters)."""
+    """An XLSX workbook with one sheet per frame (sheet names cut to Excel's 31 characters).
+
+    Text cells are written as strings, never as formulas, and neutralised like
+    :func:`csv_bytes`; numbers and dates stay numbers and dates.
+    """
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    book = Workbook(write_only=True)
+    for name, frame in sheets.items():
+        sheet = book.create_sheet(title=name[:31])
+        for values in [list(frame.columns), *frame.itertuples(index=False, name=None)]:
+            row = []
+            for value in values:
+                cell = WriteOnlyCell(sheet, value=_xlsx_value(value))
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"  # openpyxl would otherwise store "=…" as a formula
+                row.append(cell)
+            sheet.append(row)
     buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        for name, frame in sheets.items():
-            frame.to_excel(writer, sheet_name=name[:31], index=False)
+    book.save(buffer)
     return buffer.getvalue()
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
-    """CSV in UTF-8 with BOM (opens correctly in Excel)."""
-    return frame.to_csv(index=False).encode("utf-8-sig")
+    """CSV in UTF-8 with BOM (opens correctly in Excel), formula-like text neutralised
+    (:mod:`security.exports`). Rows end in CRLF (RFC 4180), so a lone CR in a cell is quoted too."""
+    return neutralise_frame(frame).to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
+
+
+# CommonMark lets any ASCII punctuation be backslash-escaped; Streamlit adds :directives: and $maths$.
+_MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def md_text(value: object) -> str:
+    """Text from the data for a Markdown context (headings, captions), shown exactly as typed:
+    every ASCII punctuation mark escaped, so no link, image, directive or HTML tag is formed,
+    and line breaks as spaces."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", " ".join(str(value).splitlines()))
 
 
 def percent(value: object) -> str:

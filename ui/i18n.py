@@ -23,6 +23,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "signed_in_as": ("当前用户：{name}（{role}）", "Signed in: {name} ({role})"),
     "session_until": ("会话有效至 {time}", "Session valid until {time}"),
     "session_expired": ("会话已过期，请重新登录。", "Your session has expired; please log in again."),
+    "session_ended": (
+        "会话已结束（账号已停用、已变更或已重设密码），请重新登录。",
+        "Your session has ended (the account was disabled, changed or given a new password); please log in again.",
+    ),
     "run_info": ("数据批次：{run}（研判日 {as_of}）", "Run: {run} (as of {as_of})"),
     "no_run": (
         "没有可展示的数据批次。请先运行 `python cli.py run --sources 目录 --as-of 日期 --out runs/名称`，"
@@ -43,9 +47,13 @@ STRINGS: dict[str, tuple[str, str]] = {
     "login_button": ("登录", "Log in"),
     "login_failed": ("用户名或密码错误。", "Wrong username or password."),
     "login_locked": (
-        "登录失败次数过多，该账号已被临时锁定，请于 {time} 后再试；如需提前解锁，请联系系统管理员。",
-        "Too many failed sign-ins: this account is locked until {time}. "
-        "Try again then, or ask an administrator to unlock it.",
+        "该账号登录失败次数过多，请于 {time} 后再试；如需提前解除，请联系系统管理员。",
+        "Too many failed sign-ins for this account: try again at {time}, "
+        "or ask an administrator to lift the wait.",
+    ),
+    "login_session_limit": (
+        "本会话登录失败次数过多，请于 {time} 后再试。",
+        "Too many failed sign-ins from this session: try again at {time}.",
     ),
     "demo_users": ("演示账号（演示模式）", "Demo accounts (demo mode)"),
     "demo_users_note": (
@@ -319,6 +327,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "key": ("项目", "Item"),
     "value": ("数值", "Value"),
     # audit
+    "audit_gaps": (
+        "日志中有 {n} 处记录在案的断行（第 {lines} 行：写入中断），其后各条目链接完整。",
+        "{n} recorded gap(s) in the log (line {lines}: a write was cut short); the chain after it is intact.",
+    ),
     "audit_chain_ok": ("审计日志哈希链完整（{n} 条）。", "Audit chain intact ({n} entries)."),
     "audit_chain_bad": ("审计日志在第 {line} 行被篡改或截断！", "Audit log broken at line {line}!"),
     "audit_filter_user": ("用户", "User"),

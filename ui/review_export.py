@@ -1,10 +1,16 @@
 """The monthly review as translated tables, a PDF (reportlab, built-in CID font STSong-Light, so no
-font files are needed) and an XLSX workbook; used by the dashboard and ``cli.py report``."""
+font files are needed) and an XLSX workbook; used by the dashboard and ``cli.py report``.
+
+Text from the drop (dispute numbers, places) reaches both: the PDF escapes every text for
+reportlab's paragraph markup, so ``<img …>`` or ``<a href=…>`` print as typed instead of
+crashing the build or becoming a live link; the XLSX goes through :func:`ui.components.xlsx_bytes`
+(no formulas, formula-like text neutralised)."""
 
 from __future__ import annotations
 
 import io
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import pandas as pd
 
@@ -173,21 +179,21 @@ def review_pdf(review: MonthlyReview, title: str) -> bytes:
     doc = SimpleDocTemplate(buffer, pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm,
                             topMargin=12 * mm, bottomMargin=12 * mm, title=title)  # fmt: skip
     story: list = [
-        Paragraph(title, heading),
-        Paragraph(f"{t('review_month')}：{review.month}　评分日：{review.as_of}", body),
+        Paragraph(escape(title), heading),
+        Paragraph(escape(f"{t('review_month')}：{review.month}　评分日：{review.as_of}"), body),
     ]
     for note in review_notes(review):
-        story.append(Paragraph("※ " + note, body))
+        story.append(Paragraph(escape("※ " + note), body))
     width = landscape(A4)[0] - 24 * mm
     for name, frame in review_tables(review).items():
-        story.append(Paragraph(f"{name}（{len(frame)}）", section))
+        story.append(Paragraph(escape(f"{name}（{len(frame)}）"), section))
         if frame.empty:
             story.append(Paragraph("—", body))
             continue
         shown = frame.head(200)
-        data = [[Paragraph(str(c), body) for c in shown.columns]]
+        data = [[Paragraph(escape(str(c)), body) for c in shown.columns]]
         data += [
-            [Paragraph("" if pd.isna(v) else str(v), body) for v in row]
+            [Paragraph("" if pd.isna(v) else escape(str(v)), body) for v in row]
             for row in shown.itertuples(index=False)
         ]
         table = Table(data, repeatRows=1, colWidths=_widths(shown, width))

@@ -19,13 +19,15 @@ from jobs.catalog import MANIFEST, SCORES
 from register.store import Register
 from security.audit import AuditLog
 from security.scoped import ScopedRun, pseudonym_key
-from security.users import Principal, Session, ensure_users, login
+from security.users import Principal, Session, SessionGuard, SignInClient, ensure_users, login
 from ui.data import RunData, load_run, resolve_run_dir
 from ui.i18n import t
 
 SESSION_KEY = "auth_session"
 SCOPED_KEY = "scoped_run"
 BATCH_KEY = "picked_batch"
+CLIENT_KEY = "signin_client"
+ENDED_KEY = "session_ended"
 
 
 @st.cache_resource(show_spinner=False)
@@ -110,9 +112,17 @@ def prepare_users(settings: Settings, run: RunData) -> None:
     _users_ready(str(settings.users_file), settings.app_mode, str(run.run_dir), _version(run.run_dir))
 
 
+def signin_client() -> SignInClient:
+    """This browser session's own sign-in history (its failure limit, the accounts it used)."""
+    client = st.session_state.get(CLIENT_KEY)
+    if client is None:
+        client = st.session_state[CLIENT_KEY] = SignInClient()
+    return client
+
+
 def try_login(username: str, password: str, settings: Settings) -> bool:
     """Authenticate; on success keep the session in ``st.session_state``."""
-    session = login(username.strip(), password, audit_log(settings), settings)
+    session = login(username.strip(), password, audit_log(settings), settings, client=signin_client())
     if session is None:
         return False
     st.session_state[SESSION_KEY] = session
@@ -130,15 +140,30 @@ def logout(settings: Settings) -> None:
         st.session_state.pop(key, None)
 
 
+def current_session() -> Session | None:
+    """The session kept in this browser session's state (renewed on each request)."""
+    return st.session_state.get(SESSION_KEY)
+
+
+def session_guard(settings: Settings) -> SessionGuard:
+    """The check every query of this browser session makes (see :class:`SessionGuard`)."""
+    return SessionGuard(settings.users_file, current_session)
+
+
 def active_principal(settings: Settings) -> tuple[Principal | None, bool]:
-    """``(principal, expired)``: the logged-in principal with its session renewed, or None."""
-    session: Session | None = st.session_state.get(SESSION_KEY)
+    """``(principal, ended)``: the logged-in principal with its session renewed, or None; ``ended``
+    when the session expired or its account was disabled, changed or given a new password."""
+    session = current_session()
     if session is None:
         return None, False
     now = datetime.now(UTC)
-    if not session.is_valid(now):
+    problem = session_guard(settings).problem(session.principal, now)
+    if problem is not None:
+        audit_log(settings).record(session.principal.username, session.principal.role, "denied", "session",
+                                   reason=problem)  # fmt: skip
         st.session_state.pop(SESSION_KEY, None)
         st.session_state.pop(SCOPED_KEY, None)
+        st.session_state[ENDED_KEY] = problem
         return None, True
     st.session_state[SESSION_KEY] = session.renewed(now, settings.session_minutes)
     return session.principal, False
@@ -164,6 +189,7 @@ def scoped_run(settings: Settings, run: RunData, principal: Principal) -> Scoped
         audit=audit_log(settings),
         store=store_provider(settings, run),
         pseudonym_key=pseudonym_key(settings),
+        guard=session_guard(settings),
     )
     st.session_state[SCOPED_KEY] = (key, scoped)
     return scoped

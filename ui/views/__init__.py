@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pandas as pd
 import streamlit as st
 
 from config import Settings
-from security.audit import AuditLog
-from security.users import DEMO_USERS, ConfigurationError, LockStatus, account_lock
+from security.users import DEMO_USERS, ConfigurationError, LockStatus, ThrottlePolicy, account_lock
 from ui import state
+from ui.components import md_text
 from ui.data import RunData, RunNotFound
 from ui.i18n import label, t
 from ui.views import admin, case, model, network, overview, quality, ranking, review, teams
@@ -47,20 +48,21 @@ def run_page(settings: Settings) -> RunData | None:
         st.error(t("no_run"))
     except ConfigurationError as exc:
         st.title(t("app_title"))
-        st.error(t("config_error", error=exc))
+        st.error(t("config_error", error=md_text(exc)))
     except (OSError, ValueError, KeyError) as exc:
         st.title(t("app_title"))
-        st.error(t("run_broken", error=exc))
+        st.error(t("run_broken", error=md_text(exc)))
     return None
 
 
-def login_refusal(status: LockStatus) -> str:
-    """The message after a refused sign-in: the lock and when it ends, else the generic failure.
-
-    Neither says whether the password was right; the lock's end is shown in the server's time.
-    """
+def login_refusal(status: LockStatus, session_until: datetime | None = None) -> str:
+    """The message after a refused sign-in: this session's limit or the account's wait and when
+    it ends, else the generic failure. None says whether the password was right; times are the
+    server's."""
+    if session_until is not None:
+        return t("login_session_limit", time=session_until.astimezone().strftime("%H:%M:%S"))
     if status.locked_until is not None:
-        return t("login_locked", time=status.locked_until.astimezone().strftime("%Y-%m-%d %H:%M"))
+        return t("login_locked", time=status.locked_until.astimezone().strftime("%H:%M:%S"))
     return t("login_failed")
 
 
@@ -69,7 +71,8 @@ def login_page(settings: Settings, run: RunData, expired: bool) -> None:
     st.title(t("app_title"))
     st.caption(t("app_subtitle"))
     if expired:
-        st.warning(t("session_expired"))
+        ended = st.session_state.pop(state.ENDED_KEY, "session expired")
+        st.warning(t("session_expired") if ended == "session expired" else t("session_ended"))
     left, right = st.columns([1, 1.4], gap="large")
     with left:
         st.subheader(t("login_title"))
@@ -80,7 +83,9 @@ def login_page(settings: Settings, run: RunData, expired: bool) -> None:
         if submitted:
             if state.try_login(username, password, settings):
                 st.rerun()
-            st.error(login_refusal(account_lock(username.strip(), AuditLog(settings.audit_log), settings)))
+            now = datetime.now(UTC)
+            session_until = state.signin_client().blocked_until(ThrottlePolicy.from_settings(settings), now)
+            st.error(login_refusal(account_lock(username.strip(), settings, now), session_until))
     if settings.app_mode == "demo":
         with right:
             st.subheader(t("demo_users"))

@@ -6,7 +6,7 @@ import json
 
 import streamlit as st
 
-from security.audit import verify
+from security.audit import gaps, verify
 from security.scoped import list_users, read_audit
 from ui.components import csv_bytes
 from ui.i18n import t
@@ -22,6 +22,9 @@ def render_audit(ctx: PageContext) -> None:
     entries = read_audit(ctx.principal, ctx.scoped.audit)
     if ok:
         st.success(t("audit_chain_ok", n=len(entries)))
+        torn = gaps(path)
+        if torn:
+            st.warning(t("audit_gaps", n=len(torn), lines="、".join(str(g["line"]) for g in torn)))
     else:
         st.error(t("audit_chain_bad", line=line))
     if entries.empty:

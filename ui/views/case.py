@@ -8,7 +8,7 @@ import streamlit as st
 from models.closed_loop import follow_up_schedule
 from security.policy import can
 from security.scoped import AccessDenied, ReasonRequired
-from ui.components import network_figure, tier_html
+from ui.components import md_text, network_figure, tier_colour_name
 from ui.i18n import label, t
 from ui.views.common import PageContext, guarded
 
@@ -70,10 +70,8 @@ def render(ctx: PageContext) -> None:
 
     dispute = scoped.dispute(dispute_id)
     tier = dispute.get("tier")
-    st.markdown(
-        f"### {t('case_header', id=dispute_id)} &nbsp; {tier_html(tier)}",
-        unsafe_allow_html=True,
-    )
+    st.subheader(md_text(t("case_header", id=dispute_id)))
+    st.badge(label("tier", tier), color=tier_colour_name(tier))
     if dispute.get("advisory"):
         st.warning(dispute["advisory"], icon="⚖️")
     decided = ctx.register.tiers_in_force()
@@ -90,13 +88,13 @@ def render(ctx: PageContext) -> None:
     cols[3].metric(t("n_calls"), f"{dispute.get('n_calls')}")
     cols[4].metric(t("n_reports"), f"{dispute.get('n_reports')}")
     st.caption(
-        f"{dispute.get('county', '')} · {dispute.get('township', '')} · {dispute.get('grid_name', '')} · "
-        f"{t('address')}：{dispute.get('address') or '—'}"
+        f"{md_text(dispute.get('county'))} · {md_text(dispute.get('township'))} · "
+        f"{md_text(dispute.get('grid_name'))} · {t('address')}：{md_text(dispute.get('address')) or '—'}"
     )
 
     st.subheader(t("explanation"))
     factors = [f for f in str(dispute.get("top_factors") or "").split(";") if f]
-    st.markdown("\n".join(f"- {f}" for f in factors) or t("not_available"))
+    st.markdown("\n".join(f"- {md_text(f)}" for f in factors) or t("not_available"))
 
     left, right = st.columns([1.1, 1], gap="large")
     with left:
@@ -163,7 +161,7 @@ def _team(ctx: PageContext, dispute_id: str, tier: object) -> None:
         missing = run.unfilled[run.unfilled["dispute_id"] == dispute_id]
         if not missing.empty:
             st.caption(t("unfilled") + "：" + "；".join(
-                f"{label('role', r)}（{why}）" for r, why in zip(missing["role_in_team"], missing["reason"], strict=True)
+                f"{label('role', r)}（{md_text(why)}）" for r, why in zip(missing["role_in_team"], missing["reason"], strict=True)
             ))  # fmt: skip
     st.subheader(t("followups"))
     if tier not in ("red", "orange", "yellow"):
@@ -203,4 +201,4 @@ def _override(ctx: PageContext, dispute_id: str, tier: object) -> None:
             except ReasonRequired:
                 st.warning(t("override_need_reason"))
             except AccessDenied as exc:
-                st.error(t("access_denied", error=exc))
+                st.error(t("access_denied", error=md_text(exc)))

@@ -14,6 +14,7 @@ from security.policy import can_open
 from security.scoped import AccessDenied, ScopedRun
 from security.users import ConfigurationError, Principal
 from ui import state
+from ui.components import md_text
 from ui.data import RunData, RunNotFound
 from ui.i18n import t
 
@@ -54,13 +55,13 @@ def guarded(page: str) -> Callable[[Callable[[PageContext], None]], Callable[[],
                     return
                 func(ctx)
             except AccessDenied as exc:
-                st.error(t("access_denied", error=exc))
+                st.error(t("access_denied", error=md_text(exc)))
             except ConfigurationError as exc:
-                st.error(t("config_error", error=exc))
+                st.error(t("config_error", error=md_text(exc)))
             except RunNotFound:
                 st.error(t("no_run"))
             except (ValueError, KeyError, FileNotFoundError, OSError) as exc:
-                st.error(t("error_generic", error=exc))
+                st.error(t("error_generic", error=md_text(exc)))
 
         render.__name__ = f"page_{page}"
         return render

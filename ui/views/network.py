@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from graph.features import person_graph_features
-from ui.components import community_colours, network_figure
+from ui.components import community_colours, md_text, network_figure
 from ui.i18n import t
 from ui.views.common import PageContext, guarded
 
@@ -77,7 +77,7 @@ def render(ctx: PageContext) -> None:
     hops = c2.slider(t("hops"), 1, 3, 2, key="net_hops")
     nodes, edges = ctx.scoped.network(person_id=person, hops=hops)
     name = found.loc[found["person_id"] == person, "name"].iloc[0]
-    st.subheader(t("ego_network", name=name))
+    st.subheader(t("ego_network", name=md_text(name)))
 
     communities = _communities(str(ctx.run.run_dir), ctx.run.as_of, ctx.run.tables)
     colour = st.toggle(t("community_colour"), key="net_colour")
@@ -93,7 +93,7 @@ def render(ctx: PageContext) -> None:
     if person in communities.index:
         community = communities[person]
         members = set(communities.index[communities == community].astype(str))
-        st.caption(t("communities") + "：" + t("community_of", name=name, community=int(community),
+        st.caption(t("communities") + "：" + t("community_of", name=md_text(name), community=int(community),
                    size=len(members), visible=len(members & ctx.scoped.person_ids)))  # fmt: skip
     else:
         st.caption(t("community_unknown"))

@@ -9,7 +9,7 @@ from models.indicators import dispute_status
 from security.policy import can
 from security.scoped import AccessDenied
 from ui import state
-from ui.components import csv_bytes, tier_badge, xlsx_bytes
+from ui.components import csv_bytes, md_text, tier_badge, xlsx_bytes
 from ui.i18n import label, t
 from ui.views.common import PageContext, guarded
 
@@ -166,7 +166,7 @@ def _export(ctx: PageContext, frame: pd.DataFrame) -> None:
                 try:
                     exported = ctx.scoped.export("ranking", reason)
                 except AccessDenied as exc:
-                    st.error(t("access_denied", error=exc))
+                    st.error(t("access_denied", error=md_text(exc)))
                     return
                 exported = exported[exported["dispute_id"].isin(set(frame["dispute_id"]))]
                 st.session_state["export_ready"] = exported

@@ -9,7 +9,7 @@ from jobs.decisions import replace_member
 from models.assignment import ASSIGNMENT_COLUMNS, slot_candidates, staff_load
 from register.decisions import DecisionError
 from security.policy import can
-from ui.components import tier_html
+from ui.components import md_text, tier_colour_name
 from ui.i18n import label, t
 from ui.views.common import PageContext, guarded
 
@@ -54,7 +54,8 @@ def render(ctx: PageContext) -> None:
         format_func=lambda d: f"#{info['rank'].get(d, '?')} {d} · {label('tier', info['tier'].get(d, ''))} · {info['county'].get(d, '')}",
     )  # fmt: skip
     team = teams[teams["dispute_id"] == dispute_id]
-    st.markdown(tier_html(info["tier"].get(dispute_id, "")), unsafe_allow_html=True)
+    tier = info["tier"].get(dispute_id, "")
+    st.badge(label("tier", tier), color=tier_colour_name(tier))
     st.dataframe(
         pd.DataFrame({t("role"): team["role_in_team"].map(lambda r: label("role", r)),
                       t("name"): team["staff_id"].map(names).fillna(""), t("staff"): team["staff_id"],
@@ -64,7 +65,7 @@ def render(ctx: PageContext) -> None:
     if run.unfilled is not None:
         missing = run.unfilled[run.unfilled["dispute_id"] == dispute_id]
         for role, why in zip(missing["role_in_team"], missing["reason"], strict=True):
-            st.caption(f"{t('unfilled')}：{label('role', role)} — {why}")
+            st.caption(f"{t('unfilled')}：{label('role', role)} — {md_text(why)}")
 
     if can(ctx.principal.role, "assign"):
         _replace(ctx, dispute_id, team, teams)
