@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from etl.constraints import record_keys
-from etl.contract import TABLES
+from etl.contract import KEY_SPACES, TABLES
 from etl.link import LinkModel, link_followups, link_new_calls
 from etl.pipeline import (
     ROW,
@@ -63,12 +63,14 @@ class Increment:
 
 def known_keys(base: CanonicalTables) -> dict[str, set[str]]:
     """The keys of every keyed table of the last batch, which an export's rows may refer to."""
-    out = {}
+    out: dict[str, set[str]] = {}
     for name in TABLES:
         key = TABLES[name].key
         frame = getattr(base, name, None)
         if key is not None and frame is not None and key in frame.columns:
             out[name] = set(frame[key].dropna().astype("str"))
+    for space, sources in KEY_SPACES.items():
+        out[space] = set().union(*(set(getattr(base, t)[c].dropna().astype("str")) for t, c in sources))
     return out
 
 

@@ -66,13 +66,12 @@ def postgres_url() -> str:
 def _empty_database(url: str) -> None:
     import sqlalchemy as sa
 
-    from register.schema import metadata
-
     engine = sa.create_engine(url)
     try:
         with engine.begin() as conn:
-            metadata.drop_all(conn)
-            conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+            # Everything in the schema, tables of other revisions too.
+            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+            conn.execute(sa.text("CREATE SCHEMA public"))
     finally:
         engine.dispose()
 
