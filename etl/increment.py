@@ -111,8 +111,9 @@ def resolve_new_records(records: pd.DataFrame, is_new: pd.Series) -> pd.Series:
     persons or to each other by the accepted candidate pairs.
 
     Only the blocks holding a new record are searched. Known persons are never split; two known
-    persons a new record ties together become one group (its label ``G<n>``), as a full
-    resolution would make them. No group may hold two different valid ID numbers.
+    persons a new record ties together become one group, as a full resolution would make them;
+    the name-based joins (:func:`etl.resolve.attach_by_unique_name`) count only where they bring
+    in a new record. No group may hold two different valid ID numbers.
     """
     evidence = records.reset_index(drop=True)
     is_new = is_new.reset_index(drop=True).astype(bool)
@@ -143,8 +144,17 @@ def resolve_new_records(records: pd.DataFrame, is_new: pd.Series) -> pd.Series:
         weights = score_pairs(compare_pairs(prep, pairs))["weight"].to_numpy()
         accepted = weights >= MATCH_THRESHOLD
         labels = _join_groups(labels, prep, pairs[accepted], weights[accepted])
-    joined, _ = attach_by_unique_name(evidence, pd.Series(labels, index=evidence.index, dtype="str"))
-    return joined
+    before = pd.Series(labels, index=evidence.index, dtype="str")
+    after, _ = attach_by_unique_name(evidence, before)
+    # The name-based joins of a full resolution were made when the known persons were resolved;
+    # run again over them they would keep joining (each join makes other names rarer). Only joins
+    # that bring in a new record count.
+    brings_new = is_new.groupby(after.to_numpy()).transform("any").to_numpy()
+    return pd.Series(
+        np.where(brings_new, "A" + after.to_numpy(), "B" + before.to_numpy()),
+        index=evidence.index,
+        dtype="str",
+    )
 
 
 def _join_groups(
