@@ -24,7 +24,8 @@ from etl.quality import predicted_person_keys
 from jobs import catalog
 from jobs.batch import run_job
 from jobs.decisions import replace_member
-from models.assignment import ASSIGNMENT_COLUMNS, slot_candidates
+from models.assignment import slot_candidates
+from models.team_candidates import ASSIGNMENT_COLUMNS
 from register.decisions import TIERS
 from register.store import Register
 

@@ -14,17 +14,17 @@ from dataclasses import dataclass
 import pandas as pd
 
 from etl.schema import CanonicalTables
-from models.assignment import (
+from models.assignment import assign_teams, slot_candidates
+from models.closed_loop import TIER_LABELS
+from models.team_candidates import (
     ASSIGNMENT_COLUMNS,
     TEAM_ROLES,
     TEAM_TIERS,
     AssignmentOptions,
-    _coverage,
-    _prepared_staff,
-    assign_teams,
     conflicts_of_interest,
+    prepared_staff,
+    staff_coverage,
 )
-from models.closed_loop import TIER_LABELS
 from register.decisions import TEAM_EVENT_COLUMNS, team_changes
 
 LEVEL_NAMES = {"county": "县级", "township": "乡镇(街道)级"}
@@ -59,8 +59,8 @@ def _leave_reasons(
     """Why each member leaves, in Chinese: the first reason that applies."""
     if leaves.empty:
         return []
-    staff = _prepared_staff(tables.staff)
-    covers = set(map(tuple, _coverage(staff)[["staff_id", "grid_id"]].to_numpy()))
+    staff = prepared_staff(tables.staff)
+    covers = set(map(tuple, staff_coverage(staff)[["staff_id", "grid_id"]].to_numpy()))
     grid = tables.disputes.drop_duplicates("dispute_id").set_index("dispute_id")["grid_id"].astype("str")
     conflicts = conflicts_of_interest(tables, set(leaves["dispute_id"]))
     conflict = {
@@ -177,8 +177,6 @@ def replacement_problem(
 ) -> str | None:
     """Why ``staff_id`` may not take ``role_in_team`` on ``dispute_id`` (jurisdiction, role,
     capacity, conflict of interest), or None when they may. ``teams``: the teams in force."""
-    from models.assignment import slot_candidates
-
     effective = scores.assign(tier=effective_tiers(scores).to_numpy())
     held = teams.reindex(columns=ASSIGNMENT_COLUMNS)
     candidates = slot_candidates(tables, effective, dispute_id, role_in_team, held)

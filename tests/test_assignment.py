@@ -12,14 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from etl.schema import CANONICAL_COLUMNS, CanonicalTables
-from models.assignment import (
-    TEAM_ROLES,
-    AssignmentOptions,
-    assign_teams,
-    conflicts_of_interest,
-    slot_candidates,
-    staff_load,
-)
+from models.assignment import assign_teams, slot_candidates, staff_load
+from models.team_candidates import TEAM_ROLES, AssignmentOptions, conflicts_of_interest
 from tests.fixtures_tables import tiny_tables
 
 T = pd.Timestamp

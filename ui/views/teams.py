@@ -6,7 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from jobs.decisions import replace_member
-from models.assignment import ASSIGNMENT_COLUMNS, slot_candidates, staff_load
+from models.assignment import slot_candidates, staff_load
+from models.team_candidates import ASSIGNMENT_COLUMNS
 from register.decisions import DecisionError
 from security.policy import can
 from ui.components import md_text, tier_colour_name
