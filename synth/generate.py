@@ -27,7 +27,8 @@ from synth.geography import build_geography
 from synth.phrasing import operator_style, rewrite
 from synth.population import build_population
 from synth.profiles import Profile, get_profile
-from synth.simulate import PERIOD_START, CitySimulator, SimResult
+from synth.sim_world import PERIOD_START, SimResult
+from synth.simulate import CitySimulator
 from synth.staff import build_staff
 from synth.truth import calls_per_dispute, derive_outcomes, positive_rate, review_dates
 

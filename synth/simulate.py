@@ -11,9 +11,6 @@ from __future__ import annotations
 import heapq
 import math
 import random
-from bisect import bisect_left, insort
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -22,194 +19,26 @@ import pandas as pd
 from synth import texts
 from synth.population import Population
 from synth.profiles import PROFILES, Profile
-
-PERIOD_START = datetime(2024, 1, 1)
-PERIOD_DAYS = 731.0  # 2024-01-01 .. 2025-12-31 inclusive
-
-DISPUTES_PER_GRID = {
-    "tiny": 26,
-    "small": 15,
-    "city-quarter": 10,
-    "city-half": 10,
-    "city": 10,
-}  # over the two years
-
-CATEGORY_MIX = {
-    "family": 0.26,
-    "neighbour": 0.24,
-    "land": 0.12,
-    "debt": 0.10,
-    "labour": 0.08,
-    "property": 0.07,
-    "traffic": 0.06,
-    "medical": 0.03,
-    "other": 0.04,
-}
-
-# Weekly escalation hazard: logit = BASE_LOGIT[category] + sum(weight * driver).
-BASE_LOGIT = {
-    "family": -5.0,
-    "neighbour": -5.2,
-    "land": -5.1,
-    "debt": -5.4,
-    "labour": -5.6,
-    "property": -6.3,
-    "traffic": -6.3,
-    "medical": -6.0,
-    "other": -6.3,
-}
-HAZARD_WEIGHTS = {
-    "alcohol": 0.9,  # drinking named in the dispute's texts
-    "separation": 0.8,  # family dispute of a separating or divorced couple
-    "prior_violence": 1.2,  # a party named in an earlier violent case
-    "threat": 1.6,  # threats of extreme behaviour, once voiced
-    "failed_mediation": 0.8,  # a mediation that ended in failure
-    "agitated_visit": 0.7,  # the last visit found the party agitated
-    "calls_14d": 0.35,  # per call in the 14 days before (capped at 4)
-    "accelerating": 0.4,  # more calls in the last 14 days than in the 28 before
-    "kin_violence": 1.0,  # a relative of a party was in a violent case before
-    "log_heat": 0.6,  # the latent heat of the dispute (not directly observable)
-    "agreed_mediation": -1.5,  # a mediation that ended in agreement
-}
-
-OFFENCE_BY_CATEGORY = {
-    "family": {
-        "injury": 0.55,
-        "homicide": 0.06,
-        "poisoning": 0.05,
-        "detention": 0.04,
-        "property_damage": 0.15,
-        "arson": 0.05,
-        "affray": 0.10,
-    },
-    "neighbour": {
-        "injury": 0.45,
-        "property_damage": 0.25,
-        "affray": 0.15,
-        "arson": 0.05,
-        "poisoning": 0.05,
-        "homicide": 0.05,
-    },
-    "land": {
-        "injury": 0.45,
-        "affray": 0.20,
-        "property_damage": 0.20,
-        "arson": 0.05,
-        "poisoning": 0.05,
-        "homicide": 0.05,
-    },
-    "debt": {"detention": 0.35, "injury": 0.35, "affray": 0.15, "property_damage": 0.15},
-    "labour": {"detention": 0.25, "affray": 0.30, "injury": 0.35, "property_damage": 0.10},
-    "property": {"property_damage": 0.40, "affray": 0.30, "injury": 0.30},
-    "traffic": {"injury": 0.60, "affray": 0.25, "property_damage": 0.15},
-    "medical": {"affray": 0.50, "injury": 0.40, "property_damage": 0.10},
-    "other": {"injury": 0.40, "affray": 0.30, "property_damage": 0.30},
-}
-VIOLENT_OFFENCES = ("homicide", "injury", "affray", "detention", "property_damage", "arson", "poisoning")
-CHANNEL_BY_CATEGORY = {"traffic": "traffic", "medical": "medical", "labour": "labour"}
-DISPOSITION_WEIGHTS = {"mediated_on_site": 0.45, "referred": 0.28, "admin_case": 0.06, "no_action": 0.21}
-
-_ALPHA = 0.35  # self-excitation: expected follow-up calls triggered by one call
-_TAU = 6.0  # days over which a call's excitation decays
+from synth.sim_escalation import EscalationDynamics
+from synth.sim_world import (
+    CATEGORY_MIX,
+    DISPUTES_PER_GRID,
+    EXCITATION_DAYS,
+    HAZARD_WEIGHTS,
+    PERIOD_DAYS,
+    SELF_EXCITATION,
+    SimDispute,
+    SimResult,
+    WeightedPool,
+    clock_time,
+    pick,
+    poisson,
+    to_datetime,
+    weighted_pool,
+)
 
 
-def to_datetime(day: float) -> datetime:
-    """Float days since the period start -> datetime rounded to the minute."""
-    return PERIOD_START + timedelta(minutes=round(day * 1440))
-
-
-def _poisson(rng: random.Random, lam: float) -> int:
-    if lam <= 0:
-        return 0
-    threshold, k, p = math.exp(-lam), 0, 1.0
-    while True:
-        p *= rng.random()
-        if p <= threshold:
-            return k
-        k += 1
-
-
-def _pick(rng: random.Random, weights: dict[str, float]) -> str:
-    return rng.choices(list(weights), weights=list(weights.values()))[0]
-
-
-def _clock(rng: random.Random, day: float, kind: str) -> float:
-    """Place an event at a plausible time of day on the day of ``day``."""
-    base = math.floor(day)
-    if kind == "call":
-        hour = rng.choice([7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 19, 20, 20, 21, 21, 22, 23, 0, 1])
-    elif kind == "case":
-        hour = rng.randrange(0, 24)
-    else:
-        hour = rng.randrange(8, 18)
-    return base + (hour * 60 + rng.randrange(60)) / 1440
-
-
-@dataclass
-class _Pool:
-    """Weighted sampling of persons (weights: quarrelsomeness)."""
-
-    pids: list[int]
-    cum: list[float]
-
-    def draw(self, rng: random.Random) -> int:
-        x = rng.random() * self.cum[-1]
-        return self.pids[min(bisect_left(self.cum, x), len(self.pids) - 1)]
-
-
-def _pool(pids: list[int], weights: np.ndarray) -> _Pool:
-    return _Pool(pids, np.cumsum(weights[pids]).tolist())
-
-
-@dataclass
-class SimResult:
-    """The true (noise-free) event tables; persons by ``pid``; events by internal index."""
-
-    calls: pd.DataFrame
-    call_persons: pd.DataFrame
-    reports: pd.DataFrame
-    report_persons: pd.DataFrame
-    mediations: pd.DataFrame
-    visits: pd.DataFrame
-    cases: pd.DataFrame
-    case_persons: pd.DataFrame
-    disputes: pd.DataFrame
-
-
-@dataclass
-class _Dispute:
-    idx: int
-    start: float
-    category: str
-    grid: int
-    side_a: list[int]
-    side_b: list[int]
-    issue: str
-    volatility: float
-    alcohol: bool
-    separation: bool
-    spillover_of: int = -1
-    registered_at: float | None = None
-    threat_at: float | None = None
-    failed_mediation: bool = False
-    agreed_mediation: bool = False
-    escalated_at: float | None = None
-    case_idx: int = -1
-    n_calls: int = 0
-    max_heat: float = 0.0
-    prior_violence: bool = False
-    kin_violence: bool = False
-    temper: bool = False
-    prior_suspect: bool = False
-    recent_incident: bool = False
-    household_exposure: bool = False
-    last_event: float = 0.0
-    severity: str = "minor"
-    call_times: list[float] = field(default_factory=list)
-    mediations: list[int] = field(default_factory=list)
-
-
-class CitySimulator:
+class CitySimulator(EscalationDynamics):
     """Runs the whole city: background cases first, then every dispute in order of start."""
 
     def __init__(
@@ -264,7 +93,7 @@ class CitySimulator:
         self.visits: list[dict] = []
         self.cases: list[dict] = []
         self.case_persons: list[tuple[int, str, int]] = []
-        self.disputes: list[_Dispute] = []
+        self.disputes: list[SimDispute] = []
 
     # ----------------------------------------------------------------- indexes
     def _index_people(self) -> None:
@@ -304,9 +133,9 @@ class CitySimulator:
                 self.couple_kind.setdefault((min(a, b), max(a, b)), kind)
 
     def _build_pools(self) -> None:
-        self.grid_pools = {g: _pool(p, self.weight) for g, p in self.adults_by_grid.items()}
-        self.county_pools = {c: _pool(p, self.weight) for c, p in self.adults_by_county.items()}
-        self.community_pools = {c: _pool(p, self.weight) for c, p in self.adults_by_community.items()}
+        self.grid_pools = {g: weighted_pool(p, self.weight) for g, p in self.adults_by_grid.items()}
+        self.county_pools = {c: weighted_pool(p, self.weight) for c, p in self.adults_by_county.items()}
+        self.community_pools = {c: weighted_pool(p, self.weight) for c, p in self.adults_by_community.items()}
 
     def _index_staff(self) -> None:
         staff = self.staff
@@ -364,96 +193,12 @@ class CitySimulator:
             # More disputes around the Spring Festival and in the summer.
             w = 1.25 if month in (1, 2, 7, 8) else 1.0
             if rng.random() < w / 1.25:
-                return _clock(rng, day, "call")
+                return clock_time(rng, day, "call")
 
     # ----------------------------------------------------------------- background
-    def _background_cases(self) -> None:
-        """Prior records early in the period, and crime unrelated to any dispute."""
-        rng = self.rng
-        adults = [p for ps in self.adults_by_grid.values() for p in ps]
-        adults.sort()
-        n_adults = len(adults)
-        cum = np.cumsum(self.weight[adults]).tolist()
-        pool = _Pool(adults, cum)
-        n_prior = max(2, int(n_adults * 0.004))
-        n_other = max(3, int(n_adults * 0.006))
-        n_violent = max(2, int(n_adults * 0.0012))
-        for kind, count in (("prior", n_prior), ("other", n_other), ("violent", n_violent)):
-            for _ in range(count):
-                if kind == "prior":
-                    day = rng.random() * 180
-                    offence = _pick(
-                        rng, {"injury": 0.5, "affray": 0.3, "property_damage": 0.15, "detention": 0.05}
-                    )
-                elif kind == "violent":
-                    day = rng.random() * PERIOD_DAYS
-                    offence = _pick(rng, {"injury": 0.6, "affray": 0.25, "property_damage": 0.15})
-                else:
-                    day = rng.random() * PERIOD_DAYS
-                    offence = "other"
-                suspect = pool.draw(rng)
-                victim = -1
-                if rng.random() < 0.75:
-                    county = self.grid_county[self.grid_of[suspect]]
-                    victim = rng.choice(self.adults_by_county[county])
-                    if victim == suspect:
-                        victim = -1
-                self._add_case(_clock(rng, day, "case"), offence, suspect, victim, None, None, -1, kind)
-                if kind == "prior":
-                    # People with a record are drawn into disputes more often.
-                    self.weight[suspect] *= 3.0
-
-    def _add_case(
-        self,
-        day: float,
-        offence: str,
-        suspect: int,
-        victim: int,
-        issue: str | None,
-        dispute: _Dispute | None,
-        origin: int,
-        kind: str,
-    ) -> int:
-        rng = self.rng
-        g = self.grid_of[suspect] if dispute is None else dispute.grid
-        place = self.grid_community[g] + rng.choice(["", "一带", "附近", "村民家中", "路边", "某小区"])
-        alcohol = bool(dispute.alcohol) if dispute is not None else rng.random() < 0.15
-        summary = texts.case_summary(
-            rng,
-            at=to_datetime(day),
-            offence=offence,
-            suspect=self.names[suspect],
-            victim=self.names[victim] if victim >= 0 else "",
-            issue=issue,
-            place=place,
-            alcohol=alcohol,
-        )
-        idx = len(self.cases)
-        self.cases.append(
-            {
-                "case_idx": idx,
-                "day": day,
-                "offence": offence,
-                "station_id": self.grid_station[g],
-                "address": self.addresses[suspect] if rng.random() < 0.5 else place,
-                "summary": summary,
-                "origin": origin,
-                "kind": kind,
-            }
-        )
-        self.case_persons.append((idx, "suspect", suspect))
-        if victim >= 0:
-            self.case_persons.append((idx, "victim", victim))
-        if offence in VIOLENT_OFFENCES:
-            for p in (suspect, victim):
-                if p >= 0 and (p not in self.violent_at or self.violent_at[p] > day):
-                    self.violent_at[p] = day
-            if suspect not in self.suspect_at or self.suspect_at[suspect] > day:
-                self.suspect_at[suspect] = day
-        return idx
 
     # ----------------------------------------------------------------- disputes
-    def _new_dispute(self, start: float, spec: dict) -> _Dispute | None:
+    def _new_dispute(self, start: float, spec: dict) -> SimDispute | None:
         rng = self.rng
         if spec:
             category, side_a, side_b = spec["category"], spec["side_a"], spec["side_b"]
@@ -463,7 +208,7 @@ class CitySimulator:
             grid = rng.randrange(len(self.grid_ids))
             if grid not in self.grid_pools:
                 return None
-            category = _pick(rng, self.category_mix)
+            category = pick(rng, self.category_mix)
             if category == "property" and not self.grid_urban[grid]:
                 category = "land" if rng.random() < 0.6 else "neighbour"
             sides = self._parties(category, grid)
@@ -479,7 +224,7 @@ class CitySimulator:
                 or self._are(side_a[0], side_b[0], "ex_spouse")
                 or (self._are(side_a[0], side_b[0], "spouse") and rng.random() < 0.35)
             )
-        d = _Dispute(
+        d = SimDispute(
             idx=len(self.disputes),
             start=start,
             category=category,
@@ -513,7 +258,7 @@ class CitySimulator:
             a, b = rng.choice(options)
             return (a, b) if rng.random() < 0.5 else (b, a)
 
-        def distinct(pool: _Pool, other: int) -> int:
+        def distinct(pool: WeightedPool, other: int) -> int:
             for _ in range(10):
                 p = pool.draw(rng)
                 if p != other:
@@ -568,7 +313,7 @@ class CitySimulator:
             pair = (a, b)
         return [pair[0]], [pair[1]]
 
-    def _spillover_spec(self, d: _Dispute) -> dict | None:
+    def _spillover_spec(self, d: SimDispute) -> dict | None:
         """A family feud: relatives of the two sides fall out after a violent case."""
         rng = self.rng
         kin_a = [k for p in d.side_a for k in self.pop.kin.get(p, []) if self.ages[k] >= 18]
@@ -579,14 +324,14 @@ class CitySimulator:
         if a == b:
             return None
         assert d.escalated_at is not None
-        start = _clock(rng, d.escalated_at + rng.uniform(15, 120), "call")
+        start = clock_time(rng, d.escalated_at + rng.uniform(15, 120), "call")
         if start >= PERIOD_DAYS:
             return None
         category = d.category if d.category in ("neighbour", "land", "debt") else "neighbour"
         return {"start": start, "category": category, "side_a": [a], "side_b": [b], "origin": d.idx}
 
     # ----------------------------------------------------------------- one dispute
-    def _simulate(self, d: _Dispute) -> None:
+    def _simulate(self, d: SimDispute) -> None:
         rng = self.rng
         heat = d.volatility
         resolved_at: float | None = None
@@ -607,7 +352,7 @@ class CitySimulator:
             p_again = 0.06 if resolved_at is not None else min(0.6, 0.3 * d.volatility)
             if rng.random() >= p_again:
                 return
-            episode_start = _clock(rng, d.last_event + rng.uniform(30, 300), "call")
+            episode_start = clock_time(rng, d.last_event + rng.uniform(30, 300), "call")
             if episode_start >= PERIOD_DAYS:
                 return
             heat = d.volatility * rng.uniform(0.9, 1.6)
@@ -616,11 +361,11 @@ class CitySimulator:
             self._call(d, episode_start, heat)
             if d.registered_at is not None and rng.random() < 0.5:
                 self._report(
-                    d, _clock(rng, episode_start + rng.uniform(0.2, 4), "office"), heat, "in_progress"
+                    d, clock_time(rng, episode_start + rng.uniform(0.2, 4), "office"), heat, "in_progress"
                 )
 
     def _run_episode(
-        self, d: _Dispute, episode_start: float, heat: float, resolved_at: float | None
+        self, d: SimDispute, episode_start: float, heat: float, resolved_at: float | None
     ) -> tuple[float, float | None] | None:
         """Weekly steps of one active spell; None when the dispute escalated or the period ended."""
         rng = self.rng
@@ -657,12 +402,14 @@ class CitySimulator:
                 self._escalate(d, te, heat)
                 return None
             # Calls of the week: background rate from heat plus self-excitation.
-            excitation = sum(math.exp(-(ws - t) / _TAU) for t in d.call_times[-12:])
-            lam = 7 * 0.016 * heat * self.esc.call_rate + _ALPHA * excitation * (1 - math.exp(-7 / _TAU))
+            excitation = sum(math.exp(-(ws - t) / EXCITATION_DAYS) for t in d.call_times[-12:])
+            lam = 7 * 0.016 * heat * self.esc.call_rate + SELF_EXCITATION * excitation * (
+                1 - math.exp(-7 / EXCITATION_DAYS)
+            )
             if resolved_at is not None:
                 lam *= 0.3
-            n_new = _poisson(rng, lam)
-            for day in sorted(_clock(rng, ws + rng.random() * 7, "call") for _ in range(n_new)):
+            n_new = poisson(rng, lam)
+            for day in sorted(clock_time(rng, ws + rng.random() * 7, "call") for _ in range(n_new)):
                 if d.start < day < PERIOD_DAYS:
                     self._call(d, day, heat)
             # Threats appear in heated disputes, earlier when drinking is involved.
@@ -684,7 +431,7 @@ class CitySimulator:
                 if rank[new_sev] > rank[d.severity] and rng.random() < 0.7:
                     self._report(
                         d,
-                        _clock(rng, ws + rng.random() * 7, "office"),
+                        clock_time(rng, ws + rng.random() * 7, "office"),
                         heat,
                         "failed" if d.failed_mediation else "in_progress",
                     )
@@ -704,371 +451,6 @@ class CitySimulator:
             if quiet_weeks >= 6 and heat < 0.45 and not pending:
                 return heat, resolved_at
         return heat, resolved_at
-
-    def _hazard_logit(self, d: _Dispute, ws: float, heat: float, last_mood: str) -> float:
-        w = self.weights
-        logit = BASE_LOGIT[d.category] + self.esc.base_shift + w["log_heat"] * math.log(max(heat, 0.05))
-        if d.alcohol:
-            logit += w["alcohol"]
-        if d.separation:
-            logit += w["separation"]
-        if d.threat_at is not None and d.threat_at < ws:
-            logit += w["threat"]
-        if d.failed_mediation:
-            logit += w["failed_mediation"]
-        if d.agreed_mediation:
-            logit += w["agreed_mediation"]
-        if last_mood == "agitated":
-            logit += w["agitated_visit"]
-        recent = sum(1 for t in d.call_times if ws - 14 <= t < ws)
-        before = sum(1 for t in d.call_times if ws - 42 <= t < ws - 14)
-        logit += w["calls_14d"] * min(recent, 4)
-        if recent >= 2 and recent > before:
-            logit += w["accelerating"]
-        parties = d.side_a + d.side_b
-        if any(self.violent_at.get(p, 1e9) < ws for p in parties):
-            d.prior_violence = True
-            logit += w["prior_violence"]
-        if any(self.violent_at.get(k, 1e9) < ws for p in parties for k in self.pop.kin.get(p, ())):
-            d.kin_violence = True
-            logit += w["kin_violence"]
-        return logit + self._profile_logit(d, ws, parties)
-
-    def _profile_logit(self, d: _Dispute, ws: float, parties: list[int]) -> float:
-        """The drivers only some profiles use: temper, prior suspects, recent incidents, household."""
-        esc, logit = self.esc, 0.0
-        if esc.temper and any(self.temper[p] for p in parties):
-            d.temper = True
-            logit += esc.temper
-        if esc.prior_suspect and any(self.suspect_at.get(p, 1e9) < ws for p in parties):
-            d.prior_suspect = True
-            logit += esc.prior_suspect
-        if esc.recent_incident and any(self._incident_between(p, ws - 30, ws, d.idx) for p in parties):
-            d.recent_incident = True
-            logit += esc.recent_incident
-        if esc.household and any(
-            ws - 180 <= t < ws
-            for p in parties
-            for k in self.pop.kin.get(p, ())
-            for t in self.escalated_at.get(k, ())
-        ):
-            d.household_exposure = True
-            logit += esc.household
-        return logit
-
-    def _incident_between(self, person: int, start: float, end: float, dispute: int) -> bool:
-        """Whether ``person`` was named in a call of another dispute in ``[start, end)``."""
-        days = self.incidents.get(person, [])
-        i = bisect_left(days, (start, -1))
-        while i < len(days) and days[i][0] < end:
-            if days[i][1] != dispute:
-                return True
-            i += 1
-        return False
-
-    def _severity(self, d: _Dispute, heat: float, day: float) -> str:
-        threat = d.threat_at is not None and d.threat_at < day
-        if threat or heat > 2.4:
-            return "major"
-        recent = sum(1 for t in d.call_times if day - 30 <= t <= day)
-        if heat > 1.3 or recent >= 3 or d.failed_mediation:
-            return "serious"
-        return "minor"
-
-    def _cues(self, d: _Dispute, day: float) -> tuple[bool, bool, bool]:
-        rng = self.rng
-        alcohol = (d.alcohol and rng.random() < 0.6) or rng.random() < 0.02
-        threat = d.threat_at is not None and d.threat_at <= day and rng.random() < 0.75
-        separation = (d.separation and rng.random() < 0.65) or (
-            d.category == "family" and rng.random() < 0.03
-        )
-        return alcohol, threat, separation
-
-    def _call(self, d: _Dispute, day: float, heat: float, escalation_offence: str = "") -> int:
-        rng = self.rng
-        if escalation_offence:
-            disposition = "criminal_case"
-        else:
-            weights = dict(DISPOSITION_WEIGHTS)
-            if heat > 1.5:
-                weights["admin_case"] = 0.14
-            disposition = _pick(rng, weights)
-        a = d.side_a[0]
-        b = d.side_b[0]
-        u = rng.random()
-        kin_a = [k for k in self.pop.kin.get(a, []) if self.ages[k] >= 16]
-        if u < 0.13 and kin_a:
-            caller = rng.choice(kin_a)
-        elif u < 0.18 and self.pop.neighbours.get(a):
-            caller = rng.choice(self.pop.neighbours[a])
-        else:
-            caller = rng.choice(d.side_a)
-        alcohol, threat, separation = self._cues(d, day)
-        act = texts.escalation_call_act(rng, escalation_offence) if escalation_offence else ""
-        idx = len(self.calls)
-        self.calls.append(
-            {
-                "call_idx": idx,
-                "dispute": d.idx,
-                "day": day,
-                "station_id": self.grid_station[d.grid],
-                "grid_id": self.grid_ids[d.grid],
-                "address": self.addresses[a],
-                "category": d.category,
-                "narrative": texts.call_narrative(
-                    rng,
-                    at=to_datetime(day),
-                    category=d.category,
-                    issue=d.issue,
-                    caller=self.names[caller],
-                    other=self.names[b],
-                    place=self.grid_community[d.grid],
-                    urban=self.grid_urban[d.grid],
-                    disposition=disposition,
-                    alcohol=alcohol,
-                    threat=threat,
-                    separation=separation,
-                    escalation_act=act,
-                ),
-                "disposition": disposition,
-                "linked": False,
-            }
-        )
-        self.call_persons.append((idx, "caller", caller))
-        if caller != a and rng.random() < 0.85:
-            self.call_persons.append((idx, "party", a))
-        for other_a in d.side_a[1:]:
-            if rng.random() < 0.5:
-                self.call_persons.append((idx, "party", other_a))
-        if rng.random() < 0.9:
-            self.call_persons.append((idx, "counterparty", b))
-        for other_b in d.side_b[1:]:
-            if rng.random() < 0.5:
-                self.call_persons.append((idx, "counterparty", other_b))
-        if rng.random() < 0.08:
-            witnesses = self.pop.neighbours.get(a) or self.adults_by_grid.get(d.grid, [])
-            if witnesses:
-                w = rng.choice(witnesses)
-                if w not in d.side_a and w not in d.side_b:
-                    self.call_persons.append((idx, "witness", w))
-        if self.esc.recent_incident:
-            k = len(self.call_persons) - 1
-            while k >= 0 and self.call_persons[k][0] == idx:
-                insort(self.incidents.setdefault(self.call_persons[k][2], []), (day, d.idx))
-                k -= 1
-        d.call_times.append(day)
-        d.n_calls += 1
-        d.last_event = max(d.last_event, day)
-        # The operator links the call when the governance system already knows the dispute.
-        if d.registered_at is not None and d.registered_at <= day and rng.random() < self.esc.link_rate:
-            self.calls[idx]["linked"] = True
-        if disposition == "referred" and d.registered_at is None and rng.random() < 0.75:
-            self._register(d, min(day + rng.uniform(0.1, 2), PERIOD_DAYS - 0.01), heat, status="open")
-            if rng.random() < 0.8:
-                self.calls[idx]["linked"] = True
-        elif disposition == "referred" and d.registered_at is None and rng.random() < 0.45:
-            planned = self._mediation(d, day + rng.uniform(0.2, 5), heat, call_idx=idx)
-            del planned  # police mediation on a call that no dispute number names
-        return idx
-
-    def _register(self, d: _Dispute, day: float, heat: float, status: str) -> None:
-        d.registered_at = day
-        self._report(d, _clock(self.rng, day, "office") if day > d.start + 1 else day, heat, status)
-
-    def _report(self, d: _Dispute, day: float, heat: float, status: str) -> None:
-        rng = self.rng
-        if day >= PERIOD_DAYS:
-            return
-        day = max(day, d.start)
-        d.severity = self._severity(d, heat, day)
-        alcohol, threat, separation = self._cues(d, day)
-        grid_id = self.grid_ids[d.grid]
-        staff_id = self.grid_worker[grid_id] if rng.random() < 0.9 else self.officer_of_grid[grid_id]
-        idx = len(self.reports)
-        recent = sum(1 for t in d.call_times if day - 60 <= t <= day)
-        self.reports.append(
-            {
-                "report_idx": idx,
-                "dispute": d.idx,
-                "day": day,
-                "grid_id": grid_id,
-                "staff_id": staff_id,
-                "category": d.category,
-                "severity": d.severity,
-                "status": status,
-                "description": texts.report_description(
-                    rng,
-                    community=self.grid_community[d.grid],
-                    party=self.names[d.side_a[0]],
-                    other=self.names[d.side_b[0]],
-                    issue=d.issue,
-                    status=status,
-                    severity=d.severity,
-                    alcohol=alcohol,
-                    threat=threat,
-                    separation=separation,
-                    repeat_calls=recent,
-                ),
-            }
-        )
-        for p in d.side_a:
-            self.report_persons.append((idx, "party", p))
-        for p in d.side_b:
-            if rng.random() < 0.92:
-                self.report_persons.append((idx, "counterparty", p))
-        d.last_event = max(d.last_event, day)
-
-    def _mediation(
-        self, d: _Dispute, day: float, heat: float, channel: str = "", call_idx: int = -1
-    ) -> tuple[float, str, int] | None:
-        rng = self.rng
-        if day >= PERIOD_DAYS:
-            return None
-        day = _clock(rng, day, "office")
-        if not channel:
-            channel = CHANNEL_BY_CATEGORY.get(d.category) or (
-                "police"
-                if call_idx >= 0
-                else _pick(rng, {"people": 0.7, "police": 0.15, "court": 0.07, "lawyer": 0.08})
-            )
-        staff_id = self._mediator(d, channel)
-        threat = d.threat_at is not None and d.threat_at < day
-        p_agree = min(0.9, max(0.1, 0.78 - 0.2 * (heat - 1) - 0.25 * threat - 0.15 * d.alcohol))
-        u = rng.random()
-        outcome = "agreed" if u < p_agree else "partial" if u < p_agree + (1 - p_agree) * 0.4 else "failed"
-        # Same-day sessions last one to three hours; longer ones end in office hours days later.
-        end = (
-            day + rng.uniform(1, 3) / 24
-            if rng.random() < 0.4
-            else max(day + 0.2, _clock(rng, day + rng.uniform(1, 12), "office"))
-        )
-        ongoing = end >= PERIOD_DAYS
-        idx = len(self.mediations)
-        self.mediations.append(
-            {
-                "mediation_idx": idx,
-                "dispute": d.idx if call_idx < 0 else -1,
-                "dispute_of_call": d.idx,
-                "call_idx": call_idx,
-                "channel": channel,
-                "mediator_staff_id": staff_id,
-                "start_day": day,
-                "end_day": None if ongoing else end,
-                "outcome": "ongoing" if ongoing else outcome,
-            }
-        )
-        d.mediations.append(idx)
-        d.last_event = max(d.last_event, day if ongoing else end)
-        return None if ongoing else (end, outcome, idx)
-
-    def _mediator(self, d: _Dispute, channel: str) -> str:
-        rng = self.rng
-        grid_id = self.grid_ids[d.grid]
-        county = self.grid_county[d.grid]
-        if channel == "police":
-            return self.officer_of_grid.get(grid_id, "")
-        if channel == "court":
-            return ""
-        if channel == "lawyer":
-            lawyers = self.county_staff.get(("lawyer", county), [])
-            matching = [s for s, spec in lawyers if d.category in spec.split(";")]
-            return rng.choice(matching or [s for s, _ in lawyers] or [""])
-        if channel in ("traffic", "medical", "labour"):
-            special = [s for s, spec in self.county_staff.get(("mediator", county), []) if spec == channel]
-            return special[0] if special and rng.random() < 0.9 else ""
-        local = self.mediators_by_township.get(self.grid_township[d.grid], [])
-        matching = [s for s, spec in local if d.category in spec.split(";")]
-        if not local or rng.random() < 0.1:
-            return ""
-        return rng.choice(matching or [s for s, _ in local])
-
-    def _mediation_effect(self, d: _Dispute, end: float, outcome: str, heat: float) -> float:
-        if outcome == "agreed":
-            d.agreed_mediation = True
-            return heat * 0.35
-        if outcome == "partial":
-            return heat * 0.8
-        d.failed_mediation = True
-        if d.registered_at is not None and self.rng.random() < 0.6:
-            self._report(d, _clock(self.rng, end + self.rng.uniform(0, 3), "office"), heat + 0.4, "failed")
-        return heat + 0.4
-
-    def _visits(self, d: _Dispute, ws: float, heat: float, resolved_at: float | None) -> str:
-        rng = self.rng
-        kinds: list[str] = []
-        week = int((ws - d.start) // 7)
-        if resolved_at is not None:
-            if week % 4 == 0:
-                kinds.append("monthly")
-        elif d.severity in ("serious", "major"):
-            if rng.random() < 0.8:
-                kinds.append("weekly")
-        elif week % 4 == 0:
-            kinds.append("monthly")
-        if rng.random() < 0.08:
-            kinds.append("ad_hoc")
-        mood_out = ""
-        grid_id = self.grid_ids[d.grid]
-        for kind in kinds:
-            day = _clock(rng, max(ws, d.registered_at or ws) + rng.random() * 6.5, "office")
-            if day >= PERIOD_DAYS or day <= d.start:
-                continue
-            threat = d.threat_at is not None and d.threat_at < day
-            score = heat * rng.lognormvariate(0, 0.35) + 0.8 * threat
-            mood = "agitated" if score > 2.0 else "unsettled" if score > 1.0 else "calm"
-            mood_out = mood
-            written = "" if rng.random() < 0.08 else mood
-            staff_id = self.grid_worker[grid_id] if rng.random() < 0.85 else self.officer_of_grid[grid_id]
-            self.visits.append(
-                {
-                    "dispute": d.idx,
-                    "staff_id": staff_id,
-                    "day": day,
-                    "kind": kind,
-                    "mood": written,
-                    "note": texts.visit_note(
-                        rng,
-                        kind=kind,
-                        party=self.names[d.side_a[0]],
-                        mood=written,
-                        issue=d.issue,
-                        threat=threat,
-                        alcohol=d.alcohol,
-                    ),
-                }
-            )
-            d.last_event = max(d.last_event, day)
-        return mood_out
-
-    def _escalate(self, d: _Dispute, te: float, heat: float) -> None:
-        rng = self.rng
-        d.escalated_at = te
-        for p in d.side_a + d.side_b:
-            self.escalated_at.setdefault(p, []).append(te)
-        # Mediations planned for after the violence never happen; one in progress breaks down.
-        for m_idx in d.mediations:
-            med = self.mediations[m_idx]
-            if med["start_day"] >= te:
-                med["cancelled"] = True
-            elif med["end_day"] is None or med["end_day"] > te:
-                med["end_day"], med["outcome"] = te, "failed"
-        offence = _pick(rng, OFFENCE_BY_CATEGORY[d.category])
-        if te < PERIOD_DAYS and rng.random() < 0.65:
-            self._call(d, te, heat, escalation_offence=offence)
-        filed = te + rng.uniform(0.08, 3)
-        if filed >= PERIOD_DAYS:
-            return
-        # The side that drank or threatened is usually the aggressor; otherwise either side.
-        aggressor_b = d.alcohol or d.threat_at is not None or rng.random() < 0.5
-        attackers, targets = (d.side_b, d.side_a) if aggressor_b else (d.side_a, d.side_b)
-        suspect = rng.choice(attackers)
-        if rng.random() < 0.1:
-            kin = [k for k in self.pop.kin.get(suspect, []) if self.ages[k] >= 18]
-            if kin:
-                # A relative strikes on the party's behalf; the victim is still a party.
-                suspect = rng.choice(kin)
-        victim = rng.choice(targets) if (rng.random() < 0.92 or suspect not in attackers) else -1
-        d.case_idx = self._add_case(filed, offence, suspect, victim, d.issue, d, d.idx, "escalation")
 
     # ----------------------------------------------------------------- output
     def _result(self) -> SimResult:
