@@ -125,6 +125,35 @@ CANONICAL_COLUMNS: dict[str, list[str]] = {
 }
 
 
+# When each event happened: the one declaration of each event table's time column.
+EVENT_TIME_COLUMNS: dict[str, str] = {
+    "calls": "received_at",
+    "reports": "reported_at",
+    "mediations": "started_at",
+    "visits": "visited_at",
+    "cases": "filed_at",
+}
+
+
+def staff_grids(staff: pd.DataFrame) -> pd.DataFrame:
+    """(staff_id, grid_id): one row per grid each staff member covers (from ``area_grids``).
+
+    >>> staff_grids(pd.DataFrame({"staff_id": ["W1", "L1"], "area_grids": ["G1", "G1;G2"]}))
+      staff_id grid_id
+    0       W1      G1
+    1       L1      G1
+    2       L1      G2
+    """
+    grids = staff["area_grids"].astype("object").where(staff["area_grids"].notna(), "").astype("str")
+    pairs = pd.DataFrame(
+        {"staff_id": staff["staff_id"].astype("str").to_numpy(), "grid_id": grids.str.split(";").to_numpy()}
+    )
+    pairs = pairs.explode("grid_id")
+    pairs["grid_id"] = pairs["grid_id"].astype("str").str.strip()
+    pairs = pairs[pairs["grid_id"].ne("") & pairs["grid_id"].ne("nan")]
+    return pairs.drop_duplicates().reset_index(drop=True)
+
+
 @dataclass
 class CanonicalTables:
     """The clean tables of one ingested drop. Every field is a DataFrame."""

@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 
 from etl.normalise import normalise_ids, normalise_phones
-from etl.schema import CANONICAL_COLUMNS, CanonicalTables
+from etl.schema import CANONICAL_COLUMNS, EVENT_TIME_COLUMNS, CanonicalTables, staff_grids
 from graph.store import EDGE_COLUMNS, NODE_COLUMNS, NODE_KEYS
 
 # Label -> the canonical table its nodes come from.
@@ -76,11 +76,11 @@ CAPTION_PROPERTY: dict[str, str] = {
 }
 TIME_PROPERTY: dict[str, str] = {
     "Dispute": "first_event_at",
-    "Call": "received_at",
-    "Report": "reported_at",
-    "Mediation": "started_at",
-    "Visit": "visited_at",
-    "Case": "filed_at",
+    **{
+        label: EVENT_TIME_COLUMNS[table]
+        for label, table in NODE_SOURCES.items()
+        if table in EVENT_TIME_COLUMNS
+    },
 }
 EDGE_DETAIL_PROPERTY: dict[str, str] = {
     "INVOLVED_IN": "role",
@@ -218,9 +218,9 @@ def _rel(start: pd.Series, end: pd.Series, **properties: pd.Series) -> pd.DataFr
 
 def _event_times(tables: CanonicalTables) -> dict[str, pd.Series]:
     return {
-        "call": tables.calls.set_index(_text(tables.calls.call_id))["received_at"],
-        "report": tables.reports.set_index(_text(tables.reports.report_id))["reported_at"],
-        "case": tables.cases.set_index(_text(tables.cases.case_id))["filed_at"],
+        "call": tables.calls.set_index(_text(tables.calls.call_id))[EVENT_TIME_COLUMNS["calls"]],
+        "report": tables.reports.set_index(_text(tables.reports.report_id))[EVENT_TIME_COLUMNS["reports"]],
+        "case": tables.cases.set_index(_text(tables.cases.case_id))[EVENT_TIME_COLUMNS["cases"]],
     }
 
 
@@ -249,9 +249,8 @@ def _lives_at(tables: CanonicalTables) -> pd.DataFrame:
 
 
 def _covers(staff: pd.DataFrame) -> pd.DataFrame:
-    grids = staff[["staff_id"]].assign(grid_id=staff.area_grids.astype("str").str.split(";"))
-    grids = grids.explode("grid_id")
-    return _rel(grids.staff_id, grids.grid_id).drop_duplicates().reset_index(drop=True)
+    grids = staff_grids(staff)
+    return _rel(grids.staff_id, grids.grid_id)
 
 
 def build_relationship_frames(tables: CanonicalTables) -> list[RelationshipFrame]:

@@ -31,7 +31,7 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from etl.schema import CanonicalTables
+from etl.schema import EVENT_TIME_COLUMNS, CanonicalTables
 
 FAMILY_RELATIONS = frozenset({"spouse", "ex_spouse", "parent_child", "sibling", "relative"})
 # Offences against persons; property_damage and other are left out on purpose.
@@ -187,10 +187,10 @@ def build_person_graph_index(tables: CanonicalTables) -> PersonGraphIndex:
 
     event_parts = []
     for table, id_col, time_cols in (
-        ("calls", "dispute_id", ["received_at"]),
-        ("reports", "dispute_id", ["reported_at"]),
-        ("mediations", "dispute_id", ["started_at", "ended_at"]),
-        ("visits", "dispute_id", ["visited_at"]),
+        ("calls", "dispute_id", [EVENT_TIME_COLUMNS["calls"]]),
+        ("reports", "dispute_id", [EVENT_TIME_COLUMNS["reports"]]),
+        ("mediations", "dispute_id", [EVENT_TIME_COLUMNS["mediations"], "ended_at"]),
+        ("visits", "dispute_id", [EVENT_TIME_COLUMNS["visits"]]),
     ):
         frame = getattr(tables, table)
         linked = frame[_clean_ids(frame[id_col]) != ""]

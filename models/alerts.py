@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from etl.schema import CanonicalTables
+from etl.schema import CanonicalTables, staff_grids
 from models.closed_loop import TIER_LABELS
 from models.features import text_cue_flags
 
@@ -43,8 +43,8 @@ def recipients_of(disputes: pd.Series, teams: pd.DataFrame, tables: CanonicalTab
     team = teams.groupby("dispute_id", sort=False)["staff_id"].agg(lambda s: ";".join(dict.fromkeys(s)))
     place = tables.disputes.drop_duplicates("dispute_id").set_index("dispute_id")[["grid_id", "station_id"]]
     staff = tables.staff
-    covering = staff.assign(grid_id=staff["area_grids"].fillna("").astype("str").str.split(";")).explode(
-        "grid_id"
+    covering = staff_grids(staff).merge(
+        staff[["staff_id", "role"]].astype({"staff_id": "str"}), on="staff_id"
     )
     local = covering[covering["role"].isin(["grid_worker", "community_officer"])]
     by_grid = local.groupby("grid_id")["staff_id"].agg(lambda s: ";".join(sorted(set(s))))

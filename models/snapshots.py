@@ -11,19 +11,11 @@ from dataclasses import replace
 
 import pandas as pd
 
-from etl.schema import CanonicalTables
+from etl.schema import EVENT_TIME_COLUMNS, CanonicalTables
 
 HORIZON_DAYS = 90
 OPEN_WINDOW_DAYS = 365
 REVIEW_DAY = 20
-
-EVENT_TIME_COLUMNS = {
-    "calls": "received_at",
-    "reports": "reported_at",
-    "mediations": "started_at",
-    "visits": "visited_at",
-    "cases": "filed_at",
-}
 
 
 def as_timestamp(value: str | pd.Timestamp) -> pd.Timestamp:

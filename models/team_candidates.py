@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from etl.normalise import normalise_names, normalise_phones
-from etl.schema import CanonicalTables
+from etl.schema import CanonicalTables, staff_grids
 
 ASSIGNMENT_COLUMNS = ["dispute_id", "staff_id", "role_in_team", "reason", "since"]
 UNFILLED_COLUMNS = ["dispute_id", "role_in_team", "reason"]
@@ -103,9 +103,9 @@ def prepared_staff(staff: pd.DataFrame) -> pd.DataFrame:
 
 def staff_coverage(staff: pd.DataFrame) -> pd.DataFrame:
     """(staff_id, grid_id, slot_key): one row per grid a person covers."""
-    cov = staff[["staff_id", "slot_key"]].assign(grid_id=split_list(staff["area_grids"]))
-    cov = cov.explode("grid_id").dropna(subset=["grid_id"])
-    return cov.astype({"grid_id": "str"}).drop_duplicates(["staff_id", "grid_id"]).reset_index(drop=True)
+    keys = staff[["staff_id", "slot_key"]].astype({"staff_id": "str"})
+    cov = staff_grids(staff).merge(keys, on="staff_id")[["staff_id", "slot_key", "grid_id"]]
+    return cov.drop_duplicates(["staff_id", "grid_id"]).reset_index(drop=True)
 
 
 def latest_scores(scores: pd.DataFrame) -> pd.DataFrame:

@@ -18,15 +18,9 @@ import pandas as pd
 
 from etl.contract import TABLE_ORDER, TABLES
 from etl.reader import decode_csv_bytes, find_table_file, map_header, parse_csv_lines, parse_xlsx_bytes
+from etl.schema import EVENT_TIME_COLUMNS
 from etl.validate import parse_timestamps
 
-EVENT_TIMES = {
-    "calls": "received_at",
-    "reports": "reported_at",
-    "mediations": "started_at",
-    "visits": "visited_at",
-    "cases": "filed_at",
-}
 PERSON_EVENTS = {
     "call_persons": ("calls", "call_id"),
     "report_persons": ("reports", "report_id"),
@@ -73,8 +67,8 @@ def cut_drop(
             parsed = parse_csv_lines(decoded, path.name)
         header, records = parsed.header, parsed.records
         keep = pd.Series(True, index=range(len(records)))
-        if table in EVENT_TIMES:
-            when = parse_timestamps(_column(header, records, EVENT_TIMES[table], table, path.name))
+        if table in EVENT_TIME_COLUMNS:
+            when = parse_timestamps(_column(header, records, EVENT_TIME_COLUMNS[table], table, path.name))
             keep = when.isna() | (when < cut)
             if start is not None:
                 recent = when >= start
