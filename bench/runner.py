@@ -112,16 +112,16 @@ def package_versions() -> dict[str, str]:
 
 def neo4j_reachable() -> str | None:
     """None when the configured Neo4j answers, else the reason it does not."""
-    from neo4j import GraphDatabase
-
     from config import get_settings
+    from graph.neo4j_runner import BoltRunner
 
     settings = get_settings()
     try:
-        with GraphDatabase.driver(
-            settings.neo4j_uri, auth=(settings.neo4j_user, settings.neo4j_password), connection_timeout=5
-        ) as driver:
-            driver.verify_connectivity()
+        runner = BoltRunner.from_settings(settings, connection_timeout=5)
+        try:
+            runner.verify()
+        finally:
+            runner.close()
     except Exception as exc:  # noqa: BLE001 - any failure means "not reachable", said in the table
         return f"Neo4j not reachable at {settings.neo4j_uri} ({type(exc).__name__}); start it with `make neo4j-up`"
     return None

@@ -29,7 +29,6 @@ from typing import TypeVar
 import numpy as np
 import pandas as pd
 
-from config import get_settings
 from etl.schema import CanonicalTables
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -609,15 +608,15 @@ def stage_neo4j(ctx: StageContext) -> dict:
 
 def neo4j_server_version() -> str:
     """The Neo4j server's version (for the table's versions line)."""
-    from neo4j import GraphDatabase
+    from graph.neo4j_runner import BoltRunner
 
-    settings = get_settings()
-    auth = (settings.neo4j_user, settings.neo4j_password)
-    with GraphDatabase.driver(settings.neo4j_uri, auth=auth) as driver:
-        records, _, _ = driver.execute_query(
-            "CALL dbms.components() YIELD versions RETURN versions[0] AS version", database_="system"
+    runner = BoltRunner.from_settings(database="system")
+    try:
+        return str(
+            runner.read("CALL dbms.components() YIELD versions RETURN versions[0] AS version")[0]["version"]
         )
-    return str(records[0]["version"])
+    finally:
+        runner.close()
 
 
 @stage

@@ -16,9 +16,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import pandas as pd
-from neo4j import Driver, GraphDatabase, ManagedTransaction, RoutingControl
 
-from config import Settings, get_settings
+from config import Settings
 from etl.schema import CanonicalTables
 from graph.build import (
     DISPUTE_RESULT_COLUMNS,
@@ -43,6 +42,7 @@ from graph.build import (
     validate_memberships,
     validate_scores,
 )
+from graph.neo4j_runner import BoltRunner, QueryRunner
 from graph.store import NODE_KEYS
 
 DEFAULT_BATCH_SIZE = 10_000
@@ -118,60 +118,29 @@ def _relationship_rows(rel: RelationshipFrame, batch_size: int) -> Iterable[list
         yield rows
 
 
-def _run_counting(tx: ManagedTransaction, query: str, **params: Any) -> tuple[int, int]:
-    counters = tx.run(query, **params).consume().counters
-    return counters.nodes_created, counters.relationships_created
-
-
 class Neo4jStore:
     """GraphStore on a Neo4j 5 server over Bolt (official driver)."""
 
-    def __init__(
-        self,
-        uri: str,
-        user: str,
-        password: str,
-        database: str = "neo4j",
-        batch_size: int = DEFAULT_BATCH_SIZE,
-        max_retry_seconds: float = 30.0,
-    ) -> None:
-        self._driver: Driver = GraphDatabase.driver(
-            uri,
-            auth=(user, password),
-            max_transaction_retry_time=max_retry_seconds,
-            # Queries name relationship types that may not exist yet (RESPONSIBLE_FOR before any
-            # assignment); the server's notices about that are noise.
-            notifications_min_severity="OFF",
-        )
-        self.database = database
+    def __init__(self, runner: QueryRunner, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
+        self.runner = runner
         self.batch_size = batch_size
         self._schema_ready = False
 
     @classmethod
-    def from_settings(cls, settings: Settings | None = None, **options: Any) -> Neo4jStore:
-        """A store connected as the settings say (NEO4J_URI, NEO4J_USER, NEO4J_PASSWORD, NEO4J_DATABASE)."""
-        s = settings or get_settings()
-        return cls(s.neo4j_uri, s.neo4j_user, s.neo4j_password, s.neo4j_database, **options)
-
-    # --- driver wrapper -----------------------------------------------------------------
-
-    def _read(self, query: str, **params: Any) -> list[Any]:
-        records, _, _ = self._driver.execute_query(
-            query, params, database_=self.database, routing_=RoutingControl.READ
-        )
-        return records
-
-    def _write(self, work: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        with self._driver.session(database=self.database) as session:
-            return session.execute_write(work, *args, **kwargs)
+    def from_settings(
+        cls, settings: Settings | None = None, batch_size: int = DEFAULT_BATCH_SIZE, **connection: Any
+    ) -> Neo4jStore:
+        """A store connected as the settings say (NEO4J_URI, NEO4J_USER, NEO4J_PASSWORD, NEO4J_DATABASE);
+        ``connection`` options go to :class:`graph.neo4j_runner.BoltRunner` (e.g. max_retry_seconds)."""
+        return cls(BoltRunner.from_settings(settings, **connection), batch_size=batch_size)
 
     def close(self) -> None:
         """Release connections."""
-        self._driver.close()
+        self.runner.close()
 
     def verify(self) -> None:
         """Raise a clear error when the server is unreachable or rejects the credentials."""
-        self._driver.verify_connectivity()
+        self.runner.verify()
 
     # --- schema and loading -------------------------------------------------------------
 
@@ -190,8 +159,8 @@ class Neo4jStore:
         ]
         statements.append("CREATE TEXT INDEX person_name_text IF NOT EXISTS FOR (n:Person) ON (n.name)")
         for statement in statements:
-            self._driver.execute_query(statement, database_=self.database)
-        self._driver.execute_query("CALL db.awaitIndexes(300)", database_=self.database)
+            self.runner.auto(statement)
+        self.runner.auto("CALL db.awaitIndexes(300)")
         self._schema_ready = True
 
     def load(self, tables: CanonicalTables) -> dict[str, int]:
@@ -217,16 +186,17 @@ class Neo4jStore:
         for label, frame in frames.nodes.items():
             query = _node_merge_query(label, frame)
             for rows in _node_rows(frame, label, size):
-                nodes, _ = self._write(_run_counting, query, rows=rows, stamp=stamp)
-                created_nodes += nodes
+                created_nodes += self.runner.write([(query, {"rows": rows, "stamp": stamp})])[0].counters[
+                    "nodes_created"
+                ]
                 if on_batch:
                     on_batch(label, len(rows))
             written[label] = len(frame)
         for rel in frames.relationships:
             query = _relationship_merge_query(rel)
             for rows in _relationship_rows(rel, size):
-                _, rels = self._write(_run_counting, query, rows=rows, stamp=stamp)
-                created_rels += rels
+                outcome = self.runner.write([(query, {"rows": rows, "stamp": stamp})])[0]
+                created_rels += outcome.counters["relationships_created"]
                 if on_batch:
                     on_batch(rel.type, len(rows))
             written[rel.type] = written.get(rel.type, 0) + len(rel.frame)
@@ -241,28 +211,21 @@ class Neo4jStore:
     def _sweep(self, stamp: str) -> tuple[int, int]:
         """Delete what a load with ``stamp`` did not write: relationships, then nodes (detached)."""
         removed_rels = removed_nodes = 0
-        with self._driver.session(database=self.database) as session:
-            for rel_type in RELATIONSHIP_TYPES:
-                if rel_type == "RESPONSIBLE_FOR":
-                    continue
-                summary = session.run(
-                    f"MATCH ()-[r:{rel_type}]->() WHERE r.{LOAD_STAMP} IS NULL OR r.{LOAD_STAMP} <> $stamp "
-                    "CALL (r) { DELETE r } IN TRANSACTIONS OF 10000 ROWS",
-                    stamp=stamp,
-                ).consume()
-                removed_rels += summary.counters.relationships_deleted
-            for label in LABELS:
-                summary = session.run(
-                    f"MATCH (n:{label}) WHERE n.{LOAD_STAMP} IS NULL OR n.{LOAD_STAMP} <> $stamp "
-                    "CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS",
-                    stamp=stamp,
-                ).consume()
-                removed_nodes += summary.counters.nodes_deleted
+        for rel_type in RELATIONSHIP_TYPES:
+            if rel_type == "RESPONSIBLE_FOR":
+                continue
+            removed_rels += self.runner.auto(
+                f"MATCH ()-[r:{rel_type}]->() WHERE r.{LOAD_STAMP} IS NULL OR r.{LOAD_STAMP} <> $stamp "
+                "CALL (r) { DELETE r } IN TRANSACTIONS OF 10000 ROWS",
+                stamp=stamp,
+            ).counters["relationships_deleted"]
+        for label in LABELS:
+            removed_nodes += self.runner.auto(
+                f"MATCH (n:{label}) WHERE n.{LOAD_STAMP} IS NULL OR n.{LOAD_STAMP} <> $stamp "
+                "CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS",
+                stamp=stamp,
+            ).counters["nodes_deleted"]
         return removed_rels, removed_nodes
-
-    def load_one_row_per_transaction(self, tables: CanonicalTables) -> dict[str, int]:
-        """The naive way, one transaction per row: only for measuring what batching gains."""
-        return self.load_frames(build_graph_frames(tables), batch_size=1)
 
     def counts(self) -> dict[str, dict[str, int]]:
         """``{"nodes": {label: n}, "relationships": {type: n}}`` over every label and type."""
@@ -278,7 +241,7 @@ class Neo4jStore:
                 for rel_type in RELATIONSHIP_TYPES
             ]
         )
-        found = {(r["kind"], r["name"]): r["n"] for r in self._read(query)}
+        found = {(r["kind"], r["name"]): r["n"] for r in self.runner.read(query)}
         nodes = {label: found[("node", label)] for label in LABELS}
         rels = {rel_type: found[("relationship", rel_type)] for rel_type in RELATIONSHIP_TYPES}
         return {"nodes": nodes, "relationships": rels}
@@ -289,9 +252,8 @@ class Neo4jStore:
         Relationships go first: detaching a grid or station with hundreds of thousands of
         relationships in one batch would exceed the transaction memory pool.
         """
-        with self._driver.session(database=self.database) as session:
-            session.run("MATCH ()-[r]->() CALL (r) { DELETE r } IN TRANSACTIONS OF 10000 ROWS").consume()
-            session.run("MATCH (n) CALL (n) { DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+        self.runner.auto("MATCH ()-[r]->() CALL (r) { DELETE r } IN TRANSACTIONS OF 10000 ROWS")
+        self.runner.auto("MATCH (n) CALL (n) { DELETE n } IN TRANSACTIONS OF 10000 ROWS")
 
     # --- queries ------------------------------------------------------------------------
 
@@ -301,7 +263,7 @@ class Neo4jStore:
         """The nodes with these element ids and the relationships among them."""
         if not ids:
             return node_frame([]), edge_frame([])
-        nodes = self._read(
+        nodes = self.runner.read(
             "MATCH (n) WHERE elementId(n) IN $ids RETURN elementId(n) AS id, labels(n) AS labels, "
             "properties(n) AS props",
             ids=ids,
@@ -311,7 +273,7 @@ class Neo4jStore:
             label = next(lbl for lbl in record["labels"] if lbl in NODE_KEYS)
             keys[record["id"]] = str(record["props"][NODE_KEYS[label]])
             labelled.append((label, record["props"]))
-        edges = self._read(
+        edges = self.runner.read(
             "MATCH (a)-[r]->(b) WHERE elementId(a) IN $ids AND elementId(b) IN $ids "
             "AND ($types IS NULL OR type(r) IN $types) "
             "AND (type(r) <> 'RELATED_TO' OR $relations IS NULL OR r.relation IN $relations) "
@@ -327,7 +289,7 @@ class Neo4jStore:
     def dispute_subgraph(self, dispute_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Parties, calls, reports, mediations, visits, address, grid, case and staff of one dispute,
         with every relationship among them."""
-        records = self._read(
+        records = self.runner.read(
             "MATCH (d:Dispute {dispute_id: $dispute_id}) "
             "RETURN [elementId(d)] "
             "+ COLLECT { MATCH (e)-[:PART_OF]->(d) RETURN elementId(e) } "
@@ -356,7 +318,7 @@ class Neo4jStore:
         ``relations``; None = any kind), involved in the same event, or in events of the same dispute
         (events inside the window only)."""
         window = {"since": clean_value(since), "until": clean_value(until)}
-        if not self._read("MATCH (p:Person {person_id: $pid}) RETURN 1 AS found", pid=str(person_id)):
+        if not self.runner.read("MATCH (p:Person {person_id: $pid}) RETURN 1 AS found", pid=str(person_id)):
             return node_frame([]), edge_frame([])
         in_window = _IN_WINDOW.format(t=_EVENT_TIME)
         in_window_2 = _IN_WINDOW.format(t=_EVENT_TIME.replace("e.", "e2."))
@@ -380,7 +342,7 @@ class Neo4jStore:
         for _ in range(int(hops)):
             found = {
                 r["person_id"]
-                for r in self._read(
+                for r in self.runner.read(
                     neighbours_query, frontier=sorted(frontier), relations=relations, **window
                 )
             }
@@ -388,7 +350,7 @@ class Neo4jStore:
             if not frontier:
                 break
             reached |= frontier
-        records = self._read(
+        records = self.runner.read(
             "UNWIND $persons AS pid MATCH (p:Person {person_id: pid}) "
             "RETURN [elementId(p)] "
             f"+ COLLECT {{ MATCH (p)-[:INVOLVED_IN]->(e) WHERE {_EVENT} AND {in_window} RETURN elementId(e) }} "
@@ -410,13 +372,13 @@ class Neo4jStore:
         if not 1 <= hops <= MAX_PATH_HOPS:
             raise ValueError(f"max_hops must be between 1 and {MAX_PATH_HOPS}")
         if str(person_a) == str(person_b):
-            found = self._read(
+            found = self.runner.read(
                 "MATCH (p:Person {person_id: $a}) RETURN properties(p) AS props", a=str(person_a)
             )
             return node_frame([("Person", r["props"]) for r in found]), edge_frame([])
         types = "|".join(PATH_RELATIONSHIP_TYPES)
         # The hop bound cannot be a parameter in a variable-length pattern; it is a checked int.
-        records = self._read(
+        records = self.runner.read(
             "MATCH (a:Person {person_id: $a}), (b:Person {person_id: $b}) "
             f"MATCH p = allShortestPaths((a)-[:{types}*..{hops}]-(b)) "
             "RETURN [n IN nodes(p) | [labels(n), properties(n)]] AS nodes, "
@@ -461,7 +423,7 @@ class Neo4jStore:
             conditions.append("p.phone_norm = $phone_norm")
         if not conditions:
             raise ValueError("find_persons needs a name, an id_number or a phone")
-        records = self._read(
+        records = self.runner.read(
             "MATCH (p:Person) WHERE " + " AND ".join(conditions) + " RETURN properties(p) AS props",
             name=name,
             id_norm=id_norm,
@@ -477,7 +439,9 @@ class Neo4jStore:
         if not wanted:
             raise ValueError("disputes_in_area needs a grid_id, a township or a county")
         conditions = " AND ".join(f"d.{name} = ${name}" for name in wanted)
-        records = self._read(f"MATCH (d:Dispute) WHERE {conditions} RETURN properties(d) AS props", **wanted)
+        records = self.runner.read(
+            f"MATCH (d:Dispute) WHERE {conditions} RETURN properties(d) AS props", **wanted
+        )
         return property_frame((r["props"] for r in records), DISPUTE_RESULT_COLUMNS, "dispute_id")
 
     # --- writes -------------------------------------------------------------------------
@@ -489,15 +453,14 @@ class Neo4jStore:
         cleared = ", ".join(f"d.{name}" for name in SCORE_PROPERTIES)
         query = f"UNWIND $rows AS row MATCH (d:Dispute {{dispute_id: row.dispute_id}}) SET {assigned} RETURN count(d) AS n"
         wanted = frame["dispute_id"].tolist()
-        self._write(
-            lambda tx: tx.run(
-                f"MATCH (d:Dispute) WHERE d.as_of IS NOT NULL AND NOT d.dispute_id IN $wanted REMOVE {cleared}",
-                wanted=wanted,
-            ).consume()
+        clear = (
+            f"MATCH (d:Dispute) WHERE d.as_of IS NOT NULL AND NOT d.dispute_id IN $wanted REMOVE {cleared}"
         )
+        self.runner.write([(clear, {"wanted": wanted})])
         updated = 0
         for rows in iter_records(frame, self.batch_size):
-            updated += self._write(lambda tx, rows: tx.run(query, rows=rows).single()["n"], rows)
+            records = self.runner.write([(query, {"rows": rows})])[0].records
+            updated += int(records[0]["n"]) if records else 0
         return updated
 
     def write_teams(self, memberships: pd.DataFrame) -> int:
@@ -506,18 +469,16 @@ class Neo4jStore:
         frame = validate_memberships(memberships)
         rows = next(iter_records(frame, max(len(frame), 1)), [])
 
-        def replace(tx: ManagedTransaction) -> int:
-            tx.run("MATCH (:Staff)-[r:RESPONSIBLE_FOR]->(:Dispute) DELETE r").consume()
-            record = tx.run(
-                "UNWIND $rows AS row MATCH (s:Staff {staff_id: row.staff_id}) "
-                "MATCH (d:Dispute {dispute_id: row.dispute_id}) "
-                "CREATE (s)-[r:RESPONSIBLE_FOR]->(d) SET r.role = row.role, r.since = row.since, r.until = row.until "
-                "RETURN count(r) AS n",
-                rows=rows,
-            ).single()
-            return record["n"] if record else 0
-
-        return self._write(replace)
+        create = (
+            "UNWIND $rows AS row MATCH (s:Staff {staff_id: row.staff_id}) "
+            "MATCH (d:Dispute {dispute_id: row.dispute_id}) "
+            "CREATE (s)-[r:RESPONSIBLE_FOR]->(d) SET r.role = row.role, r.since = row.since, r.until = row.until "
+            "RETURN count(r) AS n"
+        )
+        _, created = self.runner.write(
+            [("MATCH (:Staff)-[r:RESPONSIBLE_FOR]->(:Dispute) DELETE r", {}), (create, {"rows": rows})]
+        )
+        return int(created.records[0]["n"]) if created.records else 0
 
 
 def measure_load_rates(

@@ -303,13 +303,9 @@ def test_scores_are_written_and_read_back(store):
 def _dispute_property(store, dispute_id: str, name: str):
     if isinstance(store, MemoryStore):
         return store.graph.nodes["Dispute", dispute_id]["props"].get(name)
-    records, _, _ = store._driver.execute_query(
-        "MATCH (d:Dispute {dispute_id: $id}) RETURN d[$name] AS v",
-        id=dispute_id,
-        name=name,
-        database_=store.database,
-    )
-    return records[0]["v"]
+    return store.runner.read(
+        "MATCH (d:Dispute {dispute_id: $id}) RETURN d[$name] AS v", id=dispute_id, name=name
+    )[0]["v"]
 
 
 def test_teams_are_written_with_since_and_until_and_replace_every_membership(store):
@@ -409,10 +405,7 @@ def _hostile_tables():
 def _narrative(store, call_id: str) -> str:
     if isinstance(store, MemoryStore):
         return store.graph.nodes["Call", call_id]["props"]["narrative"]
-    records, _, _ = store._driver.execute_query(
-        "MATCH (c:Call {call_id: $id}) RETURN c.narrative AS n", id=call_id, database_=store.database
-    )
-    return records[0]["n"]
+    return store.runner.read("MATCH (c:Call {call_id: $id}) RETURN c.narrative AS n", id=call_id)[0]["n"]
 
 
 def test_hostile_text_is_stored_verbatim_and_breaks_nothing(empty_store):
