@@ -239,10 +239,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
             "conditions": args.conditions or "",
         }
 
+    def save(partial: dict) -> None:
+        write_report(described(partial), Path(args.out), args.merge)
+
     result = run_bench(
         args.scale, work, repeat=args.repeat, seed=args.seed, sources=Path(args.sources) if args.sources else None,
         reuse_run=Path(args.run) if args.run else None, stages=args.stages, neo4j=args.neo4j, growth=args.growth,
-        label=args.label, timeout_s=args.timeout, on_stage=lambda partial: write_report(described(partial), Path(args.out), args.merge),
+        label=args.label, timeout_s=args.timeout, on_stage=save,
         progress=lambda message: print(f"bench: {message}", file=sys.stderr, flush=True),
     )  # fmt: skip
     markdown, data = write_report(described(result), Path(args.out), args.merge)

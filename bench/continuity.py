@@ -17,6 +17,7 @@ import json
 import os
 import random
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -146,7 +147,8 @@ def measure(
     if url.startswith("sqlite:///") and not register_url:
         for suffix in ("", "-wal", "-shm"):
             Path(str(work / "register.db") + suffix).unlink(missing_ok=True)
-    runs, persons, result = [], [], {"cuts": cuts, "steps": []}
+    runs, persons = [], []
+    result: dict[str, Any] = {"cuts": cuts, "steps": []}
     with Register(url) as register:
         decided: dict[str, str] = {}
         for i, cut in enumerate(cuts):

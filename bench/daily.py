@@ -38,7 +38,7 @@ def event_groups(run_dir: Path) -> dict[str, frozenset[str]]:
             ),
         ]
     )
-    return {d: frozenset(e) for d, e in events.groupby("dispute_id")["event"]}
+    return {str(d): frozenset(e) for d, e in events.groupby("dispute_id")["event"]}
 
 
 def compare_batches(full_run: Path, updated: Path) -> dict:

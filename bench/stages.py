@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import io
 import json
 import os
@@ -242,7 +243,10 @@ def stage_ingest_hostile(ctx: StageContext) -> dict:
     if source is None:
         raise FileNotFoundError(f"{ctx.sources}: no calls table")
     frame = read_table_file(source, spec).frame
-    rows = frame.loc[frame[READ_ERROR] == "", spec.names].to_dict("records")
+    rows = [
+        {str(k): str(v) for k, v in row.items()}
+        for row in frame.loc[frame[READ_ERROR] == "", spec.names].to_dict("records")
+    ]
     drops = {}
     for name, share in (("clean", 0.0), ("hostile", HOSTILE_SHARE)):
         drop = ctx.work / "ingest_hostile" / name
@@ -256,7 +260,7 @@ def stage_ingest_hostile(ctx: StageContext) -> dict:
     results = {}
     for _ in range(HOSTILE_REPEATS):
         for name, (drop, _) in drops.items():
-            results[name], seconds = timed(lambda drop=drop: ingest_drop(drop))
+            results[name], seconds = timed(functools.partial(ingest_drop, drop))
             times[name].append(seconds)
 
     def quarantined_calls(name: str) -> int:
@@ -379,9 +383,7 @@ def stage_update(ctx: StageContext) -> dict:
         for suffix in ("-wal", "-shm"):
             Path(str(register) + suffix).unlink(missing_ok=True)
         summary, seconds = timed(
-            lambda export=export, name=name: update_job(
-                export, f"{day:%Y-%m-%d %H:%M}", ctx.work / f"update-{name}"
-            )
+            functools.partial(update_job, export, f"{day:%Y-%m-%d %H:%M}", ctx.work / f"update-{name}")
         )
         figures["substages"][name] = seconds
         figures[name] = {"calls": summary["rows"].get("calls", {}), "person_records": summary["rows"]["person_records"],
