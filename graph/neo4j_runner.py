@@ -63,12 +63,19 @@ class BoltRunner:
     """The Neo4j driver, wrapped once (official driver over Bolt)."""
 
     def __init__(
-        self, uri: str, user: str, password: str, database: str = "neo4j", max_retry_seconds: float = 30.0
+        self,
+        uri: str,
+        user: str,
+        password: str,
+        database: str = "neo4j",
+        max_retry_seconds: float = 30.0,
+        connection_timeout: float = 30.0,
     ) -> None:
         self._driver = GraphDatabase.driver(
             uri,
             auth=(user, password),
             max_transaction_retry_time=max_retry_seconds,
+            connection_timeout=connection_timeout,
             # Queries name relationship types that may not exist yet (RESPONSIBLE_FOR before any
             # assignment); the server's notices about that are noise.
             notifications_min_severity="OFF",
