@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 
+from ui.strings_workplace import WORKPLACE_STRINGS
+
 LANGUAGES = {"zh": "中文", "en": "English"}
 # A context variable, not a module global: each Streamlit script run (one thread) sets its own.
 _language: ContextVar[str] = ContextVar("language", default="zh")
@@ -339,6 +341,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "audit_empty": ("审计日志为空。", "The audit log is empty."),
     "users_title": ("用户列表", "Users"),
     "page_forbidden": ("当前角色无权打开此页面。", "Your role may not open this page."),
+    **WORKPLACE_STRINGS,
 }
 
 LABELS: dict[str, dict[str, tuple[str, str]]] = {
@@ -433,6 +436,39 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
     "team_action": {
         "join": ("加入", "Joined"),
         "leave": ("退出", "Left"),
+    },
+    "follow_up": {
+        "visit": ("走访", "visit"),
+        "feedback": ("回访反馈", "feedback"),
+        "intervention": ("干预处置", "intervention"),
+    },
+    "match": {
+        "id": ("编号", "id"),
+        "id_part": ("编号片段", "part of an id"),
+        "ref": ("纠纷编号（治理系统）", "governance number"),
+        "phone": ("电话号码片段", "phone digits"),
+        "id_number": ("身份证号", "ID number"),
+        "name": ("姓名", "name"),
+        "same_pinyin": ("同音姓名", "same pinyin"),
+        "typo": ("姓名错一字", "one character off"),
+        "name_part": ("姓名片段", "part of a name"),
+        "address": ("地址片段", "address"),
+    },
+    "result": {
+        "dispute": ("纠纷", "Dispute"),
+        "call": ("110警情", "Call"),
+        "report": ("网格上报", "Report"),
+        "address": ("地址", "Address"),
+        "person": ("人员", "Person"),
+    },
+    "alert": {
+        "new_event_serious": ("红橙案件新事件", "New event on a red/orange case"),
+        "second_call": ("30天内再次报警", "Second call within 30 days"),
+        "threat": ("扬言极端行为", "Threat of extreme behaviour"),
+        "entered_red": ("升为红色预警", "Became red"),
+        "entered_orange": ("升为橙色预警", "Became orange"),
+        "follow_up_overdue": ("跟进逾期", "Follow-up overdue"),
+        "turned_criminal": ("已转为刑事案件", "Turned criminal"),
     },
     "relation": {
         "spouse": ("配偶", "Spouse"),
