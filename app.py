@@ -14,7 +14,9 @@ from ui.format import fmt_time
 from ui.i18n import LANGUAGES, label, set_language, t
 from ui.views import PAGES, allowed_pages, login_page, run_page
 
-st.set_page_config(page_title="矛盾纠纷风险研判平台", page_icon="⚖️", layout="wide", initial_sidebar_state="auto")
+st.set_page_config(
+    page_title="矛盾纠纷风险研判平台", page_icon="⚖️", layout="wide", initial_sidebar_state="auto"
+)
 set_language(st.session_state.get("lang", "zh"))
 settings = get_settings()
 state.remember_deep_link()

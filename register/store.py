@@ -976,7 +976,6 @@ class Register:
                 .values(delivered_at=local_now())
             )
 
-
     # --- watchlists and kept filters (the dashboard as a workplace) ----------------------------
 
     def watch(self, username: str, kind: str, subject_id: str, note: str = "") -> dict:
@@ -1017,7 +1016,9 @@ class Register:
         p = t.user_preferences
         with self._write() as conn:
             updated = conn.execute(
-                p.update().where(p.c.username == who, p.c.name == key).values(value=stored, updated_at=local_now())
+                p.update()
+                .where(p.c.username == who, p.c.name == key)
+                .values(value=stored, updated_at=local_now())
             ).rowcount
             if not updated:
                 conn.execute(p.insert().values(username=who, name=key, value=stored, updated_at=local_now()))
@@ -1030,6 +1031,7 @@ class Register:
                 sa.select(p.c.value).where(p.c.username == username, p.c.name == name)
             ).scalar_one_or_none()
         return default if found is None else found
+
 
 def _constraints_in_force(decisions: pd.DataFrame) -> list[PersonConstraint]:
     """Manual merges and splits not undone, oldest first, as resolution constraints."""

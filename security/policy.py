@@ -57,13 +57,25 @@ CASE_ROLES = frozenset({Role.COMMANDER, Role.ANALYST, Role.GRID_WORKER, Role.COM
 # Dashboard pages (the page functions under st.navigation use these names).
 PAGES: dict[str, frozenset[str]] = {
     Role.COMMANDER: frozenset(
-        {"workplace", "search", "overview", "ranking", "case", "network", "assignment", "review", "data_quality"}
+        {
+            "workplace",
+            "search",
+            "overview",
+            "ranking",
+            "case",
+            "network",
+            "assignment",
+            "review",
+            "data_quality",
+        }
     ),
     Role.ANALYST: frozenset(
         {"workplace", "search", "overview", "ranking", "case", "network", "review", "model", "data_quality"}
     ),
     Role.GRID_WORKER: frozenset({"workplace", "search", "overview", "ranking", "case", "network"}),
-    Role.COMMUNITY_OFFICER: frozenset({"workplace", "search", "overview", "ranking", "case", "network", "review"}),
+    Role.COMMUNITY_OFFICER: frozenset(
+        {"workplace", "search", "overview", "ranking", "case", "network", "review"}
+    ),
     Role.DATA_SCIENTIST: frozenset({"workplace", "overview", "ranking", "model", "data_quality"}),
     Role.ADMIN: frozenset({"workplace", "users", "audit"}),
 }

@@ -226,7 +226,11 @@ class ScopedRun:
         """The person_ids this principal may see: every person for a principal without a county or
         grid restriction (kin without a dispute of their own included), else the persons of its
         disputes."""
-        if self.principal.role != Role.ADMIN and self.principal.county is None and self.principal.grids is None:
+        if (
+            self.principal.role != Role.ADMIN
+            and self.principal.county is None
+            and self.principal.grids is None
+        ):
             return set(_text(self.tables.persons["person_id"])) - {""}
         return persons_in_scope(self.tables, self.dispute_ids)
 
@@ -566,15 +570,21 @@ class ScopedRun:
         )
         query = mask_text(mask_name(text) if CJK.fullmatch(str(text).strip() or " ") else str(text))
         if int((~keep).sum()):
-            self._log("denied", "search", reason="matches outside scope", hidden=int((~keep).sum()), query=query)
+            self._log(
+                "denied", "search", reason="matches outside scope", hidden=int((~keep).sum()), query=query
+            )
         shown = hits[keep].head(limit).reset_index(drop=True)
-        persons = self._mask(self.tables.persons[_text(self.tables.persons["person_id"]).isin(set(shown["person_id"]))])
+        persons = self._mask(
+            self.tables.persons[_text(self.tables.persons["person_id"]).isin(set(shown["person_id"]))]
+        )
         people = persons.set_index("person_id").reindex(columns=["name", "phone", "id_number", "birth_year"])
         shown = shown.join(people, on="person_id")
         info = self.tables.disputes.drop_duplicates("dispute_id").set_index("dispute_id")
         for column in ("category", "county", "township"):
             shown[column] = shown["dispute_id"].map(info[column])
-        shown["tier"] = shown["dispute_id"].map(self.scores.drop_duplicates("dispute_id").set_index("dispute_id")["tier"])
+        shown["tier"] = shown["dispute_id"].map(
+            self.scores.drop_duplicates("dispute_id").set_index("dispute_id")["tier"]
+        )
         places = self.tables.addresses.set_index("address_id")["address"]
         shown["address"] = [
             mask_address_for(places.get(k, ""), self.role) if kind == "address" else ""
@@ -590,7 +600,9 @@ class ScopedRun:
         if str(person_id) not in self.person_ids:
             raise self._deny(obj, "person outside scope or unknown")
         row = self._mask(self.tables.persons[_text(self.tables.persons["person_id"]) == str(person_id)])
-        found: dict[str, object] = {str(k): v for k, v in row.iloc[0].items()} if len(row) else {"person_id": person_id}
+        found: dict[str, object] = (
+            {str(k): v for k, v in row.iloc[0].items()} if len(row) else {"person_id": person_id}
+        )
         parties = self.tables.dispute_parties
         mine = set(_text(parties.loc[_text(parties["person_id"]) == str(person_id), "dispute_id"]))
         found["dispute_ids"] = sorted(mine & self.dispute_ids)

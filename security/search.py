@@ -58,18 +58,24 @@ class SearchIndex:
             pd.DataFrame({"kind": "report", "key": tables.reports["report_id"], "dispute_id": tables.reports["dispute_id"],
                           "refs": tables.reports["dispute_ref"].fillna("")}),
         ]  # fmt: skip
-        events = pd.concat(parts, ignore_index=True).astype({"key": "str", "dispute_id": "str", "refs": "str"})
+        events = pd.concat(parts, ignore_index=True).astype(
+            {"key": "str", "dispute_id": "str", "refs": "str"}
+        )
         events["key_plain"] = events["key"].map(_plain)
         events["refs_plain"] = events["refs"].map(_plain)
         persons = tables.persons
         names = persons["name"].fillna("").astype("str")
         # A person's phone and ID number as every record typed them, not only the one kept.
         records = tables.person_records
-        phones = pd.concat([persons[["person_id", "phone"]], records[["person_id", "phone"]]], ignore_index=True)
+        phones = pd.concat(
+            [persons[["person_id", "phone"]], records[["person_id", "phone"]]], ignore_index=True
+        )
         phones = phones.assign(phone=_digits(phones["phone"]))
         phones = phones[phones["phone"].str.len() >= MIN_PHONE_DIGITS]
         phone_of = phones.groupby("person_id")["phone"].agg(lambda s: " ".join(sorted(set(s))))
-        ids = pd.concat([persons[["person_id", "id_number"]], records[["person_id", "id_number"]]], ignore_index=True)
+        ids = pd.concat(
+            [persons[["person_id", "id_number"]], records[["person_id", "id_number"]]], ignore_index=True
+        )
         ids = ids.assign(id_number=ids["id_number"].map(_plain))
         ids = ids[ids["id_number"].str.len() >= MIN_ID_CHARS]
         id_of = ids.groupby("person_id")["id_number"].agg(lambda s: " ".join(sorted(set(s))))
@@ -140,10 +146,16 @@ def search(index: SearchIndex, text: str, limit: int = 200) -> pd.DataFrame:
     if len(exact):
         hits.append(exact.assign(person_id="", how="id", score=1.0))
     if len(plain) >= 4:
-        partial = events[events["key_plain"].str.contains(plain, regex=False) & ~events["key_plain"].eq(plain)]
+        partial = events[
+            events["key_plain"].str.contains(plain, regex=False) & ~events["key_plain"].eq(plain)
+        ]
         hits.append(partial.head(limit).assign(person_id="", how="id_part", score=0.7))
         refs = events[events["refs_plain"].str.contains(plain, regex=False)]
-        hits.append(refs.head(limit).assign(kind="dispute", key=refs["dispute_id"], person_id="", how="ref", score=0.9))
+        hits.append(
+            refs.head(limit).assign(
+                kind="dispute", key=refs["dispute_id"], person_id="", how="ref", score=0.9
+            )
+        )
     hits += _person_hits(index, text, plain)
     if CJK.search(text) and len(text) >= 2:
         places = index.addresses[index.addresses["address"].str.contains(text, regex=False)]
@@ -153,5 +165,7 @@ def search(index: SearchIndex, text: str, limit: int = 200) -> pd.DataFrame:
     if not hits:
         return pd.DataFrame(columns=HIT_COLUMNS)
     out = pd.concat(hits, ignore_index=True).astype({"key": "str", "dispute_id": "str", "person_id": "str"})
-    out = out.sort_values("score", ascending=False, kind="stable").drop_duplicates(["kind", "key", "dispute_id"])
+    out = out.sort_values("score", ascending=False, kind="stable").drop_duplicates(
+        ["kind", "key", "dispute_id"]
+    )
     return out.head(limit).reset_index(drop=True)

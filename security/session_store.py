@@ -117,7 +117,10 @@ class SessionStore:
         record = self._read(session_id) if session_id else None
         if session_id is None or record is None or record.get("ended"):
             return None
-        issued, expires = datetime.fromisoformat(record["issued_at"]), datetime.fromisoformat(record["expires_at"])
+        issued, expires = (
+            datetime.fromisoformat(record["issued_at"]),
+            datetime.fromisoformat(record["expires_at"]),
+        )
         if not issued <= now < expires:
             return None
         user = load_users(users_file).get(str(record.get("username")))

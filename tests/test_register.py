@@ -196,7 +196,6 @@ def test_notes_follow_ups_and_closures_record_who_and_when(register):
     assert register.follow_ups()["mood"].tolist() == ["calm"]
 
 
-
 def test_watchlists_and_kept_filters_belong_to_their_user(register):
     first_batch(register)
     register.watch("analyst", "person", "P000003", "配偶有暴力前科")
@@ -204,7 +203,9 @@ def test_watchlists_and_kept_filters_belong_to_their_user(register):
     register.watch("commander", "dispute", "D-R2")
     register.unwatch("analyst", "dispute", "D-R3")
     watched = register.watchlist("analyst")
-    assert watched[["kind", "subject_id", "note"]].values.tolist() == [["person", "P000003", "配偶有暴力前科"]]
+    assert watched[["kind", "subject_id", "note"]].values.tolist() == [
+        ["person", "P000003", "配偶有暴力前科"]
+    ]
     register.watch("analyst", "dispute", "D-R3", "再次关注")
     assert register.watchlist("analyst")["subject_id"].tolist() == ["D-R3", "P000003"]
     assert register.watchlist("nobody").empty
@@ -230,6 +231,7 @@ def test_scoped_reads_return_only_the_disputes_asked_for(register):
     assert register.alerts(dispute_ids=["D-R2"])["dispute_id"].tolist() == ["D-R2"]
     assert register.alerts(dispute_ids=[]).empty
     assert batch_id == 1
+
 
 @pytest.fixture
 def postgres_register(request):

@@ -50,6 +50,10 @@ def plan_for(register: Register, run: RunData, cases: pd.DataFrame) -> pd.DataFr
     tier in force (``tier``) — counting the visits recorded in the platform."""
     warned = cases[cases["tier"].isin(list(FOLLOW_UP_RULES))]
     if warned.empty:
-        return pd.DataFrame(columns=["dispute_id", "tier", "warned_at", "last_visit_at", "next_due_at", "due_kind"])
+        return pd.DataFrame(
+            columns=["dispute_id", "tier", "warned_at", "last_visit_at", "next_due_at", "due_kind"]
+        )
     scores = warned[["dispute_id", "as_of", "tier"]].assign(decided_tier="")
-    return follow_up_plan(register, run.tables, scores, as_of_moment(run), dispute_ids=list(warned["dispute_id"]))
+    return follow_up_plan(
+        register, run.tables, scores, as_of_moment(run), dispute_ids=list(warned["dispute_id"])
+    )

@@ -31,7 +31,7 @@ SCOPED_KEY = "scoped_run"
 BATCH_KEY = "picked_batch"
 CLIENT_KEY = "signin_client"
 ENDED_KEY = "session_ended"
-TOKEN_KEY = "session_token"
+BROWSER_KEY = "browser_session"
 DEEP_LINK_KEY = "deep_link_dispute"
 
 
@@ -148,7 +148,7 @@ def try_login(username: str, password: str, settings: Settings) -> bool:
     if session is None:
         return False
     st.session_state[SESSION_KEY] = session
-    st.session_state[TOKEN_KEY] = session_store(settings).issue(session)
+    st.session_state[BROWSER_KEY] = session_store(settings).issue(session)
     st.session_state.pop(SCOPED_KEY, None)
     return True
 
@@ -163,13 +163,13 @@ def logout(settings: Settings) -> None:
         audit_log(settings).record(p.username, p.role, "logout", f"user:{p.username}")
     for key in (SESSION_KEY, SCOPED_KEY, "case_id", "page", DEEP_LINK_KEY):
         st.session_state.pop(key, None)
-    st.session_state[TOKEN_KEY] = None
+    st.session_state[BROWSER_KEY] = None
 
 
 def sync_cookie() -> None:
     """Make the browser's cookie hold this session's token (or nothing after a logout)."""
-    if TOKEN_KEY in st.session_state:
-        cookies.write_token(st.session_state[TOKEN_KEY])
+    if BROWSER_KEY in st.session_state:
+        cookies.write_token(st.session_state[BROWSER_KEY])
 
 
 def remember_deep_link() -> None:
@@ -192,8 +192,10 @@ def _resume(settings: Settings, now: datetime) -> Session | None:
     if session is not None:
         p = session.principal
         st.session_state[SESSION_KEY] = session
-        st.session_state[TOKEN_KEY] = token
-        audit_log(settings).record(p.username, p.role, "login", f"user:{p.username}", detail={"ok": True, "resumed": True})
+        st.session_state[BROWSER_KEY] = token
+        audit_log(settings).record(
+            p.username, p.role, "login", f"user:{p.username}", detail={"ok": True, "resumed": True}
+        )
     return session
 
 
@@ -226,7 +228,7 @@ def active_principal(settings: Settings) -> tuple[Principal | None, bool]:
         store.end(session)
         for key in (SESSION_KEY, SCOPED_KEY):
             st.session_state.pop(key, None)
-        st.session_state[TOKEN_KEY] = None
+        st.session_state[BROWSER_KEY] = None
         st.session_state[ENDED_KEY] = problem
         return None, True
     st.session_state[SESSION_KEY] = store.renew(session, now, settings.session_minutes)

@@ -45,6 +45,7 @@ WORKPLACE_STRINGS: dict[str, tuple[str, str]] = {
     "decided_at": ("研判时间", "Decided at"),
     "decision_reason": ("研判理由", "Reason"),
     "tier_in_force": ("现行等级", "Tier in force"),
+    "no_decision": ("尚无人工研判：现行等级为模型等级。", "No decision yet: the model's tier is in force."),
     # records
     "record_follow_up": ("记录走访/反馈", "Record a visit or feedback"),
     "follow_up_kind": ("类型", "Kind"),
@@ -55,7 +56,10 @@ WORKPLACE_STRINGS: dict[str, tuple[str, str]] = {
     "follow_up_note": ("走访情况（必填）", "What happened (required)"),
     "record_follow_up_submit": ("保存记录", "Save"),
     "record_refused": ("未能保存：{error}", "Not saved: {error}"),
-    "follow_up_saved": ("已记录{kind}（{time}），闭环已更新。", "Recorded the {kind} ({time}); the loop is updated."),
+    "follow_up_saved": (
+        "已记录{kind}（{time}），闭环已更新。",
+        "Recorded the {kind} ({time}); the loop is updated.",
+    ),
     "follow_ups_none": ("平台内尚无走访/反馈记录。", "No visit or feedback recorded in the platform yet."),
     "follow_ups_recorded": ("平台内记录的走访/反馈", "Visits and feedback recorded here"),
     "recorded_by": ("记录人", "Recorded by"),
@@ -78,7 +82,10 @@ WORKPLACE_STRINGS: dict[str, tuple[str, str]] = {
     "watch_out_of_scope": ("不在您的权限范围内", "outside your scope"),
     "person_disputes": ("涉及纠纷", "Disputes"),
     # search
-    "search_box": ("纠纷/警情/上报编号、电话、身份证号、姓名或地址", "Dispute, call or report id, phone, ID number, name or address"),
+    "search_box": (
+        "纠纷/警情/上报编号、电话、身份证号、姓名或地址",
+        "Dispute, call or report id, phone, ID number, name or address",
+    ),
     "search_hint": (
         "支持部分电话号码（至少4位）、身份证号片段、同音或错一字的姓名、地址片段；结果仅限您的权限范围，并记入审计日志。",
         "Partial phones (4+ digits), ID fragments, same-pinyin or one-typo names and address fragments work; "
@@ -95,6 +102,40 @@ WORKPLACE_STRINGS: dict[str, tuple[str, str]] = {
     "unmask_result": ("{field}：{value}（已记入审计日志）", "{field}: {value} (audited)"),
     "unmask_need_reason": ("请填写查看理由。", "Give a reason."),
     "result_kind": ("类别", "Kind"),
+    # network explorer
+    "edge_kin": ("亲属", "kin"),
+    "edge_social": ("社会关系", "social tie"),
+    "edge_party": ("纠纷当事", "party to a dispute"),
+    "edge_case": ("刑事案件", "criminal case"),
+    "edge_address": ("同一住址", "shared address"),
+    "edge_turned_into": ("转为刑事案件", "turned into"),
+    "edge_lives_at": ("住址", "lives at"),
+    "graph_type": ("类型", "Type"),
+    "graph_key": ("编号", "Id"),
+    "graph_edge": ("关系类型", "Tie"),
+    "graph_help": (
+        "双击节点展开，选中后按 Delete 隐藏，信息栏中可固定；也可使用下方按钮。仅显示您权限范围内的人员和纠纷。",
+        "Double-click a node to expand it, Delete hides the selection, pin from the info panel — or use the "
+        "buttons below. Only persons and disputes in your scope are shown.",
+    ),
+    "graph_node": ("节点", "Node"),
+    "graph_expand": ("展开", "Expand"),
+    "graph_hide": ("隐藏", "Hide"),
+    "graph_pin": ("固定", "Pin"),
+    "graph_unpin": ("取消固定", "Unpin"),
+    "graph_more": ("显示更多（{n}）", "Show more ({n})"),
+    "graph_reset": ("恢复初始视图", "Reset view"),
+    "graph_hidden": ("已隐藏 {n} 个节点。", "{n} nodes hidden."),
+    "graph_held_back": (
+        "为保持清晰，仅显示最近的 {limit} 个节点，另有 {n} 个未显示。",
+        "Showing the {limit} nearest nodes for clarity; {n} more not shown.",
+    ),
+    "evidence": ("依据", "Behind it"),
+    "evidence_line": (
+        "当事人 {party} 的{relation} {relative}：{role}，刑事案件 {case}（{offence}，{day}）",
+        "{relation} of party {party}, {relative}: {role} in case {case} ({offence}, {day})",
+    ),
+    "evidence_show": ("在网络中查看", "Show in the network"),
     # sessions
     "deep_link_after_login": ("登录后将打开纠纷 {id}。", "After signing in, dispute {id} opens."),
 }

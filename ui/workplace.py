@@ -106,7 +106,11 @@ def _queue(
     due = _due(plan, as_of)
     # The batch's own columns (its ``team`` of staff ids) give way to the register's, read now.
     stale = [c for c in [*roster.columns, *due.columns] if c != "dispute_id" and c in cases.columns]
-    out = cases.drop(columns=stale).merge(roster, on="dispute_id", how="left").merge(due, on="dispute_id", how="left")
+    out = (
+        cases.drop(columns=stale)
+        .merge(roster, on="dispute_id", how="left")
+        .merge(due, on="dispute_id", how="left")
+    )
     out["open_alerts"] = out["dispute_id"].map(_open_alerts(alerts)).fillna(0).astype("int64")
     out["days_overdue"] = out["days_overdue"].fillna(0).astype("int64")
     out["overdue"] = out["overdue"].fillna(False).astype(bool)

@@ -13,8 +13,8 @@ from security.users import DEMO_USERS, ConfigurationError, LockStatus, ThrottleP
 from ui import state
 from ui.components import md_text
 from ui.data import RunData, RunNotFound
-from ui.i18n import label, t
 from ui.format import fmt_time
+from ui.i18n import label, t
 from ui.views import admin, case, model, network, overview, quality, ranking, review, search, teams, workplace
 from ui.views.common import can_open_page
 

@@ -15,12 +15,15 @@ from ui.views.common import PageContext, guarded
 from ui.views.watchlist import watch_button
 
 
-
 def hit_title(row: pd.Series) -> str:
     """One hit as a line of Markdown (data escaped)."""
     how = label("match", row["how"])
     if row["kind"] == "person":
-        extra = " · ".join(md_text(row[c]) for c in ("birth_year", "phone", "id_number") if isinstance(row[c], str | int) and str(row[c]))
+        extra = " · ".join(
+            md_text(row[c])
+            for c in ("birth_year", "phone", "id_number")
+            if isinstance(row[c], str | int) and str(row[c])
+        )
         return f"👤 **{md_text(row['name'])}** ({md_text(row['person_id'])}) · {extra} · {how}"
     tier = str(row["tier"]) if isinstance(row["tier"], str) else ""
     place = " · ".join(md_text(row[c]) for c in ("county", "township") if isinstance(row[c], str) and row[c])

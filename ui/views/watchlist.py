@@ -20,7 +20,11 @@ def watch_button(ctx: PageContext, kind: str, subject_id: str, key: str) -> None
     if not can(ctx.principal.role, "watch"):
         return
     watched = ctx.register.watchlist(ctx.principal.username)
-    on = bool(((watched["kind"] == kind) & (watched["subject_id"] == subject_id)).any()) if len(watched) else False
+    on = (
+        bool(((watched["kind"] == kind) & (watched["subject_id"] == subject_id)).any())
+        if len(watched)
+        else False
+    )
     if st.button(t("unwatch") if on else t("watch"), key=key, icon="⭐" if not on else "✖️"):
         try:
             ctx.scoped.record_decision("watch", **{f"{kind}_id": subject_id}, watch=not on)  # type: ignore[arg-type]

@@ -26,14 +26,20 @@ def _card(row: pd.Series, key: str, mine: bool = False) -> None:
     with st.container(border=True):
         head = f"{TIER_EMOJI.get(tier, '⚪')} **{md_text(row['dispute_id'])}** · {label('tier', tier)}"
         if row["decided_tier"]:
-            head += " · " + t("decided_vs_model", model=label("tier", row["model_tier"]), who=md_text(row["decided_by"]))
+            head += " · " + t(
+                "decided_vs_model", model=label("tier", row["model_tier"]), who=md_text(row["decided_by"])
+            )
         if late:
             head += f" · ⏰ **{late}**"
         st.markdown(head)
         if mine and row.get("my_role"):
             st.caption(t("my_role", role=md_text(row["my_role"])))
         team = md_text(row["team"]) if row["team"] else t("no_team_short")
-        leader = f"{md_text(row['leader'])} {md_text(row['leader_phone'])}".strip() if row["leader"] else t("no_leader")
+        leader = (
+            f"{md_text(row['leader'])} {md_text(row['leader_phone'])}".strip()
+            if row["leader"]
+            else t("no_leader")
+        )
         st.markdown(f"👥 {team}  \n☎️ {t('leader')}：{leader}")
         due = (f"{label('detail', row['due_kind'])} · {t('deadline')} {fmt_time(row['due_at'])}"
                if row["due_kind"] else t("no_due"))  # fmt: skip
@@ -101,7 +107,9 @@ def render(ctx: PageContext) -> None:
         st.subheader(t("queue_today"))
         _queue(queue, "ana")
         return
-    mine = my_cases(ctx.principal.staff_id, ctx.principal.grids, warned, decisions, teams, staff, plan, alerts, as_of)
+    mine = my_cases(
+        ctx.principal.staff_id, ctx.principal.grids, warned, decisions, teams, staff, plan, alerts, as_of
+    )
     pending = pending_alerts(alerts, ctx.principal.staff_id)
     _metrics(mine, pending)
     st.subheader(t("visits_due"))
