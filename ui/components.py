@@ -1,18 +1,15 @@
-"""Reusable pieces of the pages: tier badges, the network figure, the grid map, file downloads."""
+"""Reusable pieces of the pages: tier badges, the network figure, the grid map, Markdown-safe text."""
 
 from __future__ import annotations
 
-import io
 import math
 import re
 
 import networkx as nx
 import pandas as pd
 import plotly.graph_objects as go
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from models.indicators import tier_colour
-from security.exports import neutralise_cell, neutralise_frame
 from ui.i18n import label, t
 
 TIER_HEX = {"red": "#d62728", "orange": "#ff7f0e", "yellow": "#e6be00", "green": "#2ca02c"}
@@ -193,53 +190,6 @@ def fitted_view(lat: pd.Series, lon: pd.Series) -> dict[str, float]:
         "longitude": float((lon.max() + lon.min()) / 2),
         "zoom": zoom,
     }
-
-
-def _xlsx_value(value: object) -> object:
-    """A cell value openpyxl writes as it is: missing -> None, numpy scalars -> Python, text made
-    safe (no formula, no control character Excel cannot store)."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, pd.Timestamp):
-        return (value.tz_convert(None) if value.tzinfo else value).to_pydatetime()
-    if hasattr(value, "item") and not isinstance(value, str):  # numpy scalars
-        return _xlsx_value(value.item())  # type: ignore[attr-defined]
-    if isinstance(value, str):
-        return ILLEGAL_CHARACTERS_RE.sub("\ufffd", str(neutralise_cell(value)))
-    return value
-
-
-def xlsx_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
-    """An XLSX workbook with one sheet per frame (sheet names cut to Excel's 31 characters).
-
-    Text cells are written as strings, never as formulas, and neutralised like
-    :func:`csv_bytes`; numbers and dates stay numbers and dates.
-    """
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-
-    book = Workbook(write_only=True)
-    for name, frame in sheets.items():
-        sheet = book.create_sheet(title=name[:31])
-        for values in [list(frame.columns), *frame.itertuples(index=False, name=None)]:
-            row = []
-            for value in values:
-                cell = WriteOnlyCell(sheet, value=_xlsx_value(value))
-                if isinstance(cell.value, str):
-                    cell.data_type = "s"  # openpyxl would otherwise store "=…" as a formula
-                row.append(cell)
-            sheet.append(row)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
-
-
-def csv_bytes(frame: pd.DataFrame) -> bytes:
-    """CSV in UTF-8 with BOM (opens correctly in Excel), formula-like text neutralised
-    (:mod:`security.exports`). Rows end in CRLF (RFC 4180), so a lone CR in a cell is quoted too."""
-    return neutralise_frame(frame).to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
 
 
 # CommonMark lets any ASCII punctuation be backslash-escaped; Streamlit adds :directives: and $maths$.

@@ -16,7 +16,7 @@ from jobs.daily import follow_up_plan
 from models.closed_loop import FOLLOW_UP_RULES
 from register.store import Register
 from ui.data import RunData
-from ui.workplace import with_decisions
+from ui.workplace import team_roster, with_decisions
 
 
 def as_of_moment(run: RunData) -> pd.Timestamp:
@@ -56,4 +56,15 @@ def plan_for(register: Register, run: RunData, cases: pd.DataFrame) -> pd.DataFr
     scores = warned[["dispute_id", "as_of", "tier"]].assign(decided_tier="")
     return follow_up_plan(
         register, run.tables, scores, as_of_moment(run), dispute_ids=list(warned["dispute_id"])
+    )
+
+
+def responsibility_for(register: Register, ranking: pd.DataFrame, staff: pd.DataFrame) -> pd.DataFrame:
+    """Who answers for each case of ``ranking``: the tier in force (``tier``) beside the model's, the
+    decision (who, when, why) and the 多包一 team with its leader and phone."""
+    cases = ranking_with_decisions(register, ranking)
+    roster = team_roster(teams_for(register, cases["dispute_id"]), staff)
+    columns = ["dispute_id", "tier", "model_tier", "decided_by", "decided_at", "decision_reason"]
+    return cases[columns].merge(
+        roster[["dispute_id", "team", "leader", "leader_phone"]], on="dispute_id", how="left"
     )

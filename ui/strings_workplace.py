@@ -136,6 +136,17 @@ WORKPLACE_STRINGS: dict[str, tuple[str, str]] = {
         "{relation} of party {party}, {relative}: {role} in case {case} ({offence}, {day})",
     ),
     "evidence_show": ("在网络中查看", "Show in the network"),
+    # monthly review
+    "review_as_of": ("评分日", "Scored as of"),
+    "sign_off": ("审核签发", "Sign-off"),
+    "sign_note": (
+        "本研判报告为辅助研判建议，等级与处置以责任人研判为准。",
+        "This review advises; the tiers and actions are those the responsible people decide.",
+    ),
+    "sign_prepared": ("研判人", "Prepared by"),
+    "sign_reviewed": ("审核人", "Reviewed by"),
+    "sign_approved": ("签发领导", "Approved by"),
+    "sign_date": ("日期", "Date"),
     # sessions
     "deep_link_after_login": ("登录后将打开纠纷 {id}。", "After signing in, dispute {id} opens."),
 }
