@@ -1,42 +1,19 @@
-"""Fixtures and helpers of the dashboard's AppTest suites: the app on the tiny run, signing in,
-opening pages, reading what a page shows (text, tables, the network component's elements)."""
+"""Helpers of the dashboard's AppTest suites (their ``app_env`` fixture is in ``conftest.py``):
+signing in, opening pages, reading what a page shows (text, tables, the network component's
+elements)."""
 
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from security.users import DEMO_USERS
-from tests.run_fixtures import register_url_of, table_run, tiny_run  # noqa: F401
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PASSWORDS = {u.username: u.password for u in DEMO_USERS}
 ROLE_OF = {u.username: str(u.role) for u in DEMO_USERS}
-
-
-@pytest.fixture(scope="module")
-def app_env(tiny_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:  # noqa: F811
-    """Environment of the app under test: the tiny run, users and audit log in a temp folder."""
-    var = tmp_path_factory.mktemp("var")
-    saved = {
-        k: os.environ.get(k)
-        for k in ("RUN_DIR", "USERS_FILE", "AUDIT_LOG", "APP_MODE", "STORE", "REGISTER_URL")
-    }
-    os.environ.update(
-        {"RUN_DIR": str(tiny_run), "USERS_FILE": str(var / "users.json"), "AUDIT_LOG": str(var / "audit.log"),
-         "APP_MODE": "demo", "STORE": "memory", "REGISTER_URL": register_url_of(tiny_run)}
-    )  # fmt: skip
-    yield var
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
 
 
 def logged_in(username: str) -> AppTest:

@@ -12,16 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from jobs.catalog import read_tables
-from tests.app_fixtures import (
-    APP,
-    PASSWORDS,
-    ROLE_OF,
-    all_text,
-    graph_elements,
-    logged_in,
-    open_page,
-)  # noqa: F401
-from tests.run_fixtures import tiny_run  # noqa: F401
+from tests.app_fixtures import APP, PASSWORDS, ROLE_OF, all_text, graph_elements, logged_in, open_page
 from ui.components import md_text
 from ui.views import allowed_pages
 
@@ -68,7 +59,7 @@ def test_ranking_filter_changes_table(app_env: Path) -> None:
     assert set(after["县市区"]) == {choice}
     at.multiselect(key="f_tier").select("green").run()
     only_green = at.dataframe[0].value
-    assert set(only_green["风险等级"]) <= {"🟢 绿色"}
+    assert set(only_green["现行等级"]) <= {"🟢 绿色"}  # the tier in force, beside the model's
 
 
 def test_open_case_from_ranking_shows_timeline_and_network(app_env: Path) -> None:
@@ -84,7 +75,7 @@ def test_open_case_from_ranking_shows_timeline_and_network(app_env: Path) -> Non
     assert len(at.dataframe) >= 2  # timeline and parties
 
 
-def test_grid_worker_sees_only_own_grids(app_env: Path, tiny_run: Path) -> None:  # noqa: F811
+def test_grid_worker_sees_only_own_grids(app_env: Path, tiny_run: Path) -> None:
     users = json.loads((app_env / "users.json").read_text(encoding="utf-8"))["users"]
     grids = set(users["gridworker"]["grids"])
     at = open_page(logged_in("gridworker"), "ranking")
@@ -96,7 +87,7 @@ def test_grid_worker_sees_only_own_grids(app_env: Path, tiny_run: Path) -> None:
     assert at.session_state["scoped_run"][1].dispute_ids <= set(grid_of[grid_of.isin(grids)].index)
 
 
-def test_masked_ids_never_shown_unmasked(app_env: Path, tiny_run: Path) -> None:  # noqa: F811
+def test_masked_ids_never_shown_unmasked(app_env: Path, tiny_run: Path) -> None:
     tables = read_tables(tiny_run)
     raw_ids = {str(v) for v in tables.persons["id_number"].dropna() if len(str(v)) >= 15}
     raw_ids |= {str(v) for v in tables.person_records["id_number"].dropna() if len(str(v)) >= 15}
@@ -129,7 +120,7 @@ def test_language_switch_to_english(app_env: Path) -> None:
     at.selectbox(key="lang_choice").select("en").run()
     open_page(at, "ranking")
     assert at.title[0].value == "Risk ranking"
-    assert "Tier" in at.dataframe[0].value.columns
+    assert {"Tier in force", "Model tier", "Team"} <= set(at.dataframe[0].value.columns)
 
 
 def test_override_needs_reason_and_is_audited(app_env: Path) -> None:
@@ -243,7 +234,7 @@ def test_unreachable_neo4j_warns_on_the_network_page_and_falls_back(
     assert graph_elements(at)["nodes"]
 
 
-def test_data_quality_page_shows_how_calls_were_linked(app_env: Path, tiny_run: Path) -> None:  # noqa: F811
+def test_data_quality_page_shows_how_calls_were_linked(app_env: Path, tiny_run: Path) -> None:
     at = open_page(logged_in("commander"), "data_quality")
     metrics = {m.label: m.value for m in at.metric}
     calls = at.session_state["scoped_run"][1].tables.calls  # the run as of its date

@@ -9,7 +9,6 @@ import networkx as nx
 import pandas as pd
 import plotly.graph_objects as go
 
-from models.indicators import tier_colour
 from ui.i18n import label, t
 
 TIER_HEX = {"red": "#d62728", "orange": "#ff7f0e", "yellow": "#e6be00", "green": "#2ca02c"}
@@ -150,46 +149,6 @@ def community_colours(communities: dict[str, int]) -> dict[str, str]:
     palette = ["#1f77b4", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#ff9896", "#98df8a",
                "#c5b0d5", "#c49c94", "#f7b6d2", "#9edae5"]  # fmt: skip
     return {person: palette[int(c) % len(palette)] for person, c in communities.items()}
-
-
-def grid_map_layers(grid_risk: pd.DataFrame) -> tuple[list, dict]:
-    """pydeck layers and the initial view of a grid risk frame (needs no map token or internet)."""
-    import pydeck as pdk
-
-    points = grid_risk.dropna(subset=["lat", "lon"]).copy()
-    points["colour"] = points["top_tier"].map(lambda tier: [*tier_colour(str(tier)), 200])
-    points["radius"] = 60 + 40 * points["n_open"].clip(upper=25) ** 0.5
-    points["tier_name"] = points["top_tier"].map(lambda tier: label("tier", tier))
-    points["probability_text"] = points["max_probability"].map(lambda p: f"{p:.1%}")
-    layer = pdk.Layer(
-        "ScatterplotLayer",
-        data=points[["grid_id", "grid_name", "township", "county", "lat", "lon", "n_open", "n_red", "n_orange",
-                     "tier_name", "probability_text", "colour", "radius"]],
-        get_position="[lon, lat]",
-        get_fill_color="colour",
-        get_radius="radius",
-        radius_min_pixels=6,
-        radius_max_pixels=28,
-        pickable=True,
-        stroked=True,
-        get_line_color=[60, 60, 60],
-        line_width_min_pixels=1,
-    )  # fmt: skip
-    return [layer], fitted_view(points["lat"], points["lon"])
-
-
-def fitted_view(lat: pd.Series, lon: pd.Series) -> dict[str, float]:
-    """Centre and zoom that show every point (web-mercator zoom from the larger span)."""
-    if lat.empty:
-        return {"latitude": 30.7, "longitude": 111.3, "zoom": 8.0}
-    # At zoom z the world is 256 * 2**z pixels wide; the map is ~800 px wide and half as high.
-    span = max(float(lon.max() - lon.min()), float(lat.max() - lat.min()) * 2.0, 0.005)
-    zoom = min(14.0, max(4.0, math.log2(360.0 * 800 / (256 * span)) - 0.7))
-    return {
-        "latitude": float((lat.max() + lat.min()) / 2),
-        "longitude": float((lon.max() + lon.min()) / 2),
-        "zoom": zoom,
-    }
 
 
 # CommonMark lets any ASCII punctuation be backslash-escaped; Streamlit adds :directives: and $maths$.

@@ -96,10 +96,6 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Red/orange open comes from each month's scoring run (this run and last month's run beside it); "
         "months without a run show n/a rather than re-scoring the past with today's model.",
     ),
-    "month_partial": (
-        "本月数据截至研判日 {as_of}。",
-        "This month counts events up to the as-of date {as_of}.",
-    ),
     "indicator_defs": (
         "口径：收集纠纷＝当月首次出现的纠纷；两次以上报警纠纷＝当月有事件且截至月末报警两次以上的纠纷，"
         "化解率＝其中截至月末已化解（最新上报状态为已化解或调解达成协议）且未转刑事的比例；民转刑＝当月转为刑事案件的纠纷。",

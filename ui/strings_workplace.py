@@ -136,6 +136,20 @@ WORKPLACE_STRINGS: dict[str, tuple[str, str]] = {
         "{relation} of party {party}, {relative}: {role} in case {case} ({offence}, {day})",
     ),
     "evidence_show": ("在网络中查看", "Show in the network"),
+    # overview
+    "month_partial_compared": (
+        "本月数据截至研判日 {as_of}（前 {days} 天），与上月、去年同月的前 {days} 天相比。",
+        "This month counts the {days} days before {as_of}, compared with the same {days} days of last month "
+        "and of the same month last year.",
+    ),
+    "map_legend": (
+        "圆点颜色为网格内最高风险等级（最高等级绘于最上层）；细线为乡镇街道轮廓，粗线为县市区轮廓（由网格中心点围成）。",
+        "Dot colour: the grid's highest tier (drawn on top); thin lines outline townships, thick lines "
+        "counties (drawn around their grids' centres).",
+    ),
+    # 多包一
+    "not_offered": ("辖区内不予推荐", "Not offered"),
+    "load_of": ("在办 {cases}/{capacity}", "{cases} of {capacity} cases"),
     # monthly review
     "review_as_of": ("评分日", "Scored as of"),
     "sign_off": ("审核签发", "Sign-off"),

@@ -147,7 +147,7 @@ def render(ctx: PageContext) -> None:
     frame = frame.assign(status=frame["dispute_id"].map(status).fillna("unknown"))
     serious = frame.loc[frame["tier"].isin(["red", "orange"]), "dispute_id"]
     roster = team_roster(teams_for(ctx.register, serious), ctx.run.tables.staff).set_index("dispute_id")
-    frame = frame.assign(team=frame["dispute_id"].map(roster["team"]).fillna(""))
+    frame = frame.assign(team=frame["dispute_id"].map(roster["team"]).astype("object").fillna(""))
     if statuses:
         frame = frame[frame["status"].isin(statuses)]
     frame = frame.reset_index(drop=True)
