@@ -124,7 +124,7 @@ def ranking_export(exported: pd.DataFrame, shown: pd.DataFrame) -> pd.DataFrame:
             t("model_tier_column"): [label("tier", info.at[d, "model_tier"]) for d in ids],
             t("decided_by"): [info.at[d, "decided_by"] for d in ids],
             t("decided_at"): [local(info.at[d, "decided_at"]) for d in ids],
-            t("decision_reason"): [info.at[d, "decision_reason"] for d in ids],
+            t("decision_why"): [info.at[d, "decision_reason"] for d in ids],
             t("team_column"): [info.at[d, "team"] for d in ids],
             t("probability"): pd.to_numeric(rows["probability"], errors="coerce").to_numpy(),
             t("category"): [label("category", c) for c in rows["category"]],

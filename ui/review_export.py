@@ -85,7 +85,7 @@ def review_tables(
             t("tier_in_force"): in_force.map(lambda v: label("tier", v)),
             t("model_tier_column"): top["tier"].map(lambda v: label("tier", v)),
             t("decided_by"): _of("decided_by").fillna(""),
-            t("decision_reason"): _of("decision_reason").fillna(""),
+            t("decision_why"): _of("decision_reason").fillna(""),
             t("team_column"): _of("team").fillna(""),
             t("probability"): top["probability"].astype("float"),
             t("county"): top["county"],
@@ -282,7 +282,7 @@ def _sign_off(section: object, body: object, width: float) -> list:
 
 def _widths(frame: pd.DataFrame, total: float) -> list[float]:
     wide = {t("top_factors"): 3.0, t("dispute_id"): 1.9, t("indicator"): 1.6, t("team_column"): 3.0,
-            t("decision_reason"): 1.6}  # fmt: skip
+            t("decision_why"): 1.6}  # fmt: skip
     weights = [wide.get(str(c), 1.0) for c in frame.columns]
     return [total * w / sum(weights) for w in weights]
 

@@ -43,7 +43,7 @@ WORKPLACE_STRINGS: dict[str, tuple[str, str]] = {
     "model_tier_column": ("模型等级", "Model tier"),
     "decided_tier_column": ("人工研判等级", "Decided tier"),
     "decided_at": ("研判时间", "Decided at"),
-    "decision_reason": ("研判理由", "Reason"),
+    "decision_why": ("研判理由", "Why decided"),
     "tier_in_force": ("现行等级", "Tier in force"),
     "no_decision": ("尚无人工研判：现行等级为模型等级。", "No decision yet: the model's tier is in force."),
     # records

@@ -107,6 +107,8 @@ def render(ctx: PageContext) -> None:
 def _replace(ctx: PageContext, dispute_id: str, team: pd.DataFrame, teams: pd.DataFrame) -> None:
     """Replace a member: only people within jurisdiction, with capacity and without a conflict
     of interest are offered; the register refuses anything else, with the reason."""
+    if st.session_state.pop("team_saved", False):
+        st.success(t("decision_saved"))
     names = ctx.run.tables.staff.set_index("staff_id")["name"].to_dict()
     members = dict(zip(team["staff_id"], team["role_in_team"], strict=True))
     out = st.selectbox(t("member_out"), list(members), key="replace_out",
@@ -147,5 +149,3 @@ def _replace(ctx: PageContext, dispute_id: str, team: pd.DataFrame, teams: pd.Da
             return
         st.session_state["team_saved"] = True
         st.rerun()
-    if st.session_state.pop("team_saved", False):
-        st.success(t("decision_saved"))
