@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent
@@ -45,6 +45,10 @@ class Settings:
     register_url: str = ""
     # Where updates POST their alerts (JSON); empty: alerts stay in alerts.csv and the register.
     alert_webhook_url: str = ""
+    # The dashboard's browser sessions (security.session_store): the key signing their cookie
+    # (demo mode creates one beside the users file when empty) and where the server keeps them.
+    session_key: str = field(default="", repr=False)
+    session_dir: Path | None = None
 
 
 def _path(value: str) -> Path:
@@ -82,4 +86,6 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
         register_url=env.get("REGISTER_URL", "").strip()
         or f"sqlite:///{PROJECT_ROOT / 'var' / 'register.db'}",
         alert_webhook_url=env.get("ALERT_WEBHOOK_URL", "").strip(),
+        session_key=env.get("SESSION_KEY", "").strip(),
+        session_dir=_path(env["SESSION_DIR"]) if env.get("SESSION_DIR", "").strip() else None,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -77,29 +78,46 @@ def _check_same_city(base: CanonicalTables, raw: dict[str, RawTable]) -> None:
         )
 
 
-def follow_up_due(
-    register: Register, tables: CanonicalTables, scores: pd.DataFrame, as_of: pd.Timestamp
+def follow_up_plan(
+    register: Register,
+    tables: CanonicalTables,
+    scores: pd.DataFrame,
+    as_of: pd.Timestamp,
+    dispute_ids: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Overdue follow-ups as of ``as_of``, counted from the first warning date in the register
-    (its tier history) and every visit, recorded in the sources or in the platform."""
+    """The next follow-up due for each warned dispute as of ``as_of``
+    (:func:`models.closed_loop.follow_up_schedule`), counted from the first warning date in the
+    register (its tier history) and every visit, recorded in the sources or in the platform. A
+    visit recorded in the platform after ``as_of`` counts as made at ``as_of`` (done since the
+    batch). ``dispute_ids`` limits the register's reads (and the plan) to those disputes."""
+    if dispute_ids is not None:
+        wanted = set(map(str, dispute_ids))
+        scores = scores[scores["dispute_id"].astype("str").isin(wanted)]
+    ids = None if dispute_ids is None else sorted(wanted)
+    history = register.tier_history(ids)
     history = (
-        register.tier_history()[["dispute_id", "as_of", "tier"]]
-        if len(register.tier_history())
+        history[["dispute_id", "as_of", "tier"]]
+        if len(history)
         else pd.DataFrame(columns=["dispute_id", "as_of", "tier"])
     )
     current = pd.DataFrame(
         {"dispute_id": scores["dispute_id"], "as_of": as_of, "tier": effective_tiers(scores).to_numpy()}
     )
     visits = tables.visits[["dispute_id", "visited_at"]]
-    recorded = register.follow_ups()
+    recorded = register.follow_ups(ids)
     if len(recorded):
-        done = recorded[recorded["kind"].eq("visit")]
-        visits = pd.concat(
-            [visits, done.rename(columns={"happened_at": "visited_at"})[["dispute_id", "visited_at"]]],
-            ignore_index=True,
-        )
-    schedule = follow_up_schedule(pd.concat([history, current], ignore_index=True), visits, as_of)
-    return overdue(schedule, as_of)
+        done = recorded[recorded["kind"].eq("visit")].rename(columns={"happened_at": "visited_at"})
+        happened = pd.to_datetime(done["visited_at"])
+        done = done.assign(visited_at=happened.mask(happened > pd.Timestamp(as_of), pd.Timestamp(as_of)))
+        visits = pd.concat([visits, done[["dispute_id", "visited_at"]]], ignore_index=True)
+    return follow_up_schedule(pd.concat([history, current], ignore_index=True), visits, as_of)
+
+
+def follow_up_due(
+    register: Register, tables: CanonicalTables, scores: pd.DataFrame, as_of: pd.Timestamp
+) -> pd.DataFrame:
+    """Overdue follow-ups as of ``as_of`` (:func:`follow_up_plan` of every dispute, the late ones)."""
+    return overdue(follow_up_plan(register, tables, scores, as_of), as_of)
 
 
 def update_job(sources: Path, as_of: str, out: Path, register: Register | None = None) -> dict:

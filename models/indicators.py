@@ -78,9 +78,15 @@ def resolved_by(tables: CanonicalTables, end: pd.Timestamp) -> pd.Series:
     return pd.Series((resolved & ~criminal.fillna(False)).to_numpy(), index=ids.to_numpy(), name="resolved")
 
 
-def month_indicators(tables: CanonicalTables, month: str, red_orange_open: int | None = None) -> dict:
-    """The indicators of one month (``YYYY-MM``) as a dict keyed by :data:`INDICATORS`."""
+def month_indicators(
+    tables: CanonicalTables, month: str, red_orange_open: int | None = None, days: int | None = None
+) -> dict:
+    """The indicators of one month (``YYYY-MM``) as a dict keyed by :data:`INDICATORS`; with
+    ``days``, of its first ``days`` days only (to compare a month so far with the same days of
+    another)."""
     start, end = month_bounds(month)
+    if days is not None:
+        end = min(end, start + pd.Timedelta(days=int(days)))
     disputes = tables.disputes
     first = pd.to_datetime(disputes["first_event_at"])
     collected = int(((first >= start) & (first < end)).sum())
@@ -103,16 +109,20 @@ def month_indicators(tables: CanonicalTables, month: str, red_orange_open: int |
 
 
 def indicator_comparison(
-    tables: CanonicalTables, month: str, red_orange_by_month: dict[str, int] | None = None
+    tables: CanonicalTables,
+    month: str,
+    red_orange_by_month: dict[str, int] | None = None,
+    days: int | None = None,
 ) -> pd.DataFrame:
     """One row per indicator: the month, last month, the same month last year, and both changes.
 
     ``red_orange_by_month`` maps ``YYYY-MM`` to the red/orange open count where known; other
-    months get None (unknown, never zero).
+    months get None (unknown, never zero). ``days`` compares like with like: the first ``days``
+    days of each month (a month still running against the same days of the others).
     """
     known = red_orange_by_month or {}
     months = {"this_month": month, "last_month": shift_month(month, -1), "last_year": shift_month(month, -12)}
-    values = {column: month_indicators(tables, m, known.get(m)) for column, m in months.items()}
+    values = {column: month_indicators(tables, m, known.get(m), days) for column, m in months.items()}
     rows = []
     for name in INDICATORS:
         row = {"indicator": name, **{column: values[column][name] for column in months}}

@@ -14,6 +14,7 @@ TIERS = ("red", "orange", "yellow", "green")
 TEAM_ROLES = ("leader", "community_officer", "grid_worker", "mediator", "lawyer")
 FOLLOW_UP_KINDS = ("visit", "feedback", "intervention")
 MOODS = ("calm", "unsettled", "agitated")
+WATCH_KINDS = ("person", "dispute")
 TEAM_COLUMNS = ["dispute_id", "role_in_team", "staff_id", "since", "reason", "decided_by", "by_system"]
 TIER_IN_FORCE_COLUMNS = ["dispute_id", "decided_tier", "decided_by", "decided_at", "reason", "decision_id"]
 TEAM_EVENT_COLUMNS = ["dispute_id", "role_in_team", "staff_id", "action", "reason"]

@@ -247,3 +247,26 @@ alert_acks = sa.Table(
     sa.Column("decided_by", USER, nullable=False),
     sa.Column("decided_at", sa.DateTime, nullable=False),
 )
+
+# --- the dashboard as a workplace (revision 0002) ------------------------------------------
+
+watch_events = sa.Table(
+    "watch_events",
+    metadata,
+    sa.Column("event_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("username", USER, nullable=False, index=True),
+    sa.Column("kind", sa.String(8), nullable=False),  # person | dispute
+    sa.Column("subject_id", ID, nullable=False),
+    sa.Column("action", sa.String(8), nullable=False),  # watch | unwatch
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("decided_at", sa.DateTime, nullable=False),
+)
+
+user_preferences = sa.Table(
+    "user_preferences",
+    metadata,
+    sa.Column("username", USER, primary_key=True),
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("value", sa.JSON, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)

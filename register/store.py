@@ -31,6 +31,7 @@ from register.decisions import (
     FOLLOW_UP_KINDS,
     MOODS,
     TEAM_ROLES,
+    WATCH_KINDS,
     DecisionError,
     check_tier,
     closed_disputes,
@@ -594,9 +595,10 @@ class Register:
         with self._read() as conn:
             return self._frame(conn, query)
 
-    def tiers_in_force(self) -> pd.DataFrame:
-        """The tier decision in force per dispute (register.decisions.TIER_IN_FORCE_COLUMNS)."""
-        return tier_in_force(self.tier_decisions())
+    def tiers_in_force(self, dispute_ids: Sequence[str] | None = None) -> pd.DataFrame:
+        """The tier decision in force per dispute (register.decisions.TIER_IN_FORCE_COLUMNS), of
+        ``dispute_ids`` only when given."""
+        return tier_in_force(self.tier_decisions(dispute_ids))
 
     # --- 多包一 teams ------------------------------------------------------------------------
 
@@ -717,7 +719,7 @@ class Register:
         return row
 
     def notes(self, dispute_id: str | None = None) -> pd.DataFrame:
-        """Case notes, oldest first."""
+        """Case notes (note_id, dispute_id, text, decided_by, decided_at), oldest first."""
         query = sa.select(t.case_notes).order_by(t.case_notes.c.note_id)
         if dispute_id is not None:
             query = query.where(t.case_notes.c.dispute_id == dispute_id)
@@ -922,8 +924,14 @@ class Register:
         keep = [k not in seen for k in zip(alerts["dispute_id"], alerts["kind"], days, strict=True)]
         return alerts[keep].reset_index(drop=True)
 
-    def alerts(self, batch_id: int | None = None, since: datetime | None = None) -> pd.DataFrame:
-        """Alerts with their acknowledgements (acked_by, acked_at; empty when none), newest first."""
+    def alerts(
+        self,
+        batch_id: int | None = None,
+        since: datetime | None = None,
+        dispute_ids: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """Alerts with their acknowledgements (acked_by, acked_at; empty when none), newest first;
+        only those of ``dispute_ids`` when given."""
         a, k = t.alerts, t.alert_acks
         first_ack = (
             sa.select(k.c.alert_id, sa.func.min(k.c.ack_id).label("ack_id")).group_by(k.c.alert_id).subquery()
@@ -941,6 +949,8 @@ class Register:
             query = query.where(a.c.batch_id == batch_id)
         if since is not None:
             query = query.where(a.c.at >= since)
+        if dispute_ids is not None:
+            query = query.where(a.c.dispute_id.in_(list(dispute_ids)))
         with self._read() as conn:
             return self._frame(conn, query)
 
@@ -965,6 +975,62 @@ class Register:
                 .where(t.alerts.c.alert_id.in_(list(alert_ids)))
                 .values(delivered_at=local_now())
             )
+
+    # --- watchlists and kept filters (the dashboard as a workplace) ----------------------------
+
+    def watch(self, username: str, kind: str, subject_id: str, note: str = "") -> dict:
+        """Put a person or a dispute on ``username``'s watchlist (``kind``: person | dispute)."""
+        return self._watch_event(username, kind, subject_id, "watch", note)
+
+    def unwatch(self, username: str, kind: str, subject_id: str) -> dict:
+        """Take a person or a dispute off ``username``'s watchlist."""
+        return self._watch_event(username, kind, subject_id, "unwatch", "")
+
+    def _watch_event(self, username: str, kind: str, subject_id: str, action: str, note: str) -> dict:
+        if kind not in WATCH_KINDS:
+            raise DecisionError(f"unknown watch kind {kind!r}: expected one of {', '.join(WATCH_KINDS)}")
+        row = {"username": require_text(username, "user"), "kind": kind,
+               "subject_id": require_text(subject_id, f"{kind} id"), "action": action,
+               "note": str(note or "").strip(), "decided_at": local_now()}  # fmt: skip
+        with self._write() as conn:
+            row["event_id"] = self._insert_one(conn, t.watch_events, row)
+        return row
+
+    def watchlist(self, username: str) -> pd.DataFrame:
+        """What ``username`` watches now: kind, subject_id, note, since (newest first)."""
+        w = t.watch_events
+        query = sa.select(w).where(w.c.username == username).order_by(w.c.event_id)
+        with self._read() as conn:
+            events = self._frame(conn, query)
+        columns = ["kind", "subject_id", "note", "since"]
+        if events.empty:
+            return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+        last = events.drop_duplicates(["kind", "subject_id"], keep="last")
+        watched = last[last["action"].eq("watch")].rename(columns={"decided_at": "since"})
+        return watched.sort_values("event_id", ascending=False)[columns].reset_index(drop=True)
+
+    def set_preference(self, username: str, name: str, value: object) -> None:
+        """Keep a user's setting (e.g. the ranking filters) as JSON, replacing the previous one."""
+        who, key = require_text(username, "user"), require_text(name, "preference name")
+        stored = json.loads(json.dumps(value, default=str))
+        p = t.user_preferences
+        with self._write() as conn:
+            updated = conn.execute(
+                p.update()
+                .where(p.c.username == who, p.c.name == key)
+                .values(value=stored, updated_at=local_now())
+            ).rowcount
+            if not updated:
+                conn.execute(p.insert().values(username=who, name=key, value=stored, updated_at=local_now()))
+
+    def preference(self, username: str, name: str, default: object = None) -> object:
+        """A user's kept setting, or ``default``."""
+        p = t.user_preferences
+        with self._read() as conn:
+            found = conn.execute(
+                sa.select(p.c.value).where(p.c.username == username, p.c.name == name)
+            ).scalar_one_or_none()
+        return default if found is None else found
 
 
 def _constraints_in_force(decisions: pd.DataFrame) -> list[PersonConstraint]:

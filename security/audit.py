@@ -40,7 +40,7 @@ from security.exports import neutralise_frame
 
 GENESIS = "0" * 64
 AUDIT_ACTIONS = frozenset(
-    {"view", "export", "assign", "override", "unmask", "login", "logout", "denied", "admin", "gap"}
+    {"view", "export", "assign", "override", "unmask", "record", "login", "logout", "denied", "admin", "gap"}
 )
 AUDIT_COLUMNS = [
     "seq",

@@ -57,13 +57,27 @@ CASE_ROLES = frozenset({Role.COMMANDER, Role.ANALYST, Role.GRID_WORKER, Role.COM
 # Dashboard pages (the page functions under st.navigation use these names).
 PAGES: dict[str, frozenset[str]] = {
     Role.COMMANDER: frozenset(
-        {"overview", "ranking", "case", "network", "assignment", "review", "data_quality"}
+        {
+            "workplace",
+            "search",
+            "overview",
+            "ranking",
+            "case",
+            "network",
+            "assignment",
+            "review",
+            "data_quality",
+        }
     ),
-    Role.ANALYST: frozenset({"overview", "ranking", "case", "network", "review", "model", "data_quality"}),
-    Role.GRID_WORKER: frozenset({"overview", "ranking", "case", "network"}),
-    Role.COMMUNITY_OFFICER: frozenset({"overview", "ranking", "case", "network", "review"}),
-    Role.DATA_SCIENTIST: frozenset({"overview", "ranking", "model", "data_quality"}),
-    Role.ADMIN: frozenset({"users", "audit"}),
+    Role.ANALYST: frozenset(
+        {"workplace", "search", "overview", "ranking", "case", "network", "review", "model", "data_quality"}
+    ),
+    Role.GRID_WORKER: frozenset({"workplace", "search", "overview", "ranking", "case", "network"}),
+    Role.COMMUNITY_OFFICER: frozenset(
+        {"workplace", "search", "overview", "ranking", "case", "network", "review"}
+    ),
+    Role.DATA_SCIENTIST: frozenset({"workplace", "overview", "ranking", "model", "data_quality"}),
+    Role.ADMIN: frozenset({"workplace", "users", "audit"}),
 }
 
 # Actions checked by the query layer.
@@ -78,7 +92,13 @@ ACTIONS: dict[str, frozenset[str]] = {
     Role.ADMIN: frozenset({"manage_users", "view_audit"}),
 }
 for _role in CASE_ROLES:
-    ACTIONS[_role] = ACTIONS[_role] | {"view_ranking"}
+    ACTIONS[_role] = ACTIONS[_role] | {"view_ranking", "note"}
+# Recorded in the register, audited as ``record``: case notes (every case role), follow-ups
+# (those who visit and those in command), watchlists (those who analyse).
+for _role in (Role.COMMANDER, Role.GRID_WORKER, Role.COMMUNITY_OFFICER):
+    ACTIONS[_role] = ACTIONS[_role] | {"follow_up"}
+for _role in (Role.COMMANDER, Role.ANALYST):
+    ACTIONS[_role] = ACTIONS[_role] | {"watch"}
 
 PERSON_FIELDS = ("name", "id_number", "phone", "address")
 

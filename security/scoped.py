@@ -48,6 +48,7 @@ from security.policy import (
     can,
     visibility,
 )
+from security.search import CJK, SearchIndex, search
 from security.users import ConfigurationError, Principal, Session, SessionGuard
 
 RANKING_FILTERS = frozenset({"tier", "county", "township", "grid_id", "category", "min_probability", "limit"})
@@ -183,6 +184,7 @@ class ScopedRun:
     store: StoreSource | None = None
     pseudonym_key: bytes | None = field(default=None, repr=False)
     guard: SessionGuard | None = field(default=None, repr=False)
+    search_index: SearchIndex | Callable[[], SearchIndex] | None = field(default=None, repr=False)
 
     @classmethod
     def for_session(
@@ -221,7 +223,15 @@ class ScopedRun:
 
     @cached_property
     def person_ids(self) -> set[str]:
-        """The person_ids this principal may see."""
+        """The person_ids this principal may see: every person for a principal without a county or
+        grid restriction (kin without a dispute of their own included), else the persons of its
+        disputes."""
+        if (
+            self.principal.role != Role.ADMIN
+            and self.principal.county is None
+            and self.principal.grids is None
+        ):
+            return set(_text(self.tables.persons["person_id"])) - {""}
         return persons_in_scope(self.tables, self.dispute_ids)
 
     @cached_property
@@ -540,6 +550,69 @@ class ScopedRun:
         self._log("view", "persons:search", fields=self._personal_fields(frame), rows=len(frame), query=query)
         return frame
 
+    @cached_property
+    def _search_index(self) -> SearchIndex:
+        source = self.search_index
+        if source is None:
+            return SearchIndex.of(self.tables)
+        return source if isinstance(source, SearchIndex) else source()
+
+    def search(self, text: str, limit: int = 50) -> pd.DataFrame:
+        """The one search box: disputes, calls, reports, persons and addresses matching ``text``
+        (:func:`security.search.search`), in scope only (hits outside it are counted in the audit as
+        ``denied``), persons masked for the role. Columns: kind, key, dispute_id, person_id, how,
+        and for display name, phone, id_number, birth_year, address, category, county, township, tier."""
+        self._require("view_cases", "search")
+        hits = search(self._search_index, text, limit=2000)
+        events = hits["kind"].ne("person")
+        keep = (events & hits["dispute_id"].isin(self.dispute_ids)) | (
+            ~events & hits["person_id"].isin(self.person_ids)
+        )
+        query = mask_text(mask_name(text) if CJK.fullmatch(str(text).strip() or " ") else str(text))
+        if int((~keep).sum()):
+            self._log(
+                "denied", "search", reason="matches outside scope", hidden=int((~keep).sum()), query=query
+            )
+        shown = hits[keep].head(limit).reset_index(drop=True)
+        persons = self._mask(
+            self.tables.persons[_text(self.tables.persons["person_id"]).isin(set(shown["person_id"]))]
+        )
+        people = persons.set_index("person_id").reindex(columns=["name", "phone", "id_number", "birth_year"])
+        shown = shown.join(people, on="person_id")
+        info = self.tables.disputes.drop_duplicates("dispute_id").set_index("dispute_id")
+        for column in ("category", "county", "township"):
+            shown[column] = shown["dispute_id"].map(info[column])
+        shown["tier"] = shown["dispute_id"].map(
+            self.scores.drop_duplicates("dispute_id").set_index("dispute_id")["tier"]
+        )
+        places = self.tables.addresses.set_index("address_id")["address"]
+        shown["address"] = pd.Series(
+            [
+                mask_address_for(places.get(k, ""), self.role) if kind == "address" else ""
+                for kind, k in zip(shown["kind"], shown["key"], strict=True)
+            ],
+            index=shown.index,
+            dtype="object",
+        )
+        self._log("view", "search", fields=self._personal_fields(shown), rows=len(shown), query=query)
+        return shown
+
+    def person(self, person_id: str) -> dict[str, object]:
+        """One person in scope, masked for the role, with the disputes in scope they take part in."""
+        obj = f"person:{person_id}"
+        self._require("view_cases", obj)
+        if str(person_id) not in self.person_ids:
+            raise self._deny(obj, "person outside scope or unknown")
+        row = self._mask(self.tables.persons[_text(self.tables.persons["person_id"]) == str(person_id)])
+        found: dict[str, object] = (
+            {str(k): v for k, v in row.iloc[0].items()} if len(row) else {"person_id": person_id}
+        )
+        parties = self.tables.dispute_parties
+        mine = set(_text(parties.loc[_text(parties["person_id"]) == str(person_id), "dispute_id"]))
+        found["dispute_ids"] = sorted(mine & self.dispute_ids)
+        self._log("view", obj, fields=self._personal_fields(row))
+        return found
+
     # ---------------------------------------------------------------- graph
     def network(
         self, dispute_id: str | None = None, person_id: str | None = None, hops: int = 2
@@ -737,6 +810,19 @@ class ScopedRun:
         return record_override(
             self.audit, self.principal.username, self.role, dispute_id, model_tier, decided_tier, reason
         )
+
+    def record_decision(
+        self, action: str, dispute_id: str | None = None, person_id: str | None = None, **detail: object
+    ) -> None:
+        """Audit a note, follow-up, watch or acknowledgement a person records (``action``: note,
+        follow_up, watch) on a dispute or person in scope; the caller stores it in the register."""
+        obj = f"dispute:{dispute_id}" if dispute_id is not None else f"person:{person_id}"
+        self._require(action, obj)
+        if dispute_id is not None:
+            self._require_dispute(dispute_id)
+        elif str(person_id) not in self.person_ids:
+            raise self._deny(obj, "person outside scope or unknown")
+        self._log("record", obj, "", "", kind=action, **detail)
 
     def record_assignment(self, dispute_id: str, staff_ids: list[str], note: str = "") -> None:
         """Audit a 多包一 assignment of ``staff_ids`` to a dispute in scope (the caller stores it)."""

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from config import get_settings
+from tests.run_fixtures import register_url_of, tiny_run  # noqa: F401 - app_env's run
 
 NEO4J_HINT = "start it with `make neo4j-up` (or `bash ops/neo4j/neo4j.sh up`)"
 
@@ -103,3 +106,23 @@ def register(register_url: str):
     store = Register(register_url)
     yield store
     store.close()
+
+
+@pytest.fixture(scope="module")
+def app_env(tiny_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:  # noqa: F811
+    """Environment of the app under test: the tiny run, users and audit log in a temp folder."""
+    var = tmp_path_factory.mktemp("var")
+    saved = {
+        k: os.environ.get(k)
+        for k in ("RUN_DIR", "USERS_FILE", "AUDIT_LOG", "APP_MODE", "STORE", "REGISTER_URL")
+    }
+    os.environ.update(
+        {"RUN_DIR": str(tiny_run), "USERS_FILE": str(var / "users.json"), "AUDIT_LOG": str(var / "audit.log"),
+         "APP_MODE": "demo", "STORE": "memory", "REGISTER_URL": register_url_of(tiny_run)}
+    )  # fmt: skip
+    yield var
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value

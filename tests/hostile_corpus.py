@@ -133,7 +133,7 @@ def corpus_rows() -> list[Row]:
 
 
 def check_export_cells() -> str:
-    from ui.components import csv_bytes, xlsx_bytes
+    from ui.exports import csv_bytes, xlsx_bytes
 
     frame = pd.DataFrame(
         {"dispute_id": [HYPERLINK, "+1", "-2", "@SUM(A1)"], "probability": [0.5, -0.1, 0, 1]}

@@ -52,3 +52,13 @@ def test_every_page_has_a_title() -> None:
     from ui.views import PAGES
 
     assert all(f"page_{key}" in STRINGS for key in PAGES)
+
+
+def test_the_workplace_texts_never_replace_a_core_text() -> None:
+    import re
+
+    from ui.strings_workplace import WORKPLACE_STRINGS
+
+    source = (ROOT / "ui" / "i18n.py").read_text(encoding="utf-8")
+    core = set(re.findall(r'^    "([a-z0-9_]+)": \(', source.split("**WORKPLACE_STRINGS")[0], re.M))
+    assert core and not (core & set(WORKPLACE_STRINGS))

@@ -112,8 +112,10 @@ def test_commander_flow(server: str, browser) -> None:  # noqa: ANN001
     page.get_by_text("演示账号").wait_for(timeout=TIMEOUT_MS)
     shot_login = shot(page, "01_login")
     login(page, server, "commander", "demo-commander")
-    wait_idle(page)
+    page.get_by_role("heading", name="我的工作台").wait_for(timeout=TIMEOUT_MS)
+    page.get_by_role("link", name="总览").click()
     page.get_by_role("heading", name="总览").wait_for(timeout=TIMEOUT_MS)
+    wait_idle(page)
     page.locator("canvas").first.wait_for(timeout=TIMEOUT_MS)
     shot(page, "02_overview")
 
@@ -141,9 +143,10 @@ def test_commander_flow(server: str, browser) -> None:  # noqa: ANN001
 
     page.get_by_role("button", name="打开案件详情").click()
     page.get_by_role("heading", name="案件详情").wait_for(timeout=TIMEOUT_MS)
-    page.locator(".js-plotly-plot").first.wait_for(timeout=TIMEOUT_MS)
+    graph = page.frame_locator("iframe[title*='streamlit_cytoscape']").locator("canvas").first
+    graph.wait_for(timeout=TIMEOUT_MS)
     wait_idle(page)
-    assert page.locator(".js-plotly-plot .scatterlayer .point").count() > 1
+    page.wait_for_timeout(1500)  # the layout animation settles
     shot(page, "05_case")
     assert shot_login is not None
     page.close()
@@ -156,7 +159,6 @@ def test_masked_id_never_in_html(server: str, browser, tiny_run: Path) -> None: 
     login(page, server, "analyst", "demo-analyst")
     page.get_by_role("link", name="案件详情").click()
     page.get_by_role("heading", name="案件详情").wait_for(timeout=TIMEOUT_MS)
-    page.locator(".js-plotly-plot").first.wait_for(timeout=TIMEOUT_MS)
     wait_idle(page)
     page.get_by_text("身份证号").first.wait_for(state="attached", timeout=TIMEOUT_MS)
     html = page.content()
@@ -167,3 +169,182 @@ def test_masked_id_never_in_html(server: str, browser, tiny_run: Path) -> None: 
     assert "*" in cells or "****" in html
     shot(page, "06_case_analyst")
     page.close()
+
+
+def red_cases_with_people(tiny_run: Path, n: int = 3) -> list[tuple[str, set[str]]]:  # noqa: F811
+    """The top ``n`` red disputes by the tier in force (the register's decisions over the model's)
+    and the names of their 多包一 members, as the register holds them now."""
+    from jobs.catalog import read_scores
+    from register.store import Register
+    from ui.workplace import with_decisions
+
+    scores = read_scores(tiny_run)
+    staff = read_tables(tiny_run).staff.set_index("staff_id")["name"]
+    with Register(register_url_of(tiny_run)) as register:
+        cases = with_decisions(scores, register.tiers_in_force())
+        red = cases[cases["tier"].eq("red")].sort_values("rank")
+        teams = register.teams_in_force(list(red["dispute_id"]))
+    names = teams.assign(name=teams["staff_id"].map(staff)).groupby("dispute_id")["name"].agg(set)
+    top = [(d, names.get(d, set())) for d in red["dispute_id"]]
+    assert top, "the tiny city has no red dispute"
+    return top[:n]
+
+
+def sign_in(page, url: str, username: str, password: str) -> float:  # noqa: ANN001
+    """Fill the form and submit; the moment of submitting (time.monotonic)."""
+    page.goto(url, timeout=TIMEOUT_MS)
+    page.get_by_label("用户名").fill(username, timeout=TIMEOUT_MS)
+    page.get_by_label("密码").fill(password)
+    submitted = time.monotonic()
+    page.get_by_role("button", name="登录").click()
+    return submitted
+
+
+def card(page, dispute_id: str):  # noqa: ANN001, ANN201
+    """The queue card of one dispute."""
+    return page.locator("[data-testid='stVerticalBlock']").filter(has_text=dispute_id).last
+
+
+def test_commander_lands_on_todays_red_cases_with_their_people_and_stays_signed_in(
+    server: str,
+    browser,  # noqa: ANN001
+    tiny_run: Path,  # noqa: F811
+) -> None:
+    expected = red_cases_with_people(tiny_run)
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    submitted = sign_in(page, server, "commander", "demo-commander")
+    page.get_by_role("heading", name="我的工作台").wait_for(timeout=TIMEOUT_MS)
+    for dispute_id, _ in expected:
+        page.get_by_text(dispute_id, exact=False).first.wait_for(timeout=TIMEOUT_MS)
+    elapsed = time.monotonic() - submitted
+    assert elapsed < 5, f"the queue took {elapsed:.1f} s after submitting"
+    for dispute_id, names in expected:
+        text = card(page, dispute_id).inner_text()
+        assert names and any(name in text for name in names), (dispute_id, names, text)
+    wait_idle(page)
+    shot(page, "10_commander_workplace")
+
+    page.reload(timeout=TIMEOUT_MS)
+    page.get_by_role("heading", name="我的工作台").wait_for(timeout=TIMEOUT_MS)
+    page.get_by_text("退出登录").wait_for(timeout=TIMEOUT_MS)
+    assert page.get_by_label("密码").count() == 0  # no sign-in form after the reload
+    shot(page, "11_commander_after_reload")
+
+    page.get_by_role("button", name="退出登录").click()
+    page.get_by_label("密码").wait_for(timeout=TIMEOUT_MS)
+    page.reload(timeout=TIMEOUT_MS)
+    page.get_by_label("密码").wait_for(timeout=TIMEOUT_MS)  # logged out on the server: the reload asks again
+    page.close()
+
+
+def test_a_deep_link_to_a_case_opens_it_after_sign_in(server: str, browser, tiny_run: Path) -> None:  # noqa: ANN001, F811
+    dispute_id = red_cases_with_people(tiny_run, 1)[0][0]
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    page = context.new_page()
+    page.goto(f"{server}/?dispute={dispute_id}", timeout=TIMEOUT_MS)
+    page.get_by_text(f"登录后将打开纠纷 {dispute_id}").wait_for(timeout=TIMEOUT_MS)
+    page.get_by_label("用户名").fill("analyst", timeout=TIMEOUT_MS)
+    page.get_by_label("密码").fill("demo-analyst")
+    page.get_by_role("button", name="登录").click()
+    page.get_by_role("heading", name="案件详情").wait_for(timeout=TIMEOUT_MS)
+    page.get_by_role("heading", name=f"纠纷 {dispute_id}").wait_for(timeout=TIMEOUT_MS)
+    wait_idle(page)
+    assert f"dispute={dispute_id}" in page.url
+    shot(page, "12_deep_link_case")
+    page.reload(timeout=TIMEOUT_MS)  # the case stays open after a refresh
+    page.get_by_role("heading", name=f"纠纷 {dispute_id}").wait_for(timeout=TIMEOUT_MS)
+    context.close()
+
+
+def choose(page, label: str, text: str) -> None:  # noqa: ANN001
+    """Pick the option holding ``text`` in the selectbox labelled ``label``."""
+    page.locator("[data-testid='stSelectbox']").filter(has_text=label).first.click()
+    page.get_by_role("option").filter(has_text=text).first.click()
+    wait_idle(page)
+
+
+def replaceable_member(tiny_run: Path) -> tuple[str, str, str, str]:  # noqa: F811
+    """A (dispute, member, replacement, replacement's name) the register's check would accept."""
+    from jobs.catalog import read_scores
+    from models.assignment import slot_candidates
+    from models.team_candidates import ASSIGNMENT_COLUMNS
+    from models.teams import effective_tiers
+    from register.store import Register
+
+    tables, scores = read_tables(tiny_run), read_scores(tiny_run)
+    scores = scores.assign(tier=effective_tiers(scores).to_numpy())
+    with Register(register_url_of(tiny_run)) as register:
+        teams = register.teams_in_force()
+    for row in teams.itertuples():
+        found = slot_candidates(
+            tables, scores, row.dispute_id, row.role_in_team, teams.reindex(columns=ASSIGNMENT_COLUMNS)
+        )
+        found = found[
+            found["eligible"]
+            & ~found["staff_id"].isin(teams.loc[teams["dispute_id"] == row.dispute_id, "staff_id"])
+        ]
+        if len(found):
+            return row.dispute_id, row.staff_id, found["staff_id"].iloc[0], found["name"].iloc[0]
+    raise AssertionError("no team member of the tiny city can be replaced")
+
+
+def test_a_replaced_member_shows_on_the_case_page_at_once(server: str, browser, tiny_run: Path) -> None:  # noqa: ANN001, F811
+    dispute_id, old, new, new_name = replaceable_member(tiny_run)
+    context = browser.new_context(viewport={"width": 1440, "height": 1100})
+    page = context.new_page()
+    sign_in(page, server, "commander", "demo-commander")
+    page.get_by_role("heading", name="我的工作台").wait_for(timeout=TIMEOUT_MS)
+    page.get_by_role("link", name="多包一").click()
+    page.get_by_role("heading", name="多包一").wait_for(timeout=TIMEOUT_MS)
+    wait_idle(page)
+    choose(page, "选择纠纷", dispute_id)
+    choose(page, "被替换人员", old)
+    choose(page, "替换为", new)
+    shot(page, "13a_team_before_reason")
+    page.get_by_label("理由（必填）").fill("原成员调岗，由辖区同岗位人员接替")
+    page.get_by_role("button", name="调整成员").click()
+    page.get_by_text("已记录").first.wait_for(timeout=TIMEOUT_MS)
+    shot(page, "13_team_replaced")
+    page.goto(f"{server}/case?dispute={dispute_id}", timeout=TIMEOUT_MS)  # a new page: the cookie signs it in
+    page.get_by_role("heading", name=f"纠纷 {dispute_id}").wait_for(timeout=TIMEOUT_MS)
+    wait_idle(page)
+    team = (
+        page.locator("[data-testid='stDataFrame']")
+        .filter(has_text="责任领导")
+        .or_(page.locator("[data-testid='stDataFrame']"))
+    )
+    team.first.wait_for(timeout=TIMEOUT_MS)
+    cells = " ".join(page.locator("[data-testid='stDataFrame'] [role='gridcell']").all_inner_texts())
+    assert new in cells and new_name in cells, f"{new} {new_name} not on the case page"
+    shot(page, "14_case_after_replacement")
+    context.close()
+
+
+@pytest.mark.parametrize(
+    ("username", "password", "viewport"),
+    [
+        ("gridworker", "demo-gridworker", {"width": 390, "height": 844}),
+        ("officer", "demo-officer", {"width": 1280, "height": 900}),
+        ("analyst", "demo-analyst", {"width": 1280, "height": 900}),
+        ("county-commander", "demo-county-commander", {"width": 1280, "height": 900}),
+        ("scientist", "demo-scientist", {"width": 1280, "height": 900}),
+        ("admin", "demo-admin", {"width": 1280, "height": 900}),
+    ],
+)
+def test_every_role_lands_on_its_workplace(
+    server: str, browser, username: str, password: str, viewport: dict
+) -> None:  # noqa: ANN001
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    sign_in(page, server, username, password)
+    page.get_by_role("heading", name="我的工作台").wait_for(timeout=TIMEOUT_MS)
+    wait_idle(page)
+    if viewport["width"] < 500:  # a phone: the sidebar is out of the way, the queue fits the screen
+        sidebar = page.locator("[data-testid='stSidebar']")
+        assert sidebar.get_attribute("aria-expanded") != "true"
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= viewport["width"] + 1, (
+            f"the page is {width} px wide on a {viewport['width']} px screen"
+        )
+    shot(page, f"20_workplace_{username}")
+    context.close()

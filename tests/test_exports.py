@@ -3,11 +3,9 @@ formulas, PDF text is escaped, and the dashboard renders no HTML from data."""
 
 from __future__ import annotations
 
-import base64
 import csv
 import io
 import re
-import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,7 +19,8 @@ from security.audit import AuditLog, export_entries
 from security.exports import neutralise_cell, neutralise_frame
 from tests.fixtures_tables import tiny_tables
 from tests.run_fixtures import TABLE_AS_OF, TABLE_SCORES
-from ui.components import csv_bytes, md_text, xlsx_bytes
+from ui.components import md_text
+from ui.exports import csv_bytes, xlsx_bytes
 from ui.i18n import set_language
 from ui.review_export import review_pdf, review_xlsx
 
@@ -116,18 +115,24 @@ def hostile_review():
 
 
 def pdf_text(pdf: bytes) -> str:
-    """The text drawn in a reportlab PDF (ASCII85 + Flate streams, UCS-2 strings), joined."""
-    drawn = b""
-    for stream in re.findall(rb"stream\r?\n(.*?)endstream", pdf, re.S):
-        body = base64.a85decode(stream.strip().removesuffix(b"~>"))
-        for literal in re.findall(rb"\(((?:\\.|[^\\)])*)\) Tj", zlib.decompress(body), re.S):
-            drawn += re.sub(
-                rb"\\([0-7]{1,3}|.)",
-                lambda m: bytes([int(m[1], 8)]) if m[1].isdigit() else m[1],
-                literal,
-                flags=re.S,
-            )
-    return drawn.decode("utf-16-be", errors="replace")
+    """The text drawn in a PDF, read back through its fonts' ToUnicode maps (pypdf)."""
+    from pypdf import PdfReader
+
+    return "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+def embedded_fonts(pdf: bytes) -> set[str]:
+    """Base names of the fonts whose program is embedded in the PDF (TrueType FontFile2)."""
+    from pypdf import PdfReader
+
+    found = set()
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        for font in (page["/Resources"].get("/Font") or {}).values():
+            font = font.get_object()
+            descriptor = font.get("/FontDescriptor")
+            if descriptor is not None and "/FontFile2" in descriptor.get_object():
+                found.add(str(font["/BaseFont"]))
+    return found
 
 
 def test_review_pdf_escapes_markup_and_makes_no_links():
@@ -138,7 +143,10 @@ def test_review_pdf_escapes_markup_and_makes_no_links():
     assert pdf.startswith(b"%PDF")
     assert b"/URI" not in pdf and b"/Link" not in pdf and b"/Subtype /Image" not in pdf
     drawn = pdf_text(pdf)
-    assert "<img src=x onerror=" in drawn and '<a href="http://evil.example/">点此</a>' in drawn
+    assert any("WenQuanYiMicroHei" in name for name in embedded_fonts(pdf))  # the Chinese font travels along
+    assert "审核签发" in drawn  # the sign-off block ends the review
+    flat = re.sub(r"\s", "", drawn)  # table cells wrap their text over lines
+    assert "<imgsrc=xonerror=" in flat and '<ahref="http://evil.example/">点此</a>' in flat
     assert "<b>2025-04</b>" in drawn
     book = openpyxl.load_workbook(io.BytesIO(review_xlsx(review)))
     values = [c.value for s in book.worksheets for row in s.iter_rows() for c in row]
@@ -159,3 +167,34 @@ def test_no_html_is_rendered_from_the_dashboard():
         str(p.relative_to(ROOT)) for p in sources if "unsafe_allow_html=True" in p.read_text(encoding="utf-8")
     ]
     assert offenders == []
+
+
+def test_the_review_workbook_keeps_numbers_names_teams_and_freezes_its_header():
+    set_language("zh")
+    review = hostile_review()
+    who = pd.DataFrame(
+        {"dispute_id": review.top_risk["dispute_id"], "tier": ["red", "red", "green"],
+         "model_tier": review.top_risk["tier"], "decided_by": ["", "commander", ""], "decided_at": [None] * 3,
+         "decision_reason": ["", "扬言报复", ""], "team": ["责任领导 张三；网格员 李四", "责任领导 王五", ""]}
+    )  # fmt: skip
+    book = openpyxl.load_workbook(io.BytesIO(review_xlsx(review, who)))
+    sheet = book["高风险纠纷清单"]
+    header = [c.value for c in sheet[1]]
+    assert {"现行等级", "模型等级", "决定人", "多包一团队", "转刑风险概率"} <= set(header)
+    second = dict(zip(header, [c for c in sheet[3]], strict=True))
+    assert second["现行等级"].value == "红色" and second["模型等级"].value == "橙色"
+    assert second["多包一团队"].value == "责任领导 王五"
+    probability = second["转刑风险概率"]
+    assert isinstance(probability.value, float) and probability.number_format == "0.0%"
+    assert isinstance(second["排名"].value, int)
+    assert sheet.freeze_panes == "A2" and sheet[1][0].font.bold
+    assert sheet.column_dimensions["B"].width >= 10  # fitted to the ids, not Excel's default
+    indicators = book["指标"]
+    assert all(isinstance(c.value, int | float) for c in indicators["B"][1:] if c.value is not None)
+
+
+def test_the_review_pdf_names_each_case_team():
+    set_language("zh")
+    review = hostile_review()
+    who = pd.DataFrame({"dispute_id": review.top_risk["dispute_id"], "team": ["责任领导 张三", "", ""]})
+    assert "责任领导张三" in re.sub(r"\s", "", pdf_text(review_pdf(review, "月度研判", who)))

@@ -196,6 +196,43 @@ def test_notes_follow_ups_and_closures_record_who_and_when(register):
     assert register.follow_ups()["mood"].tolist() == ["calm"]
 
 
+def test_watchlists_and_kept_filters_belong_to_their_user(register):
+    first_batch(register)
+    register.watch("analyst", "person", "P000003", "配偶有暴力前科")
+    register.watch("analyst", "dispute", "D-R3")
+    register.watch("commander", "dispute", "D-R2")
+    register.unwatch("analyst", "dispute", "D-R3")
+    watched = register.watchlist("analyst")
+    assert watched[["kind", "subject_id", "note"]].values.tolist() == [
+        ["person", "P000003", "配偶有暴力前科"]
+    ]
+    register.watch("analyst", "dispute", "D-R3", "再次关注")
+    assert register.watchlist("analyst")["subject_id"].tolist() == ["D-R3", "P000003"]
+    assert register.watchlist("nobody").empty
+    with pytest.raises(DecisionError, match="unknown watch kind"):
+        register.watch("analyst", "grid", "G1")
+    assert register.preference("commander", "ranking_filters") is None
+    register.set_preference("commander", "ranking_filters", {"tier": ["red"], "county": "西陵区"})
+    register.set_preference("commander", "ranking_filters", {"tier": ["orange"]})
+    assert register.preference("commander", "ranking_filters") == {"tier": ["orange"]}
+    assert register.preference("analyst", "ranking_filters", {}) == {}
+
+
+def test_scoped_reads_return_only_the_disputes_asked_for(register):
+    batch_id, _ = first_batch(register)
+    register.decide_tier("D-R2", "red", "扬言报复", "commander")
+    register.decide_tier("D-R3", "orange", "已调解", "commander")
+    alerts = pd.DataFrame([("D-R2", "threat", "2025-04-19 18:00", "扬言", "W2"),
+                           ("D-R3", "threat", "2025-04-19 18:00", "扬言", "W3")],
+                          columns=["dispute_id", "kind", "at", "message", "recipients"])  # fmt: skip
+    register.commit_batch(BatchRecord(kind="update", as_of=AS_OF, fingerprint="", run_dir="/runs/u1",
+                                      started_at=local_now(), summary={}, alerts=alerts))  # fmt: skip
+    assert register.tiers_in_force(["D-R3"])["dispute_id"].tolist() == ["D-R3"]
+    assert register.alerts(dispute_ids=["D-R2"])["dispute_id"].tolist() == ["D-R2"]
+    assert register.alerts(dispute_ids=[]).empty
+    assert batch_id == 1
+
+
 @pytest.fixture
 def postgres_register(request):
     from tests.conftest import _empty_database, postgres_url

@@ -67,6 +67,15 @@ def test_indicator_comparison_march_escalation(tables):
     assert pd.isna(table.loc["red_orange_open", "vs_last_month"])
 
 
+def test_a_month_so_far_is_compared_with_the_same_days_of_the_others(tables):
+    whole = indicator_comparison(tables, "2025-03").set_index("indicator")
+    early = indicator_comparison(tables, "2025-03", days=9).set_index("indicator")
+    assert whole.loc["collected", "this_month"] == 1  # D-C5, first seen on 10 March
+    assert early.loc["collected", "this_month"] == 0
+    assert early.loc["escalated", "this_month"] == 1  # D-R1 turned criminal on 1 March
+    assert month_indicators(tables, "2025-02", days=31) == month_indicators(tables, "2025-02")
+
+
 def test_grid_risk_takes_highest_tier(ranking, tables):
     risk = grid_risk(ranking, tables.grids).set_index("grid_id")
     assert risk.loc["G3", "top_tier"] == "red"

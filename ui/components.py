@@ -1,18 +1,14 @@
-"""Reusable pieces of the pages: tier badges, the network figure, the grid map, file downloads."""
+"""Reusable pieces of the pages: tier badges, the network figure, the grid map, Markdown-safe text."""
 
 from __future__ import annotations
 
-import io
 import math
 import re
 
 import networkx as nx
 import pandas as pd
 import plotly.graph_objects as go
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from models.indicators import tier_colour
-from security.exports import neutralise_cell, neutralise_frame
 from ui.i18n import label, t
 
 TIER_HEX = {"red": "#d62728", "orange": "#ff7f0e", "yellow": "#e6be00", "green": "#2ca02c"}
@@ -153,93 +149,6 @@ def community_colours(communities: dict[str, int]) -> dict[str, str]:
     palette = ["#1f77b4", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#ff9896", "#98df8a",
                "#c5b0d5", "#c49c94", "#f7b6d2", "#9edae5"]  # fmt: skip
     return {person: palette[int(c) % len(palette)] for person, c in communities.items()}
-
-
-def grid_map_layers(grid_risk: pd.DataFrame) -> tuple[list, dict]:
-    """pydeck layers and the initial view of a grid risk frame (needs no map token or internet)."""
-    import pydeck as pdk
-
-    points = grid_risk.dropna(subset=["lat", "lon"]).copy()
-    points["colour"] = points["top_tier"].map(lambda tier: [*tier_colour(str(tier)), 200])
-    points["radius"] = 60 + 40 * points["n_open"].clip(upper=25) ** 0.5
-    points["tier_name"] = points["top_tier"].map(lambda tier: label("tier", tier))
-    points["probability_text"] = points["max_probability"].map(lambda p: f"{p:.1%}")
-    layer = pdk.Layer(
-        "ScatterplotLayer",
-        data=points[["grid_id", "grid_name", "township", "county", "lat", "lon", "n_open", "n_red", "n_orange",
-                     "tier_name", "probability_text", "colour", "radius"]],
-        get_position="[lon, lat]",
-        get_fill_color="colour",
-        get_radius="radius",
-        radius_min_pixels=6,
-        radius_max_pixels=28,
-        pickable=True,
-        stroked=True,
-        get_line_color=[60, 60, 60],
-        line_width_min_pixels=1,
-    )  # fmt: skip
-    return [layer], fitted_view(points["lat"], points["lon"])
-
-
-def fitted_view(lat: pd.Series, lon: pd.Series) -> dict[str, float]:
-    """Centre and zoom that show every point (web-mercator zoom from the larger span)."""
-    if lat.empty:
-        return {"latitude": 30.7, "longitude": 111.3, "zoom": 8.0}
-    # At zoom z the world is 256 * 2**z pixels wide; the map is ~800 px wide and half as high.
-    span = max(float(lon.max() - lon.min()), float(lat.max() - lat.min()) * 2.0, 0.005)
-    zoom = min(14.0, max(4.0, math.log2(360.0 * 800 / (256 * span)) - 0.7))
-    return {
-        "latitude": float((lat.max() + lat.min()) / 2),
-        "longitude": float((lon.max() + lon.min()) / 2),
-        "zoom": zoom,
-    }
-
-
-def _xlsx_value(value: object) -> object:
-    """A cell value openpyxl writes as it is: missing -> None, numpy scalars -> Python, text made
-    safe (no formula, no control character Excel cannot store)."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, pd.Timestamp):
-        return (value.tz_convert(None) if value.tzinfo else value).to_pydatetime()
-    if hasattr(value, "item") and not isinstance(value, str):  # numpy scalars
-        return _xlsx_value(value.item())  # type: ignore[attr-defined]
-    if isinstance(value, str):
-        return ILLEGAL_CHARACTERS_RE.sub("\ufffd", str(neutralise_cell(value)))
-    return value
-
-
-def xlsx_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
-    """An XLSX workbook with one sheet per frame (sheet names cut to Excel's 31 characters).
-
-    Text cells are written as strings, never as formulas, and neutralised like
-    :func:`csv_bytes`; numbers and dates stay numbers and dates.
-    """
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-
-    book = Workbook(write_only=True)
-    for name, frame in sheets.items():
-        sheet = book.create_sheet(title=name[:31])
-        for values in [list(frame.columns), *frame.itertuples(index=False, name=None)]:
-            row = []
-            for value in values:
-                cell = WriteOnlyCell(sheet, value=_xlsx_value(value))
-                if isinstance(cell.value, str):
-                    cell.data_type = "s"  # openpyxl would otherwise store "=…" as a formula
-                row.append(cell)
-            sheet.append(row)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
-
-
-def csv_bytes(frame: pd.DataFrame) -> bytes:
-    """CSV in UTF-8 with BOM (opens correctly in Excel), formula-like text neutralised
-    (:mod:`security.exports`). Rows end in CRLF (RFC 4180), so a lone CR in a cell is quoted too."""
-    return neutralise_frame(frame).to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
 
 
 # CommonMark lets any ASCII punctuation be backslash-escaped; Streamlit adds :directives: and $maths$.

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 
+from ui.strings_workplace import WORKPLACE_STRINGS
+
 LANGUAGES = {"zh": "中文", "en": "English"}
 # A context variable, not a module global: each Streamlit script run (one thread) sets its own.
 _language: ContextVar[str] = ContextVar("language", default="zh")
@@ -93,10 +95,6 @@ STRINGS: dict[str, tuple[str, str]] = {
         "红橙预警在办数取自各月研判日的评分批次（本批次及同目录下上月批次）；没有评分批次的月份显示“无数据”，不以今日模型回推。",
         "Red/orange open comes from each month's scoring run (this run and last month's run beside it); "
         "months without a run show n/a rather than re-scoring the past with today's model.",
-    ),
-    "month_partial": (
-        "本月数据截至研判日 {as_of}。",
-        "This month counts events up to the as-of date {as_of}.",
     ),
     "indicator_defs": (
         "口径：收集纠纷＝当月首次出现的纠纷；两次以上报警纠纷＝当月有事件且截至月末报警两次以上的纠纷，"
@@ -339,6 +337,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "audit_empty": ("审计日志为空。", "The audit log is empty."),
     "users_title": ("用户列表", "Users"),
     "page_forbidden": ("当前角色无权打开此页面。", "Your role may not open this page."),
+    **WORKPLACE_STRINGS,
 }
 
 LABELS: dict[str, dict[str, tuple[str, str]]] = {
@@ -433,6 +432,56 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
     "team_action": {
         "join": ("加入", "Joined"),
         "leave": ("退出", "Left"),
+    },
+    "follow_up": {
+        "visit": ("走访", "visit"),
+        "feedback": ("回访反馈", "feedback"),
+        "intervention": ("干预处置", "intervention"),
+    },
+    "gender": {
+        "M": ("男", "male"),
+        "F": ("女", "female"),
+        "男": ("男", "male"),
+        "女": ("女", "female"),
+    },
+    "rule": {
+        "red": (
+            "红色预警：24小时内首次走访，每周走访，每月20日研判",
+            "Red: first visit within 24 h, weekly visits, review on the 20th",
+        ),
+        "orange": (
+            "橙色预警：72小时内首次走访，每14天走访",
+            "Orange: first visit within 72 h, a visit every 14 days",
+        ),
+        "yellow": ("黄色预警：每月回访", "Yellow: a visit every month"),
+    },
+    "match": {
+        "id": ("编号", "id"),
+        "id_part": ("编号片段", "part of an id"),
+        "ref": ("纠纷编号（治理系统）", "governance number"),
+        "phone": ("电话号码片段", "phone digits"),
+        "id_number": ("身份证号", "ID number"),
+        "name": ("姓名", "name"),
+        "same_pinyin": ("同音姓名", "same pinyin"),
+        "typo": ("姓名错一字", "one character off"),
+        "name_part": ("姓名片段", "part of a name"),
+        "address": ("地址片段", "address"),
+    },
+    "result": {
+        "dispute": ("纠纷", "Dispute"),
+        "call": ("110警情", "Call"),
+        "report": ("网格上报", "Report"),
+        "address": ("地址", "Address"),
+        "person": ("人员", "Person"),
+    },
+    "alert": {
+        "new_event_serious": ("红橙案件新事件", "New event on a red/orange case"),
+        "second_call": ("30天内再次报警", "Second call within 30 days"),
+        "threat": ("扬言极端行为", "Threat of extreme behaviour"),
+        "entered_red": ("升为红色预警", "Became red"),
+        "entered_orange": ("升为橙色预警", "Became orange"),
+        "follow_up_overdue": ("跟进逾期", "Follow-up overdue"),
+        "turned_criminal": ("已转为刑事案件", "Turned criminal"),
     },
     "relation": {
         "spouse": ("配偶", "Spouse"),

@@ -1,10 +1,14 @@
-"""The monthly review as translated tables, a PDF (reportlab, built-in CID font STSong-Light, so no
-font files are needed) and an XLSX workbook; used by the dashboard and ``cli.py report``.
+"""The monthly review as translated tables, a PDF and an XLSX workbook; used by the dashboard and
+``cli.py report``.
 
-Text from the drop (dispute numbers, places) reaches both: the PDF escapes every text for
-reportlab's paragraph markup, so ``<img …>`` or ``<a href=…>`` print as typed instead of
-crashing the build or becoming a live link; the XLSX goes through :func:`ui.components.xlsx_bytes`
-(no formulas, formula-like text neutralised)."""
+The tables keep numbers as numbers and times as times (the XLSX stores them so, with a frozen
+header and fitted columns: :func:`ui.exports.xlsx_bytes`); the PDF formats them. The top-risk list
+names each case's tier in force beside the model's, who decided, and its 多包一 team; the PDF
+ends with a sign-off block. The PDF embeds its Chinese font — WenQuanYi Micro Hei from Debian's
+``fonts-wqy-microhei`` package (``make system-deps`` installs it) — so the text shows on a reader
+that has no Chinese font. Text from the drop (dispute numbers, places) is escaped for
+reportlab's paragraph markup, so ``<img …>`` or ``<a href=…>`` print as typed instead of crashing
+the build or becoming a live link; the XLSX neutralises formula-like text."""
 
 from __future__ import annotations
 
@@ -15,10 +19,16 @@ from xml.sax.saxutils import escape
 import pandas as pd
 
 from models.review import MonthlyReview
-from ui.components import xlsx_bytes
+from ui.exports import xlsx_bytes
+from ui.format import fmt_day, local
 from ui.i18n import label, t
 
-CJK_FONT = "STSong-Light"
+CJK_FONT = "WenQuanYiMicroHei"
+# Debian's fonts-wqy-microhei (the first face of the collection is the proportional one).
+CJK_FONT_FILES = (
+    Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
+    Path("/usr/share/fonts/wqy-microhei/wqy-microhei.ttc"),
+)
 INDICATOR_KEYS = {
     "collected": "ind_collected",
     "repeat": "ind_repeat",
@@ -26,45 +36,58 @@ INDICATOR_KEYS = {
     "escalated": "ind_escalated",
     "red_orange_open": "ind_red_orange",
 }
+TOP_N = 20
 CHANGE_LABELS = {"new": ("新增红橙", "New red/orange"), "up": ("升级", "Up"), "down": ("降级", "Down")}
 
 
-def _fmt(name: str, value: object) -> str:
+def _number(value: object) -> float | None:
+    """An indicator's value as a number (None when unknown)."""
     if value is None or (isinstance(value, float) and pd.isna(value)):
-        return t("not_available")
-    if name == "repeat_resolved_rate":
-        return f"{float(value):.1%}"  # type: ignore[arg-type]
-    return f"{int(value)}"  # type: ignore[call-overload]
+        return None
+    return float(value)  # type: ignore[arg-type]
 
 
 def _day(series: pd.Series) -> pd.Series:
-    return pd.to_datetime(series).dt.strftime("%Y-%m-%d").fillna("")
+    return series.map(local)
 
 
-def review_tables(review: MonthlyReview) -> dict[str, pd.DataFrame]:
-    """The review's sections as display tables (titles and columns in the current language)."""
+def percent_columns() -> frozenset[str]:
+    """The review's columns that hold fractions (shown as percentages)."""
+    return frozenset({t("probability"), t("ind_repeat_resolved")})
+
+
+def review_tables(
+    review: MonthlyReview, responsibility: pd.DataFrame | None = None
+) -> dict[str, pd.DataFrame]:
+    """The review's sections as tables (titles and columns in the current language; numbers, times
+    and fractions kept as such). ``responsibility`` (dispute_id, tier in force as ``tier``,
+    model_tier, decided_by, decided_at, decision_reason, team) adds the decision in force and the
+    team to the top-risk list."""
     ind = review.indicators
-    sections: dict[str, pd.DataFrame] = {
-        t("indicator"): pd.DataFrame(
-            {
-                t("indicator"): [t(INDICATOR_KEYS[n]) for n in ind["indicator"]],
-                t("this_month"): [
-                    _fmt(n, v) for n, v in zip(ind["indicator"], ind["this_month"], strict=True)
-                ],
-                t("last_month"): [
-                    _fmt(n, v) for n, v in zip(ind["indicator"], ind["last_month"], strict=True)
-                ],
-                t("last_year"): [_fmt(n, v) for n, v in zip(ind["indicator"], ind["last_year"], strict=True)],
-            }
-        )
-    }
+    indicators = pd.DataFrame({t("indicator"): [t(INDICATOR_KEYS[n]) for n in ind["indicator"]]})
+    for column in ("this_month", "last_month", "last_year"):
+        indicators[t(column)] = pd.Series([_number(v) for v in ind[column]], dtype="object")
+    sections: dict[str, pd.DataFrame] = {t("indicator"): indicators}
     top = review.top_risk
+    who = responsibility if responsibility is not None else pd.DataFrame(columns=["dispute_id"])
+    who = who.drop_duplicates("dispute_id").set_index("dispute_id")
+
+    def _of(column: str) -> pd.Series:
+        if column not in who.columns:
+            return pd.Series("", index=top.index, dtype="object")
+        return top["dispute_id"].map(who[column]).astype("object")
+
+    in_force = _of("tier").fillna(top["tier"])
     sections[t("review_top")] = pd.DataFrame(
         {
             t("rank"): top["rank"],
             t("dispute_id"): top["dispute_id"],
-            t("tier"): top["tier"].map(lambda v: label("tier", v)),
-            t("probability"): top["probability"].map(lambda p: f"{p:.1%}"),
+            t("tier_in_force"): in_force.map(lambda v: label("tier", v)),
+            t("model_tier_column"): top["tier"].map(lambda v: label("tier", v)),
+            t("decided_by"): _of("decided_by").fillna(""),
+            t("decision_why"): _of("decision_reason").fillna(""),
+            t("team_column"): _of("team").fillna(""),
+            t("probability"): top["probability"].astype("float"),
             t("county"): top["county"],
             t("township"): top["township"],
             t("category"): top["category"].map(lambda v: label("category", v)),
@@ -111,7 +134,7 @@ def review_tables(review: MonthlyReview) -> dict[str, pd.DataFrame]:
             label("tier", "orange"): county["orange"],
             t("review_new"): county["new_disputes"],
             t("ind_escalated"): county["escalated"],
-            t("probability"): county["mean_probability"].map(lambda p: "" if pd.isna(p) else f"{p:.1%}"),
+            t("probability"): county["mean_probability"].astype("float"),
         }
     )
     if review.overdue is not None:
@@ -121,9 +144,9 @@ def review_tables(review: MonthlyReview) -> dict[str, pd.DataFrame]:
                 t("dispute_id"): od["dispute_id"],
                 t("tier"): od["tier"].map(lambda v: label("tier", v)),
                 t("time"): _day(od["next_due_at"]),
-                "days": od["days_overdue"],
+                t("days_overdue"): od["days_overdue"],
             }
-        ).rename(columns={"days": "逾期天数" if not _en() else "Days overdue"})
+        )
     return sections
 
 
@@ -155,37 +178,65 @@ def review_notes(review: MonthlyReview) -> list[str]:
     return notes
 
 
-def review_xlsx(review: MonthlyReview) -> bytes:
+def review_xlsx(review: MonthlyReview, responsibility: pd.DataFrame | None = None) -> bytes:
     """The review as an XLSX workbook, one sheet per section."""
-    return xlsx_bytes(review_tables(review))
+    return xlsx_bytes(review_tables(review, responsibility), percent_columns=percent_columns())
 
 
-def review_pdf(review: MonthlyReview, title: str) -> bytes:
-    """The review as an A4 landscape PDF with Chinese text (CID font, nothing to install)."""
+def register_cjk_font() -> str:
+    """Register the embedded Chinese font with reportlab (once); its name. Raises
+    FileNotFoundError naming the Debian package when it is not installed."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    if CJK_FONT in pdfmetrics.getRegisteredFontNames():
+        return CJK_FONT
+    for path in CJK_FONT_FILES:
+        if path.exists():
+            pdfmetrics.registerFont(TTFont(CJK_FONT, str(path), subfontIndex=0))
+            return CJK_FONT
+    raise FileNotFoundError(
+        f"no Chinese font for the PDF at {', '.join(map(str, CJK_FONT_FILES))}: install Debian's "
+        "fonts-wqy-microhei (`make system-deps`)"
+    )
+
+
+def _pdf_text(column: str, value: object, percents: frozenset[str]) -> str:
+    if value is None or value is pd.NaT or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    if column in percents and isinstance(value, float):
+        return f"{value:.1%}"
+    if isinstance(value, float) and value.is_integer():
+        return f"{int(value)}"
+    if isinstance(value, pd.Timestamp):
+        return fmt_day(value)
+    return str(value)
+
+
+def review_pdf(review: MonthlyReview, title: str, responsibility: pd.DataFrame | None = None) -> bytes:
+    """The review as an A4 landscape PDF with embedded Chinese text, ending with a sign-off block."""
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.styles import ParagraphStyle
     from reportlab.lib.units import mm
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-    if CJK_FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
-    heading = ParagraphStyle("h", fontName=CJK_FONT, fontSize=16, leading=22, spaceAfter=6)
-    section = ParagraphStyle("s", fontName=CJK_FONT, fontSize=12, leading=16, spaceBefore=10, spaceAfter=4)
-    body = ParagraphStyle("b", fontName=CJK_FONT, fontSize=8, leading=10, wordWrap="CJK")
+    font = register_cjk_font()
+    heading = ParagraphStyle("h", fontName=font, fontSize=16, leading=22, spaceAfter=6)
+    section = ParagraphStyle("s", fontName=font, fontSize=12, leading=16, spaceBefore=10, spaceAfter=4)
+    body = ParagraphStyle("b", fontName=font, fontSize=8, leading=10, wordWrap="CJK")
+    percents = percent_columns()
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(buffer, pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm,
                             topMargin=12 * mm, bottomMargin=12 * mm, title=title)  # fmt: skip
     story: list = [
         Paragraph(escape(title), heading),
-        Paragraph(escape(f"{t('review_month')}：{review.month}　评分日：{review.as_of}"), body),
+        Paragraph(escape(f"{t('review_month')}：{review.month}　{t('review_as_of')}：{review.as_of}"), body),
     ]
     for note in review_notes(review):
         story.append(Paragraph(escape("※ " + note), body))
     width = landscape(A4)[0] - 24 * mm
-    for name, frame in review_tables(review).items():
+    for name, frame in review_tables(review, responsibility).items():
         story.append(Paragraph(escape(f"{name}（{len(frame)}）"), section))
         if frame.empty:
             story.append(Paragraph("—", body))
@@ -193,7 +244,10 @@ def review_pdf(review: MonthlyReview, title: str) -> bytes:
         shown = frame.head(200)
         data = [[Paragraph(escape(str(c)), body) for c in shown.columns]]
         data += [
-            [Paragraph("" if pd.isna(v) else escape(str(v)), body) for v in row]
+            [
+                Paragraph(escape(_pdf_text(str(c), v, percents)), body)
+                for c, v in zip(shown.columns, row, strict=True)
+            ]
             for row in shown.itertuples(index=False)
         ]
         table = Table(data, repeatRows=1, colWidths=_widths(shown, width))
@@ -207,12 +261,28 @@ def review_pdf(review: MonthlyReview, title: str) -> bytes:
             )
         )
         story += [table, Spacer(1, 4 * mm)]
+    story.append(KeepTogether(_sign_off(section, body, width)))
     doc.build(story)
     return buffer.getvalue()
 
 
+def _sign_off(section: object, body: object, width: float) -> list:
+    """The block the review ends with: who prepared, reviewed and approved it, and when."""
+    from reportlab.lib import colors
+    from reportlab.platypus import Paragraph, Table, TableStyle
+
+    rows = [[Paragraph(escape(t(k)), body), Paragraph("", body), Paragraph(escape(t("sign_date")), body),
+             Paragraph("", body)] for k in ("sign_prepared", "sign_reviewed", "sign_approved")]  # fmt: skip
+    table = Table(rows, colWidths=[width * 0.18, width * 0.42, width * 0.1, width * 0.3], rowHeights=22)
+    table.setStyle(
+        TableStyle([("GRID", (0, 0), (-1, -1), 0.25, colors.grey), ("VALIGN", (0, 0), (-1, -1), "MIDDLE")])
+    )
+    return [Paragraph(escape(t("sign_off")), section), Paragraph(escape(t("sign_note")), body), table]
+
+
 def _widths(frame: pd.DataFrame, total: float) -> list[float]:
-    wide = {t("top_factors"): 3.0, t("dispute_id"): 1.9, t("indicator"): 1.6}
+    wide = {t("top_factors"): 3.0, t("dispute_id"): 1.9, t("indicator"): 1.6, t("team_column"): 3.0,
+            t("decision_why"): 1.6}  # fmt: skip
     weights = [wide.get(str(c), 1.0) for c in frame.columns]
     return [total * w / sum(weights) for w in weights]
 
@@ -223,27 +293,25 @@ def write_review(run_dir: Path, out: Path, month: str | None = None) -> dict:
     Last month's scores come from a sibling run folder when one exists. Returns a summary.
     """
     from config import get_settings
-    from models.closed_loop import follow_up_schedule, overdue
+    from jobs.daily import follow_up_due
     from models.review import build_review, ranking_frame
     from register.store import Register
     from ui.data import load_run, previous_scores
+    from ui.reads import as_of_moment, responsibility_for
 
     run = load_run(Path(run_dir))
     ranking = ranking_frame(run.scores, run.tables)
-    late = (
-        overdue(follow_up_schedule(run.scores, run.tables.visits, run.as_of), run.as_of)
-        if run.as_of
-        else None
-    )
     with Register.from_settings() as register:
         previous = previous_scores(get_settings(), run.as_of, register, exclude=run.run_dir)
-    review = build_review(run.tables, ranking, month, previous_scores=previous, overdue=late)
+        late = follow_up_due(register, run.tables, run.scores, as_of_moment(run)) if run.as_of else None
+        who = responsibility_for(register, ranking.head(TOP_N), run.tables.staff)
+    review = build_review(run.tables, ranking, month, previous_scores=previous, overdue=late, top_n=TOP_N)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     title = f"{t('page_review')} {review.month}"
     pdf_path, xlsx_path = out / f"review_{review.month}.pdf", out / f"review_{review.month}.xlsx"
-    pdf_path.write_bytes(review_pdf(review, title))
-    xlsx_path.write_bytes(review_xlsx(review))
+    pdf_path.write_bytes(review_pdf(review, title, who))
+    xlsx_path.write_bytes(review_xlsx(review, who))
     return {
         "month": review.month,
         "as_of": review.as_of,

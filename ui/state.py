@@ -19,7 +19,10 @@ from jobs.catalog import MANIFEST, SCORES
 from register.store import Register
 from security.audit import AuditLog
 from security.scoped import ScopedRun, pseudonym_key
+from security.search import SearchIndex
+from security.session_store import SessionStore
 from security.users import Principal, Session, SessionGuard, SignInClient, ensure_users, login
+from ui import cookies
 from ui.data import RunData, load_run, resolve_run_dir
 from ui.i18n import t
 
@@ -28,6 +31,8 @@ SCOPED_KEY = "scoped_run"
 BATCH_KEY = "picked_batch"
 CLIENT_KEY = "signin_client"
 ENDED_KEY = "session_ended"
+BROWSER_KEY = "browser_session"
+DEEP_LINK_KEY = "deep_link_dispute"
 
 
 @st.cache_resource(show_spinner=False)
@@ -95,6 +100,22 @@ def store_provider(settings: Settings, run: RunData) -> Callable[[], GraphStore]
     return provide
 
 
+@st.cache_resource(show_spinner=False)
+def _cached_search_index(run_dir: str, version: float) -> SearchIndex:
+    return SearchIndex.of(_cached_run(run_dir, version).tables)
+
+
+def search_index_provider(run: RunData) -> Callable[[], SearchIndex]:
+    """What a :class:`ScopedRun` calls when the search box is first used: the run's search index,
+    built once per process for all sessions."""
+    return lambda: _cached_search_index(str(run.run_dir), _version(run.run_dir))
+
+
+def session_store(settings: Settings) -> SessionStore:
+    """Where the server keeps the dashboard's sessions (:mod:`security.session_store`)."""
+    return SessionStore.from_settings(settings)
+
+
 def audit_log(settings: Settings) -> AuditLog:
     """The audit log named by the settings."""
     return AuditLog(settings.audit_log)
@@ -121,23 +142,61 @@ def signin_client() -> SignInClient:
 
 
 def try_login(username: str, password: str, settings: Settings) -> bool:
-    """Authenticate; on success keep the session in ``st.session_state``."""
+    """Authenticate; on success keep the session in ``st.session_state``, on the server, and (via
+    its signed token) in the browser's cookie."""
     session = login(username.strip(), password, audit_log(settings), settings, client=signin_client())
     if session is None:
         return False
     st.session_state[SESSION_KEY] = session
+    st.session_state[BROWSER_KEY] = session_store(settings).issue(session)
     st.session_state.pop(SCOPED_KEY, None)
     return True
 
 
 def logout(settings: Settings) -> None:
-    """End the session (audited)."""
+    """End the session (audited) here and on the server; the browser's cookie is cleared on the
+    next render (:func:`sync_cookie`)."""
     session: Session | None = st.session_state.get(SESSION_KEY)
     if session is not None:
         p = session.principal
+        session_store(settings).end(session)
         audit_log(settings).record(p.username, p.role, "logout", f"user:{p.username}")
-    for key in (SESSION_KEY, SCOPED_KEY, "case_id", "page"):
+    for key in (SESSION_KEY, SCOPED_KEY, "case_id", "page", DEEP_LINK_KEY):
         st.session_state.pop(key, None)
+    st.session_state[BROWSER_KEY] = None
+
+
+def sync_cookie() -> None:
+    """Make the browser's cookie hold this session's token (or nothing after a logout)."""
+    if BROWSER_KEY in st.session_state:
+        cookies.write_token(st.session_state[BROWSER_KEY])
+
+
+def remember_deep_link() -> None:
+    """Keep a case asked for in the address (``?dispute=…``, read once per browser session: on
+    opening the link or reloading) until the user may open it."""
+    if st.session_state.get("_address_read"):
+        return
+    st.session_state["_address_read"] = True
+    wanted = st.query_params.get("dispute")
+    if wanted:
+        st.session_state[DEEP_LINK_KEY] = str(wanted)
+
+
+def _resume(settings: Settings, now: datetime) -> Session | None:
+    """The session the browser's cookie names, found again on the server (a refresh, a new tab)."""
+    token = cookies.read_token()
+    if not token:
+        return None
+    session = session_store(settings).resume(token, settings.users_file, now)
+    if session is not None:
+        p = session.principal
+        st.session_state[SESSION_KEY] = session
+        st.session_state[BROWSER_KEY] = token
+        audit_log(settings).record(
+            p.username, p.role, "login", f"user:{p.username}", detail={"ok": True, "resumed": True}
+        )
+    return session
 
 
 def current_session() -> Session | None:
@@ -152,25 +211,32 @@ def session_guard(settings: Settings) -> SessionGuard:
 
 def active_principal(settings: Settings) -> tuple[Principal | None, bool]:
     """``(principal, ended)``: the logged-in principal with its session renewed, or None; ``ended``
-    when the session expired or its account was disabled, changed or given a new password."""
-    session = current_session()
+    when the session expired, was ended on the server (a logout elsewhere) or its account was
+    disabled, changed or given a new password. A browser whose cookie names a live session is
+    signed in again (a refresh or a deep link)."""
+    now = datetime.now(UTC)
+    session = current_session() or (_resume(settings, now) if not st.session_state.get(ENDED_KEY) else None)
     if session is None:
         return None, False
-    now = datetime.now(UTC)
+    store = session_store(settings)
     problem = session_guard(settings).problem(session.principal, now)
+    if problem is None and not store.is_live(session):
+        problem = "signed out"
     if problem is not None:
         audit_log(settings).record(session.principal.username, session.principal.role, "denied", "session",
                                    reason=problem)  # fmt: skip
-        st.session_state.pop(SESSION_KEY, None)
-        st.session_state.pop(SCOPED_KEY, None)
+        store.end(session)
+        for key in (SESSION_KEY, SCOPED_KEY):
+            st.session_state.pop(key, None)
+        st.session_state[BROWSER_KEY] = None
         st.session_state[ENDED_KEY] = problem
         return None, True
-    st.session_state[SESSION_KEY] = session.renewed(now, settings.session_minutes)
+    st.session_state[SESSION_KEY] = store.renew(session, now, settings.session_minutes)
     return session.principal, False
 
 
 def session_expires_at() -> datetime | None:
-    """When the current session expires (UTC)."""
+    """When the current session expires (aware UTC; shown in Asia/Shanghai)."""
     session: Session | None = st.session_state.get(SESSION_KEY)
     return session.expires_at if session else None
 
@@ -190,6 +256,7 @@ def scoped_run(settings: Settings, run: RunData, principal: Principal) -> Scoped
         store=store_provider(settings, run),
         pseudonym_key=pseudonym_key(settings),
         guard=session_guard(settings),
+        search_index=search_index_provider(run),
     )
     st.session_state[SCOPED_KEY] = (key, scoped)
     return scoped

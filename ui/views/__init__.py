@@ -13,11 +13,14 @@ from security.users import DEMO_USERS, ConfigurationError, LockStatus, ThrottleP
 from ui import state
 from ui.components import md_text
 from ui.data import RunData, RunNotFound
+from ui.format import fmt_time
 from ui.i18n import label, t
-from ui.views import admin, case, model, network, overview, quality, ranking, review, teams
+from ui.views import admin, case, model, network, overview, quality, ranking, review, search, teams, workplace
 from ui.views.common import can_open_page
 
 PAGES: dict[str, Callable[[], None]] = {
+    "workplace": workplace.render,
+    "search": search.render,
     "overview": overview.render,
     "ranking": ranking.render,
     "case": case.render,
@@ -60,9 +63,9 @@ def login_refusal(status: LockStatus, session_until: datetime | None = None) -> 
     it ends, else the generic failure. None says whether the password was right; times are the
     server's."""
     if session_until is not None:
-        return t("login_session_limit", time=session_until.astimezone().strftime("%H:%M:%S"))
+        return t("login_session_limit", time=fmt_time(session_until, "%H:%M:%S"))
     if status.locked_until is not None:
-        return t("login_locked", time=status.locked_until.astimezone().strftime("%H:%M:%S"))
+        return t("login_locked", time=fmt_time(status.locked_until, "%H:%M:%S"))
     return t("login_failed")
 
 
@@ -73,6 +76,8 @@ def login_page(settings: Settings, run: RunData, expired: bool) -> None:
     if expired:
         ended = st.session_state.pop(state.ENDED_KEY, "session expired")
         st.warning(t("session_expired") if ended == "session expired" else t("session_ended"))
+    if st.session_state.get(state.DEEP_LINK_KEY):
+        st.info(t("deep_link_after_login", id=md_text(st.session_state[state.DEEP_LINK_KEY])))
     left, right = st.columns([1, 1.4], gap="large")
     with left:
         st.subheader(t("login_title"))

@@ -8,7 +8,7 @@ import streamlit as st
 
 from security.audit import gaps, verify
 from security.scoped import list_users, read_audit
-from ui.components import csv_bytes
+from ui.exports import csv_bytes
 from ui.i18n import t
 from ui.views.common import PageContext, guarded
 

@@ -1,19 +1,26 @@
-"""案件详情: timeline, case network, explanation, 多包一 team and follow-ups, tier override."""
+"""案件详情: the decision beside the model, explanation with what stands behind it, timeline,
+network explorer, 多包一 team and follow-ups from the register, notes, tier decision."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from models.closed_loop import follow_up_schedule
+from register.decisions import DecisionError
 from security.policy import can
 from security.scoped import AccessDenied, ReasonRequired
-from ui.components import md_text, network_figure, tier_colour_name
+from ui.components import md_text, tier_badge, tier_colour_name
+from ui.format import fmt_day, fmt_time, times
 from ui.i18n import label, t
+from ui.network_view import collapse, node_id, reason_evidence
+from ui.reads import decisions_for, plan_for, teams_for
 from ui.views.common import PageContext, guarded
+from ui.views.graph_panel import fetch_neighbourhood, network_panel
+from ui.views.records import follow_up_form, follow_up_log, notes_section
+from ui.views.watchlist import watch_button
+from ui.workplace import team_roster, with_decisions
 
 TIERS = ["red", "orange", "yellow", "green"]
-DEFAULT_LABELS = ["Person", "Dispute", "Call", "Report", "Mediation", "Visit", "Case", "Address"]
 
 
 def link_note(source: object, probability: object) -> str:
@@ -31,7 +38,7 @@ def link_note(source: object, probability: object) -> str:
 def _timeline_frame(timeline: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
-            t("time"): pd.to_datetime(timeline["at"]).dt.strftime("%Y-%m-%d %H:%M"),
+            t("time"): times(timeline["at"]),
             t("kind"): timeline["kind"].map(lambda k: label("kind", k)),
             t("detail"): timeline["detail"].map(lambda d: label("detail", d)),
             t("linked_by"): [
@@ -50,36 +57,90 @@ def _parties_frame(parties: pd.DataFrame) -> pd.DataFrame:
     shown = parties[[c for c in columns if c in parties.columns]].copy()
     if "role" in shown:
         shown["role"] = shown["role"].map(lambda r: label("role", r))
+    if "gender" in shown:
+        shown["gender"] = shown["gender"].map(lambda g: label("gender", g))
     return shown.rename(columns=columns)
+
+
+def _pick_case(ctx: PageContext) -> str | None:
+    options = ctx.scoped.ranking()["dispute_id"].tolist()
+    if not options:
+        st.info(t("no_scores"))
+        return None
+    current = st.session_state.get("case_id")
+    if current and current not in options:
+        try:  # a deep link to a case outside the ranking (or outside scope: refused, audited)
+            ctx.scoped.dispute(current)
+            options = [current, *options]
+        except AccessDenied as exc:
+            st.error(t("access_denied", error=md_text(exc)))
+    index = options.index(current) if current in options else 0
+    dispute_id = st.selectbox(t("choose_case"), options, index=index, key="case_pick")
+    st.session_state["case_id"] = dispute_id
+    st.query_params["dispute"] = dispute_id  # the address names the case: a reload or a shared link opens it
+    return dispute_id
 
 
 @guarded("case")
 def render(ctx: PageContext) -> None:
-    """The case page for ``st.session_state['case_id']`` (chosen in the ranking or here)."""
+    """The case page for ``st.session_state['case_id']`` (chosen in the ranking, a queue, or here)."""
     st.title(t("page_case"))
-    scoped = ctx.scoped
-    ranking = scoped.ranking()
-    options = ranking["dispute_id"].tolist()
-    current = st.session_state.get("case_id")
-    if not options:
-        st.info(t("no_scores"))
+    dispute_id = _pick_case(ctx)
+    if dispute_id is None:
         return
-    index = options.index(current) if current in options else 0
-    dispute_id = st.selectbox(t("choose_case"), options, index=index, key="case_pick")
-    st.session_state["case_id"] = dispute_id
+    dispute = ctx.scoped.dispute(dispute_id)
+    decided = with_decisions(pd.DataFrame([{"dispute_id": dispute_id, "tier": dispute.get("tier")}]),
+                             decisions_for(ctx.register, [dispute_id])).iloc[0]  # fmt: skip
+    _header(ctx, dispute, decided)
+    fetched = collapse(*fetch_neighbourhood(ctx, node_id("Dispute", dispute_id)))
+    _explanation(dispute, *fetched, ctx.scoped.parties(dispute_id))
 
-    dispute = scoped.dispute(dispute_id)
-    tier = dispute.get("tier")
-    st.subheader(md_text(t("case_header", id=dispute_id)))
-    st.badge(label("tier", tier), color=tier_colour_name(tier))
+    left, right = st.columns([1, 1.2], gap="large")
+    with left:
+        st.subheader(t("timeline"))
+        timeline = ctx.scoped.timeline(dispute_id)
+        if timeline.empty:
+            st.info(t("no_events"))
+        else:
+            st.dataframe(_timeline_frame(timeline), hide_index=True, width="stretch",
+                         height=min(38 + 35 * len(timeline), 420))  # fmt: skip
+        st.subheader(t("parties"))
+        parties = ctx.scoped.parties(dispute_id)
+        if parties.empty:
+            st.info(t("no_parties"))
+        else:
+            st.dataframe(_parties_frame(parties), hide_index=True, width="stretch")
+    with right:
+        st.subheader(t("network"))
+        network_panel(ctx, node_id("Dispute", dispute_id), "case_canvas")
+
+    _team(ctx, dispute_id)
+    _follow_ups(ctx, dispute_id, decided)
+    notes_section(ctx, dispute_id)
+    _override(ctx, dispute_id, decided)
+
+
+def _header(ctx: PageContext, dispute: dict, decided: pd.Series) -> None:
+    dispute_id = str(dispute["dispute_id"])
+    c1, c2 = st.columns([4, 1], vertical_alignment="center")
+    c1.subheader(md_text(t("case_header", id=dispute_id)))
+    with c2:
+        watch_button(ctx, "dispute", dispute_id, key="case_watch")
+    model_tier = decided["model_tier"]
+    cols = st.columns([1, 2])
+    with cols[0]:
+        st.caption(t("model_tier_column"))
+        st.badge(label("tier", model_tier), color=tier_colour_name(model_tier))
+    with cols[1]:
+        st.caption(t("decided_tier_column"))
+        if decided["decided_tier"]:
+            st.badge(label("tier", decided["decided_tier"]), color=tier_colour_name(decided["decided_tier"]))
+            st.markdown(t("decision_in_force", tier=label("tier", decided["decided_tier"]), who=md_text(decided["decided_by"]),
+                          when=fmt_time(decided["decided_at"]), reason=md_text(decided["decision_reason"])))  # fmt: skip
+        else:
+            st.markdown(t("no_decision"))
     if dispute.get("advisory"):
         st.warning(dispute["advisory"], icon="⚖️")
-    decided = ctx.register.tiers_in_force()
-    decided = decided[decided["dispute_id"].eq(dispute_id)]
-    if len(decided):
-        row = decided.iloc[0]
-        st.info(t("decision_in_force", tier=label("tier", row["decided_tier"]), who=row["decided_by"],
-                  when=f"{pd.Timestamp(row['decided_at']):%Y-%m-%d %H:%M}", reason=row["reason"]), icon="🧑‍⚖️")  # fmt: skip
     cols = st.columns(5)
     probability = dispute.get("probability")
     cols[0].metric(t("probability"), f"{probability:.1%}" if probability is not None else t("not_available"))
@@ -92,113 +153,98 @@ def render(ctx: PageContext) -> None:
         f"{md_text(dispute.get('grid_name'))} · {t('address')}：{md_text(dispute.get('address')) or '—'}"
     )
 
+
+def _explanation(dispute: dict, nodes: pd.DataFrame, edges: pd.DataFrame, parties: pd.DataFrame) -> None:
     st.subheader(t("explanation"))
     factors = [f for f in str(dispute.get("top_factors") or "").split(";") if f]
     st.markdown("\n".join(f"- {md_text(f)}" for f in factors) or t("not_available"))
-
-    left, right = st.columns([1.1, 1], gap="large")
-    with left:
-        st.subheader(t("timeline"))
-        timeline = scoped.timeline(dispute_id)
-        if timeline.empty:
-            st.info(t("no_events"))
-        else:
-            st.dataframe(_timeline_frame(timeline), hide_index=True, width="stretch",
-                         height=min(38 + 35 * len(timeline), 420))  # fmt: skip
-        st.subheader(t("parties"))
-        parties = scoped.parties(dispute_id)
-        if parties.empty:
-            st.info(t("no_parties"))
-        else:
-            st.dataframe(_parties_frame(parties), hide_index=True, width="stretch")
-    with right:
-        st.subheader(t("network"))
-        _network(ctx, dispute_id)
-
-    _team(ctx, dispute_id, tier)
-    _override(ctx, dispute_id, tier)
-
-
-def _network(ctx: PageContext, dispute_id: str) -> None:
-    nodes, edges = ctx.scoped.network(dispute_id=dispute_id, hops=2)
-    if nodes.empty:
-        st.info(t("network_empty"))
+    evidence = reason_evidence(
+        nodes, edges, list(parties.get("person_id", pd.Series(dtype="str")).astype("str"))
+    )
+    if evidence.empty:
         return
-    present = [
-        lb
-        for lb in DEFAULT_LABELS + sorted(set(nodes["label"]) - set(DEFAULT_LABELS))
-        if lb in set(nodes["label"])
-    ]
-    chosen = st.multiselect(t("network_labels"), present, default=present, key="case_net_labels", placeholder=t("all"),
-                            format_func=lambda v: label("node", v))  # fmt: skip
-    keep = nodes[nodes["label"].isin(chosen) | (nodes["key"].astype(str) == dispute_id)]
-    keys = set(keep["key"].astype(str))
-    kept_edges = edges[edges["source"].astype(str).isin(keys) & edges["target"].astype(str).isin(keys)]
-    st.plotly_chart(network_figure(keep, kept_edges, root=dispute_id, highlight={dispute_id}, height=480),
-                    key="case_network")  # fmt: skip
-    st.caption(t("network_note"))
+    names = dict(
+        zip(
+            parties["person_id"].astype("str"),
+            parties.get("name", parties["person_id"]).astype("str"),
+            strict=True,
+        )
+    )
+    st.markdown(f"**{t('evidence')}**")
+    st.markdown("\n".join(
+        "- " + t("evidence_line", party=md_text(names.get(row.party, row.party)), relation=label("relation", row.relation),
+                 relative=md_text(row.relative_name or row.relative), role=label("role", row.role), case=md_text(row.case_id),
+                 offence=label("detail", row.offence), day=fmt_day(row.filed_at))
+        for row in evidence.head(8).itertuples()
+    ))  # fmt: skip
 
 
-def _team(ctx: PageContext, dispute_id: str, tier: object) -> None:
+def _team(ctx: PageContext, dispute_id: str) -> None:
     st.subheader(t("team"))
-    run = ctx.run
-    team = ctx.register.teams_in_force([dispute_id])
+    team = teams_for(ctx.register, [dispute_id])
     if team.empty:
         st.info(t("no_team"))
     else:
-        staff = run.tables.staff.set_index("staff_id")
+        staff = ctx.run.tables.staff.drop_duplicates("staff_id").set_index("staff_id")
         shown = pd.DataFrame(
             {
                 t("role"): team["role_in_team"].map(lambda r: label("role", r)),
                 t("name"): team["staff_id"].map(staff["name"]).fillna(""),
+                t("phone"): team["staff_id"].map(staff["phone"]).fillna(""),
                 t("staff"): team["staff_id"],
                 t("reason"): team["reason"],
-                t("since"): pd.to_datetime(team["since"]).dt.strftime("%Y-%m-%d"),
+                t("since"): times(team["since"]),
             }
         )
         st.dataframe(shown, hide_index=True, width="stretch")
-    if run.unfilled is not None:
-        missing = run.unfilled[run.unfilled["dispute_id"] == dispute_id]
+        roster = team_roster(team, ctx.run.tables.staff)
+        if len(roster) and roster["leader"].iloc[0]:
+            st.caption(
+                f"☎️ {t('leader')}：{md_text(roster['leader'].iloc[0])} {md_text(roster['leader_phone'].iloc[0])}"
+            )
+    if ctx.run.unfilled is not None:
+        missing = ctx.run.unfilled[ctx.run.unfilled["dispute_id"] == dispute_id]
         if not missing.empty:
             st.caption(t("unfilled") + "：" + "；".join(
                 f"{label('role', r)}（{md_text(why)}）" for r, why in zip(missing["role_in_team"], missing["reason"], strict=True)
             ))  # fmt: skip
+
+
+def _follow_ups(ctx: PageContext, dispute_id: str, decided: pd.Series) -> None:
     st.subheader(t("followups"))
-    if tier not in ("red", "orange", "yellow"):
+    case = pd.DataFrame([{"dispute_id": dispute_id, "tier": decided["tier"], "as_of": ctx.run.as_of}])
+    plan = plan_for(ctx.register, ctx.run, case)
+    if plan.empty:
         st.info(t("no_followups"))
-        return
-    visits = run.tables.visits[run.tables.visits["dispute_id"] == dispute_id]
-    own = run.scores[run.scores["dispute_id"] == dispute_id]
-    schedule = follow_up_schedule(own, visits, run.as_of)
-    if schedule.empty:
-        st.info(t("no_followups"))
-        return
-    row = schedule.iloc[0]
-    st.markdown(
-        f"- {row['rule']}\n- {t('last_visit')}：{_day(row['last_visit_at'])}\n"
-        f"- ⏰ {_day(row['next_due_at'])}（{label('detail', row['due_kind'])}）"
-    )
+    else:
+        row = plan.iloc[0]
+        st.markdown(f"- {label('rule', row['tier'])}\n- {t('last_visit')}：{fmt_time(row['last_visit_at'])}\n"
+                    f"- ⏰ {fmt_time(row['next_due_at'])}（{label('detail', row['due_kind'])}）")  # fmt: skip
+    follow_up_form(ctx, dispute_id, "case_follow_up")
+    st.markdown(f"**{t('follow_ups_recorded')}**")
+    follow_up_log(ctx, dispute_id)
 
 
-def _day(value: object) -> str:
-    return "—" if value is None or pd.isna(value) else f"{pd.Timestamp(value):%Y-%m-%d %H:%M}"  # type: ignore[arg-type]
-
-
-def _override(ctx: PageContext, dispute_id: str, tier: object) -> None:
+def _override(ctx: PageContext, dispute_id: str, decided: pd.Series) -> None:
     if not can(ctx.principal.role, "override"):
         return
     with st.expander(t("override")):
         with st.form("override_form", clear_on_submit=True):
-            decided = st.selectbox(t("override_tier"), TIERS, key="override_tier",
-                                   format_func=lambda v: label("tier", v))  # fmt: skip
+            tier = st.selectbox(t("override_tier"), TIERS, key="override_tier", format_func=tier_badge)
             reason = st.text_area(t("override_reason"), key="override_reason")
             submitted = st.form_submit_button(t("override_submit"), key="override_submit")
         if submitted:
             try:
-                ctx.scoped.override(dispute_id, decided, reason)
-                ctx.register.decide_tier(dispute_id, decided, reason, ctx.principal.username)
-                st.success(t("override_done", tier=label("tier", decided), model=label("tier", tier)))
+                ctx.scoped.override(dispute_id, tier, reason)
+                ctx.register.decide_tier(dispute_id, tier, reason, ctx.principal.username)
             except ReasonRequired:
                 st.warning(t("override_need_reason"))
-            except AccessDenied as exc:
+                return
+            except (AccessDenied, DecisionError) as exc:
                 st.error(t("access_denied", error=md_text(exc)))
+                return
+            st.session_state["override_saved"] = (tier, decided["model_tier"])
+            st.rerun()
+    saved = st.session_state.pop("override_saved", None)
+    if saved:
+        st.success(t("override_done", tier=label("tier", saved[0]), model=label("tier", saved[1])))

@@ -1,4 +1,5 @@
-"""关系网络: find a person, expand neighbours, shortest path between two persons, communities."""
+"""关系网络: start from a person found by the search box (or sent from 综合查询), explore on click,
+and the shortest path between two persons, inside the principal's scope."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import pandas as pd
 import streamlit as st
 
 from graph.features import person_graph_features
-from ui.components import community_colours, md_text, network_figure
+from ui.components import md_text, network_figure
 from ui.i18n import t
+from ui.network_view import node_id
 from ui.views.common import PageContext, guarded
+from ui.views.graph_panel import network_panel
 
 MAX_PATH_HOPS = 6
 
@@ -28,15 +31,14 @@ def _person_label(found: pd.DataFrame, person_id: str) -> str:
     return f"{row['name']}（{person_id}{' · ' + extra if extra else ''}）"
 
 
-def _search(ctx: PageContext, prefix: str) -> pd.DataFrame | None:
-    c1, c2, c3 = st.columns(3)
-    name = c1.text_input(t("search_name"), key=f"{prefix}_name")
-    id_number = c2.text_input(t("search_id"), key=f"{prefix}_id")
-    phone = c3.text_input(t("search_phone"), key=f"{prefix}_phone")
-    if not (name.strip() or id_number.strip() or phone.strip()):
+def _find(ctx: PageContext, key: str) -> pd.DataFrame | None:
+    """Persons matching the search box (name, typo or same-pinyin name, phone or ID fragment)."""
+    text = st.text_input(t("search_person"), key=key, placeholder=t("search_need"))
+    if not text.strip():
         return None
-    return ctx.scoped.find_persons(name=name.strip() or None, id_number=id_number.strip() or None,
-                                   phone=phone.strip() or None)  # fmt: skip
+    hits = ctx.scoped.search(text.strip())
+    persons = hits[hits["kind"].eq("person")].drop_duplicates("person_id")
+    return persons.reindex(columns=["person_id", "name", "phone", "birth_year", "how"]).reset_index(drop=True)
 
 
 def scoped_path(
@@ -61,46 +63,40 @@ def scoped_path(
 def render(ctx: PageContext) -> None:
     """The network explorer page."""
     st.title(t("page_network"))
-    st.subheader(t("search_person"))
-    found = _search(ctx, "net")
-    if found is None:
+    focus = st.session_state.get("net_focus")
+    found = _find(ctx, "net_name")
+    if found is not None and found.empty:
+        st.warning(t("search_none"))
+    if found is not None and len(found):
+        ids = found["person_id"].tolist()
+        focus = st.selectbox(
+            t("choose_person"), ids, key="net_person", format_func=lambda p: _person_label(found, p)
+        )
+        st.session_state["net_focus"] = focus
+    if not focus:
         st.info(t("search_need"))
         return
-    if found.empty:
-        st.warning(t("search_none"))
-        return
-    ids = found["person_id"].tolist()
-    c1, c2 = st.columns([3, 1])
-    person = c1.selectbox(
-        t("choose_person"), ids, key="net_person", format_func=lambda p: _person_label(found, p)
-    )
-    hops = c2.slider(t("hops"), 1, 3, 2, key="net_hops")
-    nodes, edges = ctx.scoped.network(person_id=person, hops=hops)
-    name = found.loc[found["person_id"] == person, "name"].iloc[0]
-    st.subheader(t("ego_network", name=md_text(name)))
-
+    try:
+        person = ctx.scoped.person(focus)
+    except Exception as exc:  # noqa: BLE001 - AccessDenied and unknown ids alike: the guard shows them
+        st.session_state.pop("net_focus", None)
+        raise exc
+    st.subheader(t("ego_network", name=md_text(person.get("name"))))
+    network_panel(ctx, node_id("Person", focus), "net_canvas")
     communities = _communities(str(ctx.run.run_dir), ctx.run.as_of, ctx.run.tables)
-    colour = st.toggle(t("community_colour"), key="net_colour")
-    persons = nodes.loc[nodes["label"] == "Person", "key"].astype(str)
-    colours = (
-        community_colours({p: int(communities[p]) for p in persons if p in communities.index})
-        if colour
-        else None
-    )
-    st.plotly_chart(network_figure(nodes, edges, root=person, highlight={person}, person_colours=colours),
-                    key="ego_network")  # fmt: skip
-    st.caption(t("network_note"))
-    if person in communities.index:
-        community = communities[person]
+    if focus in communities.index:
+        community = communities[focus]
         members = set(communities.index[communities == community].astype(str))
-        st.caption(t("communities") + "：" + t("community_of", name=md_text(name), community=int(community),
+        st.caption(t("communities") + "：" + t("community_of", name=md_text(person.get("name")), community=int(community),
                    size=len(members), visible=len(members & ctx.scoped.person_ids)))  # fmt: skip
     else:
         st.caption(t("community_unknown"))
+    _path(ctx, focus)
 
+
+def _path(ctx: PageContext, person: str) -> None:
     st.subheader(t("path_title"))
-    st.caption(t("person_b"))
-    other = _search(ctx, "path")
+    other = _find(ctx, "path_name")
     if other is None or other.empty:
         st.info(t("search_need") if other is None else t("search_none"))
         return

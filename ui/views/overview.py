@@ -7,9 +7,10 @@ import pydeck as pdk
 import streamlit as st
 
 from models.indicators import grid_risk, indicator_comparison, red_orange_by_month
-from ui.components import grid_map_layers, percent, tier_badge
+from ui.components import TIER_EMOJI, percent, tier_badge
 from ui.data import previous_scores, restrict_tables
 from ui.i18n import label, t
+from ui.map_layers import map_layers
 from ui.views.common import PageContext, guarded
 
 INDICATOR_KEYS = {
@@ -25,6 +26,14 @@ def _months(as_of: str, first: pd.Timestamp) -> list[str]:
     end = pd.Period(pd.Timestamp(as_of), freq="M")
     start = pd.Period(first, freq="M") if pd.notna(first) else end - 11
     return [str(p) for p in pd.period_range(max(start, end - 23), end, freq="M")][::-1]
+
+
+def compared_days(month: str, as_of: str) -> int | None:
+    """How many days of each month to compare: the days of ``month`` before the as-of date when the
+    month is still running (the as-of's month), else None (whole months)."""
+    if not as_of or str(pd.Period(pd.Timestamp(as_of), freq="M")) != month:
+        return None
+    return int((pd.Timestamp(as_of).normalize() - pd.Period(month, freq="M").start_time).days)
 
 
 def _value(name: str, value: object) -> str:
@@ -56,7 +65,9 @@ def render(ctx: PageContext) -> None:
     previous = previous_scores(ctx.settings, ctx.run.as_of, ctx.register, exclude=ctx.run.run_dir)
     if previous is not None:
         known.update(red_orange_by_month(previous[previous["dispute_id"].isin(scoped.dispute_ids)]))
-    comparison = indicator_comparison(tables, month, known)
+    # A month still running is compared with the same days of last month and of last year.
+    days = compared_days(month, ctx.run.as_of)
+    comparison = indicator_comparison(tables, month, known, days)
     columns = st.columns(len(comparison))
     for column, row in zip(columns, comparison.to_dict("records"), strict=True):
         name = row["indicator"]
@@ -83,8 +94,8 @@ def render(ctx: PageContext) -> None:
         }
     )
     st.dataframe(table, hide_index=True, width="stretch")
-    if month == months[0]:
-        st.caption(t("month_partial", as_of=ctx.run.as_of))
+    if days is not None:
+        st.caption(t("month_partial_compared", as_of=ctx.run.as_of, days=days))
     st.caption(t("indicator_defs"))
     st.caption(t("red_orange_note"))
 
@@ -95,7 +106,7 @@ def render(ctx: PageContext) -> None:
     if risk.dropna(subset=["lat", "lon"]).empty:
         st.info(t("no_coordinates") if not risk.empty else t("no_scores"))
     else:
-        layers, view = grid_map_layers(risk)
+        layers, view = map_layers(risk, grids)
         tooltip = {"text": "{grid_name} ({county} {township})\n{tier_name} · {n_open} / 🔴{n_red} 🟠{n_orange}\n"
                            "max {probability_text}"}  # fmt: skip
         st.pydeck_chart(
@@ -103,6 +114,11 @@ def render(ctx: PageContext) -> None:
                 layers=layers, initial_view_state=pdk.ViewState(**view), map_style=None, tooltip=tooltip
             ),
             height=460,
+        )
+        st.markdown(
+            " ".join(f"{TIER_EMOJI[tier]} {label('tier', tier)}" for tier in TIER_EMOJI)
+            + " · "
+            + t("map_legend")
         )
         st.caption(t("map_note"))
     if not risk.empty:

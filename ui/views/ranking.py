@@ -9,12 +9,18 @@ from models.indicators import dispute_status
 from security.policy import can
 from security.scoped import AccessDenied
 from ui import state
-from ui.components import csv_bytes, md_text, tier_badge, xlsx_bytes
+from ui.components import md_text, tier_badge
+from ui.exports import csv_bytes, ranking_export, xlsx_bytes
+from ui.format import fmt_day
 from ui.i18n import label, t
+from ui.reads import ranking_with_decisions, teams_for
 from ui.views.common import PageContext, guarded
+from ui.workplace import team_roster
 
 TIERS = ["red", "orange", "yellow", "green"]
 STATUSES = ["open", "in_progress", "resolved", "failed", "unknown"]
+FILTER_KEYS = ("f_county", "f_township", "f_station", "f_grid", "f_category", "f_tier", "f_status")
+PREFERENCE = "ranking_filters"
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -27,6 +33,8 @@ def _options(frame: pd.DataFrame, column: str) -> list[str]:
 
 
 def _select(title: str, options: list[str], key: str, fmt=None) -> str | None:  # noqa: ANN001
+    if st.session_state.get(key) not in ("", None, *options):  # a kept choice no longer offered
+        st.session_state.pop(key)
     choice = st.selectbox(
         title, [""] + options, key=key, format_func=lambda v: t("all") if v == "" else (fmt(v) if fmt else v)
     )
@@ -34,23 +42,45 @@ def _select(title: str, options: list[str], key: str, fmt=None) -> str | None:  
 
 
 def display_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """The ranking as shown: translated labels, tier badges."""
+    """The ranking as shown: the tier in force beside the model's and who decided, the team,
+    translated labels, local dates."""
     return pd.DataFrame(
         {
             t("rank"): frame["rank"],
-            t("tier"): frame["tier"].map(tier_badge),
+            t("tier_in_force"): frame["tier"].map(tier_badge),
+            t("model_tier_column"): frame["model_tier"].map(tier_badge),
+            t("decided_by"): frame["decided_by"],
             t("probability"): frame["probability"],
             t("dispute_id"): frame["dispute_id"],
+            t("team_column"): frame["team"],
             t("category"): frame["category"].map(lambda c: label("category", c)),
             t("county"): frame["county"],
             t("township"): frame["township"],
             t("grid"): frame["grid_name"].fillna(frame["grid_id"]),
             t("status"): frame["status"].map(lambda s: label("status", s)),
             t("n_calls"): frame["n_calls"],
-            t("last_event"): pd.to_datetime(frame["last_event_at"]).dt.strftime("%Y-%m-%d"),
+            t("last_event"): frame["last_event_at"].map(fmt_day),
             t("top_factors"): frame["top_factors"].str.replace(";", "；", regex=False),
         }
     )
+
+
+def _restore_filters(ctx: PageContext) -> None:
+    """Bring back the user's last filters (kept in the register) when the widgets were dropped —
+    after another page, a case, a reload or a new sign-in."""
+    if any(key in st.session_state for key in FILTER_KEYS):
+        return
+    saved = ctx.register.preference(ctx.principal.username, PREFERENCE, {}) or {}
+    for key in FILTER_KEYS:
+        if key in saved:
+            st.session_state[key] = saved[key]
+
+
+def _keep_filters(ctx: PageContext) -> None:
+    values = {key: st.session_state.get(key) for key in FILTER_KEYS}
+    if values != st.session_state.get("_kept_filters"):
+        ctx.register.set_preference(ctx.principal.username, PREFERENCE, values)
+        st.session_state["_kept_filters"] = values
 
 
 @guarded("ranking")
@@ -65,6 +95,7 @@ def render(ctx: PageContext) -> None:
         return
     status = _status(str(ctx.run.run_dir), ctx.run.tables)
     stations = ctx.run.tables.stations.set_index("station_id")["station_name"].to_dict()
+    _restore_filters(ctx)
 
     with st.expander(t("filters"), expanded=True):
         row1 = st.columns(4)
@@ -100,16 +131,23 @@ def render(ctx: PageContext) -> None:
                 format_func=lambda v: label("status", v),
             )
 
+    _keep_filters(ctx)
     filters: dict[str, object] = {}
     for key, value in (("county", county), ("township", township), ("grid_id", grid), ("category", category)):
         if value is not None:
             filters[key] = value
     if tiers:
         filters["tier"] = tiers
-    frame = scoped.ranking(filters) if filters else base
+    frame = scoped.ranking({k: v for k, v in filters.items() if k != "tier"}) if filters else base
     if station is not None:
         frame = frame[frame["station_id"] == station]
+    frame = ranking_with_decisions(ctx.register, frame)  # the tier filter applies to the tier in force
+    if tiers:
+        frame = frame[frame["tier"].isin(tiers)]
     frame = frame.assign(status=frame["dispute_id"].map(status).fillna("unknown"))
+    serious = frame.loc[frame["tier"].isin(["red", "orange"]), "dispute_id"]
+    roster = team_roster(teams_for(ctx.register, serious), ctx.run.tables.staff).set_index("dispute_id")
+    frame = frame.assign(team=frame["dispute_id"].map(roster["team"]).astype("object").fillna(""))
     if statuses:
         frame = frame[frame["status"].isin(statuses)]
     frame = frame.reset_index(drop=True)
@@ -169,11 +207,11 @@ def _export(ctx: PageContext, frame: pd.DataFrame) -> None:
                     st.error(t("access_denied", error=md_text(exc)))
                     return
                 exported = exported[exported["dispute_id"].isin(set(frame["dispute_id"]))]
-                st.session_state["export_ready"] = exported
+                st.session_state["export_ready"] = ranking_export(exported, frame)
         ready = st.session_state.get("export_ready")
         if ready is not None:
             stamp = ctx.run.as_of or "run"
             c1, c2 = st.columns(2)
-            c1.download_button(t("download_xlsx"), xlsx_bytes({"ranking": ready}), f"ranking_{stamp}.xlsx",
+            c1.download_button(t("download_xlsx"), xlsx_bytes({t("page_ranking"): ready}), f"ranking_{stamp}.xlsx",
                                key="dl_xlsx")  # fmt: skip
             c2.download_button(t("download_csv"), csv_bytes(ready), f"ranking_{stamp}.csv", key="dl_csv")

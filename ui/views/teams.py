@@ -8,9 +8,11 @@ import streamlit as st
 from jobs.decisions import replace_member
 from models.assignment import slot_candidates, staff_load
 from models.team_candidates import ASSIGNMENT_COLUMNS
+from models.teams import effective_tiers
 from register.decisions import DecisionError
 from security.policy import can
 from ui.components import md_text, tier_colour_name
+from ui.format import times
 from ui.i18n import label, t
 from ui.views.common import PageContext, guarded
 
@@ -20,7 +22,7 @@ def team_log_frame(events: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
     events = events.sort_values("event_id", ascending=False)
     return pd.DataFrame(
         {
-            t("time"): pd.to_datetime(events["decided_at"]).dt.strftime("%Y-%m-%d %H:%M"),
+            t("time"): times(events["decided_at"]),
             t("dispute_id"): events["dispute_id"],
             t("role"): events["role_in_team"].map(lambda r: label("role", r)),
             t("name"): events["staff_id"].map(names).fillna("") + " " + events["staff_id"],
@@ -45,6 +47,7 @@ def render(ctx: PageContext) -> None:
         return
     staff = run.tables.staff
     names = staff.set_index("staff_id")["name"].to_dict()
+    phones = staff.set_index("staff_id")["phone"].to_dict()
     ranking = ctx.scoped.ranking()
     info = ranking.set_index("dispute_id")
     disputes = sorted(set(teams["dispute_id"]), key=lambda d: info["rank"].get(d, 10**9))
@@ -60,7 +63,8 @@ def render(ctx: PageContext) -> None:
     st.dataframe(
         pd.DataFrame({t("role"): team["role_in_team"].map(lambda r: label("role", r)),
                       t("name"): team["staff_id"].map(names).fillna(""), t("staff"): team["staff_id"],
-                      t("reason"): team["reason"], t("since"): pd.to_datetime(team["since"]).dt.strftime("%Y-%m-%d")}),
+                      t("phone"): team["staff_id"].map(phones).fillna(""),
+                      t("reason"): team["reason"], t("since"): times(team["since"])}),
         hide_index=True, width="stretch",
     )  # fmt: skip
     if run.unfilled is not None:
@@ -104,27 +108,34 @@ def render(ctx: PageContext) -> None:
 def _replace(ctx: PageContext, dispute_id: str, team: pd.DataFrame, teams: pd.DataFrame) -> None:
     """Replace a member: only people within jurisdiction, with capacity and without a conflict
     of interest are offered; the register refuses anything else, with the reason."""
+    if st.session_state.pop("team_saved", False):
+        st.success(t("decision_saved"))
     names = ctx.run.tables.staff.set_index("staff_id")["name"].to_dict()
     members = dict(zip(team["staff_id"], team["role_in_team"], strict=True))
     out = st.selectbox(t("member_out"), list(members), key="replace_out",
                        format_func=lambda s: f"{label('role', members[s])} {names.get(s, '')} {s}")  # fmt: skip
     role = members.get(out, "")
     held = teams.reindex(columns=ASSIGNMENT_COLUMNS)
-    candidates = (
-        slot_candidates(ctx.run.tables, ctx.run.scores, dispute_id, role, held) if role else pd.DataFrame()
-    )
-    eligible = (
-        candidates[candidates["eligible"] & ~candidates["staff_id"].isin(team["staff_id"])]
-        if len(candidates)
-        else candidates
-    )
+    # The same check the register's replacement runs (jobs.decisions.replace_member): the tier in
+    # force, jurisdiction, capacity, conflicts of interest.
+    scores = ctx.run.scores.assign(tier=effective_tiers(ctx.run.scores).to_numpy())
+    candidates = slot_candidates(ctx.run.tables, scores, dispute_id, role, held) if role else pd.DataFrame()
+    others = candidates[~candidates["staff_id"].isin(team["staff_id"])] if len(candidates) else candidates
+    eligible = others[others["eligible"]] if len(others) else others
+    refused = others[~others["eligible"]] if len(others) else others
+    if len(refused):
+        st.caption(t("not_offered") + "：" + "；".join(
+            f"{md_text(names.get(s, s))}（{md_text(why)}）" for s, why in zip(refused["staff_id"], refused["why_not"], strict=True)
+        ))  # fmt: skip
     if eligible.empty:
         st.caption(t("no_replacement"))
         return
     with st.form("replace_form", clear_on_submit=True):
         st.markdown(f"**{t('replace_member')}**")
+        load = dict(zip(eligible["staff_id"], eligible["cases"], strict=True))
+        capacity = dict(zip(eligible["staff_id"], eligible["capacity"], strict=True))
         new = st.selectbox(t("member_in"), eligible["staff_id"].tolist(), key="replace_in",
-                           format_func=lambda s: f"{names.get(s, '')} {s}")  # fmt: skip
+                           format_func=lambda s: f"{names.get(s, '')} {s} · {t('load_of', cases=load[s], capacity=capacity[s])}")  # fmt: skip
         reason = st.text_input(t("decision_reason"), key="replace_reason")
         submitted = st.form_submit_button(t("replace_member"))
     if submitted:
@@ -135,9 +146,7 @@ def _replace(ctx: PageContext, dispute_id: str, team: pd.DataFrame, teams: pd.Da
             ctx.scoped.record_assignment(dispute_id, [new], note=f"replace {out}: {reason}")
             replace_member(ctx.register, dispute_id, out, new, reason, ctx.principal.username)
         except DecisionError as exc:
-            st.error(str(exc))
+            st.error(t("record_refused", error=md_text(exc)))
             return
         st.session_state["team_saved"] = True
         st.rerun()
-    if st.session_state.pop("team_saved", False):
-        st.success(t("decision_saved"))

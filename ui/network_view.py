@@ -1,0 +1,243 @@
+"""The case network as analysts read it (i2, Linkurious, Bloom): persons, disputes, cases and shared
+addresses, edges typed and labelled in words, expanded on demand (pure functions).
+
+:func:`collapse` turns the store's event graph (Person → Call → Dispute …) into the person-centric
+view: a person is *party* to a dispute (through the calls and reports naming them), *kin* or
+*socially related* to another person, *in a case* as suspect or victim; a dispute *turned into*
+a case; persons *live at* an address only when it is shared (a household, a landlord). A
+:class:`Canvas` holds what the analyst did — expanded, hidden, pinned nodes and the node limit —
+and :func:`view` applies it; :func:`elements` writes the Cytoscape.js elements.
+:func:`reason_evidence` names the relative and the case behind a "kin with a record" reason.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from dataclasses import dataclass, field, replace
+
+import pandas as pd
+
+from ui.i18n import label, t
+
+KIN_RELATIONS = frozenset({"spouse", "ex_spouse", "parent_child", "sibling", "relative"})
+EVENT_LABELS = ("Call", "Report")
+SHOWN_LABELS = ("Person", "Dispute", "Case", "Address")
+VIOLENT = frozenset({"homicide", "injury", "affray", "detention", "property_damage", "arson", "poisoning"})
+NODE_LIMIT = 40
+MORE = 30
+EDGE_KINDS = ("KIN", "SOCIAL", "PARTY", "CASE", "ADDRESS")
+VIEW_NODE_COLUMNS = ["id", "label", "key", "caption", "at"]
+VIEW_EDGE_COLUMNS = ["source", "target", "kind", "detail"]
+_LINK_MARKUP = re.compile(r"<(?=\s*a\b)", re.IGNORECASE)
+
+
+def node_id(node_label: str, key: object) -> str:
+    """The canvas id of a store node (labels keep equal keys of different kinds apart)."""
+    return f"{node_label}:{key}"
+
+
+def collapse(nodes: pd.DataFrame, edges: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The person-centric view of a store network (``graph.store`` NODE/EDGE columns): nodes
+    (:data:`VIEW_NODE_COLUMNS`) of :data:`SHOWN_LABELS`, edges (:data:`VIEW_EDGE_COLUMNS`) of
+    :data:`EDGE_KINDS` with the relation or role code in ``detail``."""
+    nodes = nodes.drop_duplicates(["label", "key"])
+    kind_of = dict(zip(nodes["key"].astype("str"), nodes["label"].astype("str"), strict=True))
+    e = edges.assign(source=edges["source"].astype("str"), target=edges["target"].astype("str"))
+    e = e.assign(s_label=e["source"].map(kind_of), t_label=e["target"].map(kind_of))
+    parts = []
+    related = e[e["type"].eq("RELATED_TO") & e["s_label"].eq("Person") & e["t_label"].eq("Person")]
+    kin = related["detail"].isin(KIN_RELATIONS)
+    parts.append(pd.DataFrame({"source": "Person:" + related["source"], "target": "Person:" + related["target"],
+                               "kind": kin.map({True: "KIN", False: "SOCIAL"}), "detail": related["detail"]}))  # fmt: skip
+    involved = e[e["type"].eq("INVOLVED_IN") & e["s_label"].eq("Person")]
+    in_case = involved[involved["t_label"].eq("Case")]
+    parts.append(pd.DataFrame({"source": "Person:" + in_case["source"], "target": "Case:" + in_case["target"],
+                               "kind": "CASE", "detail": in_case["detail"]}))  # fmt: skip
+    part_of = e[e["type"].eq("PART_OF") & e["s_label"].isin(EVENT_LABELS) & e["t_label"].eq("Dispute")]
+    party = involved[involved["t_label"].isin(EVENT_LABELS)].merge(
+        part_of[["source", "target"]].rename(columns={"source": "event", "target": "dispute"}),
+        left_on="target", right_on="event",
+    )  # fmt: skip
+    parts.append(pd.DataFrame({"source": "Person:" + party["source"], "target": "Dispute:" + party["dispute"],
+                               "kind": "PARTY", "detail": party["detail"]}))  # fmt: skip
+    turned = e[e["type"].eq("TURNED_INTO")]
+    parts.append(pd.DataFrame({"source": "Dispute:" + turned["source"], "target": "Case:" + turned["target"],
+                               "kind": "CASE", "detail": "turned_into"}))  # fmt: skip
+    lives = e[e["type"].eq("LIVES_AT") & e["s_label"].eq("Person")]
+    shared = lives.groupby("target")["source"].transform("nunique") >= 2
+    lives = lives[shared]
+    parts.append(pd.DataFrame({"source": "Person:" + lives["source"], "target": "Address:" + lives["target"],
+                               "kind": "ADDRESS", "detail": "lives_at"}))  # fmt: skip
+    out_edges = pd.concat(parts, ignore_index=True).reindex(columns=VIEW_EDGE_COLUMNS)
+    out_edges = out_edges.astype({"detail": "str"}).drop_duplicates(["source", "target", "kind"])
+    shown = nodes[nodes["label"].isin(SHOWN_LABELS)]
+    out_nodes = shown.assign(id=shown["label"].astype("str") + ":" + shown["key"].astype("str"))
+    keep = set(out_nodes["id"])
+    out_edges = out_edges[out_edges["source"].isin(keep) & out_edges["target"].isin(keep)]
+    # An address appears only where it links people (it was kept above only when shared).
+    linked = set(out_edges["source"]) | set(out_edges["target"])
+    out_nodes = out_nodes[out_nodes["label"].ne("Address") | out_nodes["id"].isin(linked)]
+    return out_nodes.reindex(columns=VIEW_NODE_COLUMNS).reset_index(drop=True), out_edges.reset_index(
+        drop=True
+    )
+
+
+@dataclass(frozen=True)
+class Canvas:
+    """What the analyst did on one network: the root, nodes expanded, hidden and pinned, the limit."""
+
+    root: str
+    expanded: tuple[str, ...] = ()
+    hidden: frozenset[str] = field(default_factory=frozenset)
+    pinned: frozenset[str] = field(default_factory=frozenset)
+    limit: int = NODE_LIMIT
+
+    def expand(self, node: str) -> Canvas:
+        """Show the neighbourhood of ``node`` too (and show it again if it was hidden)."""
+        expanded = self.expanded if node in self.expanded else (*self.expanded, node)
+        return replace(self, expanded=expanded, hidden=self.hidden - {node})
+
+    def hide(self, nodes: set[str] | frozenset[str]) -> Canvas:
+        """Hide ``nodes`` (never the root; a pinned node is unpinned first)."""
+        gone = frozenset(nodes) - {self.root}
+        return replace(self, hidden=self.hidden | gone, pinned=self.pinned - gone)
+
+    def pin(self, node: str) -> Canvas:
+        """Pin ``node`` (kept whatever the limit) or unpin it."""
+        pinned = self.pinned - {node} if node in self.pinned else self.pinned | {node}
+        return replace(self, pinned=pinned, hidden=self.hidden - {node})
+
+    def more(self) -> Canvas:
+        """Raise the node limit by :data:`MORE`."""
+        return replace(self, limit=self.limit + MORE)
+
+    def apply(self, event: object) -> Canvas:
+        """The canvas after a graph component event (``{"action": "expand"|"remove"|"pin", "data": …}``)."""
+        if not isinstance(event, dict):
+            return self
+        data = event.get("data") or {}
+        action = event.get("action")
+        ids = [str(i) for i in (data.get("node_ids") or [])]
+        if action == "expand":
+            canvas = self
+            for node in ids:
+                canvas = canvas.expand(node)
+            return canvas
+        if action == "remove":
+            return self.hide(set(ids))
+        if action == "pin" and data.get("element_id"):
+            return self.pin(str(data["element_id"]))
+        return self
+
+
+def view(nodes: pd.DataFrame, edges: pd.DataFrame, canvas: Canvas) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """The nodes and edges to draw and how many more the limit holds back: hidden nodes dropped,
+    then nodes kept in breadth-first order from the root (pinned ones first), at most
+    ``canvas.limit``; only what stays connected to the root or to a pinned node is drawn."""
+    visible = nodes[~nodes["id"].isin(canvas.hidden)]
+    keys = set(visible["id"])
+    edges = edges[edges["source"].isin(keys) & edges["target"].isin(keys)]
+    adjacency: dict[str, list[str]] = {}
+    for source, target in zip(edges["source"], edges["target"], strict=True):
+        adjacency.setdefault(source, []).append(target)
+        adjacency.setdefault(target, []).append(source)
+    starts = [canvas.root, *sorted(canvas.pinned & keys)]
+    order: list[str] = []
+    seen: set[str] = set()
+    queue = deque(s for s in starts if s in keys)
+    while queue:
+        node = queue.popleft()
+        if node in seen:
+            continue
+        seen.add(node)
+        order.append(node)
+        queue.extend(sorted(n for n in adjacency.get(node, []) if n not in seen))
+    pinned = [n for n in order if n in canvas.pinned or n == canvas.root]
+    rest = [n for n in order if n not in set(pinned)]
+    room = max(canvas.limit - len(pinned), 0)
+    kept = set(pinned) | set(rest[:room])
+    shown = visible[visible["id"].isin(kept)].reset_index(drop=True)
+    shown_edges = edges[edges["source"].isin(kept) & edges["target"].isin(kept)].reset_index(drop=True)
+    return shown, shown_edges, max(len(rest) - room, 0)
+
+
+def _safe(text: object) -> str:
+    """Text for the graph's info panel shown as typed: an ``<a …>`` tag is broken with an invisible
+    character so the panel never turns it into a live link."""
+    return _LINK_MARKUP.sub(
+        "<\u200b", "" if text is None or (isinstance(text, float) and text != text) else str(text)
+    )
+
+
+def _node_text(row: pd.Series) -> str:
+    caption = str(row["caption"] or "")
+    if row["label"] == "Case":
+        return f"{label('detail', caption)} {row['key']}".strip()
+    if row["label"] == "Dispute":
+        return f"{row['key']} {label('category', caption)}".strip()
+    return caption or str(row["key"])
+
+
+def _edge_text(kind: str, detail: str) -> str:
+    if kind in ("KIN", "SOCIAL"):
+        return label("relation", detail)
+    if kind == "PARTY":
+        return label("role", detail)
+    if kind == "CASE":
+        return t("edge_turned_into") if detail == "turned_into" else label("role", detail)
+    return t("edge_lives_at")
+
+
+def elements(nodes: pd.DataFrame, edges: pd.DataFrame, canvas: Canvas) -> dict[str, list[dict]]:
+    """Cytoscape.js elements: each node's type in ``label`` (for its style), its text in ``name``,
+    and the fields the info panel lists under readable names; pinned nodes flagged ``_pinned``."""
+    out_nodes = []
+    for _, row in nodes.iterrows():
+        when = "" if pd.isna(row["at"]) else f"{pd.Timestamp(row['at']):%Y-%m-%d}"
+        data = {"id": row["id"], "label": row["label"], "name": _safe(_node_text(row)),
+                t("graph_type"): label("node", row["label"]), t("graph_key"): _safe(row["key"])}  # fmt: skip
+        if when:
+            data[t("time")] = when
+        if row["id"] == canvas.root or row["id"] in canvas.pinned:
+            data["_pinned"] = True
+        out_nodes.append({"data": data})
+    out_edges = [
+        {"data": {"id": f"e{i}", "source": s, "target": tg, "label": kind, "name": _edge_text(kind, detail),
+                  t("graph_edge"): t(f"edge_{kind.lower()}")}}  # fmt: skip
+        for i, (s, tg, kind, detail) in enumerate(zip(edges["source"], edges["target"], edges["kind"], edges["detail"], strict=True))
+    ]  # fmt: skip
+    return {"nodes": out_nodes, "edges": out_edges}
+
+
+def reason_evidence(nodes: pd.DataFrame, edges: pd.DataFrame, parties: list[str]) -> pd.DataFrame:
+    """Who and what stand behind a kin reason: for each party (person keys), each relative in the
+    view with a case (as suspect or victim), the relation, the case, its offence and date, and
+    whether the offence is violent. Columns: party, relation, relative, relative_name, case_id,
+    offence, filed_at, role, violent."""
+    columns = [
+        "party",
+        "relation",
+        "relative",
+        "relative_name",
+        "case_id",
+        "offence",
+        "filed_at",
+        "role",
+        "violent",
+    ]
+    info = nodes.set_index("id")
+    rows = []
+    party_ids = {node_id("Person", p) for p in parties}
+    kin = edges[edges["kind"].eq("KIN") & (edges["source"].isin(party_ids) | edges["target"].isin(party_ids))]
+    cases = edges[edges["kind"].eq("CASE") & edges["source"].str.startswith("Person:")]
+    for source, target, relation in zip(kin["source"], kin["target"], kin["detail"], strict=True):
+        party, relative = (source, target) if source in party_ids else (target, source)
+        for case, role in zip(cases.loc[cases["source"].eq(relative), "target"], cases.loc[cases["source"].eq(relative), "detail"], strict=True):  # fmt: skip
+            offence = str(info["caption"].get(case, ""))
+            rows.append({"party": party.split(":", 1)[1], "relation": relation, "relative": relative.split(":", 1)[1],
+                         "relative_name": str(info["caption"].get(relative, "")), "case_id": case.split(":", 1)[1],
+                         "offence": offence, "filed_at": info["at"].get(case), "role": role,
+                         "violent": offence in VIOLENT})  # fmt: skip
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.sort_values(["violent", "filed_at"], ascending=[False, False]).reset_index(drop=True)
