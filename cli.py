@@ -256,9 +256,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 @command
 def cmd_report(args: argparse.Namespace) -> int:
-    from ui.review_export import write_review
+    from jobs.report import report_job
 
-    summary = write_review(Path(args.run), Path(args.out), month=args.month)
+    summary = report_job(Path(args.run), Path(args.out), month=args.month)
     print(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
     return 0
 

@@ -141,7 +141,7 @@ def _header(ctx: PageContext, dispute: dict, decided: pd.Series) -> None:
             st.markdown(t("no_decision"))
     if dispute.get("advisory"):
         st.warning(dispute["advisory"], icon="⚖️")
-    cols = st.columns(5)
+    cols = list(st.columns(5))
     probability = dispute.get("probability")
     cols[0].metric(t("probability"), f"{probability:.1%}" if probability is not None else t("not_available"))
     cols[1].metric(t("rank"), f"{dispute.get('rank')}")
@@ -172,7 +172,7 @@ def _explanation(dispute: dict, nodes: pd.DataFrame, edges: pd.DataFrame, partie
     )
     st.markdown(f"**{t('evidence')}**")
     st.markdown("\n".join(
-        "- " + t("evidence_line", party=md_text(names.get(row.party, row.party)), relation=label("relation", row.relation),
+        "- " + t("evidence_line", party=md_text(names.get(str(row.party), str(row.party))), relation=label("relation", row.relation),
                  relative=md_text(row.relative_name or row.relative), role=label("role", row.role), case=md_text(row.case_id),
                  offence=label("detail", row.offence), day=fmt_day(row.filed_at))
         for row in evidence.head(8).itertuples()

@@ -70,7 +70,9 @@ def _restore_filters(ctx: PageContext) -> None:
     after another page, a case, a reload or a new sign-in."""
     if any(key in st.session_state for key in FILTER_KEYS):
         return
-    saved = ctx.register.preference(ctx.principal.username, PREFERENCE, {}) or {}
+    saved = ctx.register.preference(ctx.principal.username, PREFERENCE, {})
+    if not isinstance(saved, dict):
+        return
     for key in FILTER_KEYS:
         if key in saved:
             st.session_state[key] = saved[key]

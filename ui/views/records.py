@@ -104,9 +104,9 @@ def alerts_section(ctx: PageContext, alerts: pd.DataFrame, key: str, limit: int 
                         f"{md_text(row.message)}")  # fmt: skip
             if c2.button(t("acknowledge"), key=f"{key}_ack_{row.alert_id}"):
                 try:
-                    ctx.scoped.record_decision("note", dispute_id=str(row.dispute_id), alert=int(row.alert_id),
+                    ctx.scoped.record_decision("note", dispute_id=str(row.dispute_id), alert=int(str(row.alert_id)),
                                                acknowledged=True)  # fmt: skip
-                    ctx.register.acknowledge_alert(int(row.alert_id), ctx.principal.username)
+                    ctx.register.acknowledge_alert(int(str(row.alert_id)), ctx.principal.username)
                 except (DecisionError, AccessDenied) as exc:
                     st.error(t("access_denied", error=md_text(exc)))
                     return

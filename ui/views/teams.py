@@ -46,7 +46,7 @@ def render(ctx: PageContext) -> None:
         st.info(t("no_team"))
         return
     staff = run.tables.staff
-    names = staff.set_index("staff_id")["name"].to_dict()
+    names = {str(k): str(v) for k, v in zip(staff["staff_id"], staff["name"], strict=True)}
     phones = staff.set_index("staff_id")["phone"].to_dict()
     ranking = ctx.scoped.ranking()
     info = ranking.set_index("dispute_id")
