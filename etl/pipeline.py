@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from config import Settings, get_settings
+from etl.clusters import number_persons
 from etl.constraints import PersonConstraint, apply_person_constraints, record_keys
 from etl.contract import KEY_SPACES, PERSON_TABLES, TABLE_ORDER, TABLES
 from etl.link import (
@@ -38,7 +39,6 @@ from etl.reader import READ_ERROR, ROW, RawTable, read_drop
 from etl.resolve import (
     address_keys,
     attach_by_unique_name,
-    number_persons,
     relation_evidence,
     representative_persons,
     resolve_persons,
