@@ -21,7 +21,9 @@ import pandas as pd
 from etl.blocking import BLOCK_CAPS, block_keys, prepare_records
 from etl.constraints import record_keys
 from etl.contract import KEY_SPACES, TABLES
-from etl.link import LinkModel, link_followups, link_new_calls
+from etl.link import link_followups
+from etl.link_increment import link_new_calls
+from etl.link_model import LinkModel
 from etl.match_weights import MATCH_THRESHOLD, compare_pairs, score_pairs
 from etl.pipeline import (
     ROW,
