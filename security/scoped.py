@@ -27,7 +27,7 @@ from typing import Any
 import pandas as pd
 
 from config import Settings
-from etl.link import LINK_THRESHOLD
+from etl.link_model import LINK_THRESHOLD
 from etl.schema import CanonicalTables
 from graph.store import EDGE_COLUMNS, NODE_COLUMNS, GraphStore
 from security.audit import AuditLog, record_override
