@@ -24,17 +24,6 @@ from etl.clusters import cluster_pairs, id_classes, number_persons, same_person_
 from etl.context import attach_by_context
 from etl.match_weights import MATCH_THRESHOLD, compare_pairs, ids_close, score_pairs
 
-RESOLVE_COLUMNS = [
-    "name_norm",
-    "id_number",
-    "id_valid",
-    "phone",
-    "gender",
-    "birth_year",
-    "address",
-    "community",
-]
-
 
 def resolve_persons(
     records: pd.DataFrame, threshold: float = MATCH_THRESHOLD
