@@ -48,8 +48,9 @@ from security.policy import (
     can,
     visibility,
 )
+from security.principals import ConfigurationError, Principal, Session
 from security.search import CJK, SearchIndex, search
-from security.users import ConfigurationError, Principal, Session, SessionGuard
+from security.user_store import SessionGuard
 
 RANKING_FILTERS = frozenset({"tier", "county", "township", "grid_id", "category", "min_probability", "limit"})
 EXPORTABLE = ("ranking", "disputes", "parties", "persons")
@@ -172,7 +173,7 @@ class ScopedRun:
     and person search) and then kept, so the other pages never load a graph. Without
     ``store`` an embedded store is loaded from ``tables`` at that point. ``pseudonym_key`` is
     needed only when the principal may see pseudonymised data (see :func:`pseudonym_key`).
-    With a ``guard`` (:class:`~security.users.SessionGuard`) every query first re-checks the
+    With a ``guard`` (:class:`~security.user_store.SessionGuard`) every query first re-checks the
     session: once it expired or its account was disabled, removed, changed or given a new
     password, every query is refused (audited as ``denied``).
     """
@@ -869,7 +870,7 @@ def read_audit(principal: Principal, audit: AuditLog) -> pd.DataFrame:
 
 def list_users(principal: Principal, users_file: Path, audit: AuditLog) -> pd.DataFrame:
     """The users (without password hashes) for the admin's user page; audited."""
-    from security.users import users_frame
+    from security.user_store import users_frame
 
     if not can(principal.role, "manage_users"):
         audit.record(principal.username, principal.role, "denied", "users", reason="may not manage users")
