@@ -25,7 +25,7 @@ class Settings:
     users_file: Path
     audit_log: Path
     session_minutes: int
-    # Sign-in throttling (security.users): growing, capped waits per account after a few free
+    # Sign-in throttling (security.signin): growing, capped waits per account after a few free
     # failures, a limit per dashboard session, state in one small file per username.
     login_free_failures: int = 3
     login_base_delay_seconds: int = 2

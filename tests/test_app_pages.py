@@ -199,7 +199,7 @@ def test_table_pages_never_load_the_graph_store(app_env: Path, store_opens: list
         at = logged_in(username)
         for page in pages:
             open_page(at, page)
-        assert "_graph" not in vars(at.session_state["scoped_run"][1]), username
+        assert at.session_state["scoped_run"][1].loaded_store is None, username
     assert store_opens == []
 
 
@@ -212,12 +212,12 @@ def test_network_page_loads_the_shared_store_once(app_env: Path, store_opens: li
     assert store_opens == ["memory"]
     assert graph_elements(at)["nodes"]
     scoped = at.session_state["scoped_run"][1]
-    assert "_graph" in vars(scoped)
+    assert scoped.loaded_store is not None
     # Another session's case network uses the store already loaded in this process.
     other = open_page(logged_in("analyst"), "case")
     assert graph_elements(other)["nodes"]
     assert store_opens == ["memory"]
-    assert vars(other.session_state["scoped_run"][1])["_graph"] is vars(scoped)["_graph"]
+    assert other.session_state["scoped_run"][1].loaded_store is scoped.loaded_store
 
 
 def test_unreachable_neo4j_warns_on_the_network_page_and_falls_back(
