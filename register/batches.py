@@ -10,7 +10,10 @@ one transaction, refused when another batch changed the identities meanwhile.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -22,10 +25,31 @@ from register import schema as t
 from register.core import RegisterConflict, RegisterCore, local_now
 from register.reconcile import IdentityChanges, IdentityState
 
-if TYPE_CHECKING:
-    from register.store import BatchRecord
-
 IDENTITY_VERSION = "identity_version"
+
+
+@dataclass
+class BatchRecord:
+    """Everything one batch adds to the register, committed at once by :meth:`Register.commit_batch`."""
+
+    kind: str
+    as_of: pd.Timestamp
+    fingerprint: str
+    run_dir: str
+    started_at: datetime
+    summary: dict
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)
+    model_version: str | None = None
+    identity: IdentityChanges | None = None
+    identity_version: int | None = None
+    model_path: str | None = None
+    model_summary: dict | None = None
+    tiers: pd.DataFrame | None = None  # dispute_id, tier, model_tier, probability
+    team_events: pd.DataFrame | None = None  # dispute_id, role_in_team, staff_id, action, reason
+    team_seen_event_id: int = 0
+    staff: pd.DataFrame | None = None
+    alerts: pd.DataFrame | None = None  # dispute_id, kind, at, message, recipients
+    supersedes: Sequence[int] = field(default_factory=tuple)
 
 
 class BatchCommit(RegisterCore):

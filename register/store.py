@@ -15,46 +15,15 @@ Callers import from here only: ``Register``, ``BatchRecord`` (what a batch hands
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-import pandas as pd
-
-from register.batches import BatchCommit
+from register.batches import BatchCommit, BatchRecord
 from register.casework import Casework
 from register.core import RegisterConflict, local_now
 from register.overrides import Overrides
 from register.reads import Reads
-from register.reconcile import IdentityChanges
 
 __all__ = ["BatchRecord", "Register", "RegisterConflict", "local_now"]
-
-
-@dataclass
-class BatchRecord:
-    """Everything one batch adds to the register, committed at once by :meth:`Register.commit_batch`."""
-
-    kind: str
-    as_of: pd.Timestamp
-    fingerprint: str
-    run_dir: str
-    started_at: datetime
-    summary: dict
-    token: str = field(default_factory=lambda: uuid.uuid4().hex)
-    model_version: str | None = None
-    identity: IdentityChanges | None = None
-    identity_version: int | None = None
-    model_path: str | None = None
-    model_summary: dict | None = None
-    tiers: pd.DataFrame | None = None  # dispute_id, tier, model_tier, probability
-    team_events: pd.DataFrame | None = None  # dispute_id, role_in_team, staff_id, action, reason
-    team_seen_event_id: int = 0
-    staff: pd.DataFrame | None = None
-    alerts: pd.DataFrame | None = None  # dispute_id, kind, at, message, recipients
-    supersedes: Sequence[int] = field(default_factory=tuple)
 
 
 class Register(BatchCommit, Overrides, Casework, Reads):
