@@ -13,12 +13,13 @@ import pandas as pd
 
 
 def guarded_union_find(
-    nodes: np.ndarray, ii: np.ndarray, jj: np.ndarray, weight: np.ndarray, ids: np.ndarray
+    nodes: np.ndarray, ii: np.ndarray, jj: np.ndarray, weight: np.ndarray, *guards: np.ndarray
 ) -> dict[int, int]:
-    """Union–find over the given pairs, strongest first, refusing any union of two different
-    valid ids. Returns node -> smallest node of its final group."""
+    """Union–find over the given pairs, strongest first, refusing any union of two groups that
+    carry different values of one guard (a valid ID number, a side of a split; a guard value is
+    a string, anything else carries none). Returns node -> smallest node of its final group."""
     parent = {int(x): int(x) for x in nodes}
-    root_id = {int(x): ids[x] for x in nodes if isinstance(ids[x], str)}
+    held = [{int(x): g[x] for x in nodes if isinstance(g[x], str)} for g in guards]
 
     def find(x: int) -> int:
         root = x
@@ -28,18 +29,18 @@ def guarded_union_find(
             parent[x], x = root, parent[x]
         return root
 
-    order = np.argsort(-weight, kind="stable")
-    for a, b in zip(ii[order].tolist(), jj[order].tolist(), strict=True):
+    strongest = np.argsort(-weight, kind="stable")
+    for a, b in zip(ii[strongest].tolist(), jj[strongest].tolist(), strict=True):
         ra, rb = find(a), find(b)
         if ra == rb:
             continue
-        ida, idb = root_id.get(ra), root_id.get(rb)
-        if ida is not None and idb is not None and ida != idb:
+        if any(ra in g and rb in g and g[ra] != g[rb] for g in held):
             continue
         ra, rb = min(ra, rb), max(ra, rb)
         parent[rb] = ra
-        if ida is not None or idb is not None:
-            root_id[ra] = ida if ida is not None else idb
+        for g in held:
+            if rb in g and ra not in g:
+                g[ra] = g[rb]
     return {x: find(x) for x in parent}
 
 
