@@ -70,14 +70,13 @@ class ReasonRequired(AccessDenied):
     """The action needs a non-empty reason or justification."""
 
 
-def pseudonym_key(settings: Settings, env: Mapping[str, str] | None = None) -> bytes:
-    """The secret key of person pseudonyms: ``PSEUDONYM_KEY`` from the environment.
+def pseudonym_key(settings: Settings) -> bytes:
+    """The secret key of person pseudonyms: ``settings.pseudonym_key`` (``PSEUDONYM_KEY``).
 
     In demo mode a random key is created once in ``<users file folder>/pseudonym.key`` (mode
     0600) when the variable is unset; production mode refuses to run without the variable.
     """
-    env = os.environ if env is None else env
-    value = env.get("PSEUDONYM_KEY", "").strip()
+    value = settings.pseudonym_key
     if value:
         return value.encode("utf-8")
     if settings.app_mode == "production":
@@ -132,7 +131,6 @@ class ScopedRun:
         settings: Settings,
         store: StoreSource | None = None,
         now: datetime | None = None,
-        env: Mapping[str, str] | None = None,
     ) -> ScopedRun:
         """The scoped view for a logged-in session; a session that expired, or whose account was
         disabled, removed, changed or given a new password, is refused (and audited), then and
@@ -148,7 +146,7 @@ class ScopedRun:
         if problem is not None:
             audit.record(principal.username, principal.role, "denied", "session", reason=problem)
             raise AccessDenied(f"{principal.username}: {problem}; log in again")
-        key = pseudonym_key(settings, env) if can(principal.role, "pseudonymised") else None
+        key = pseudonym_key(settings) if can(principal.role, "pseudonymised") else None
         return cls(tables, scores, principal, audit, store=store, pseudonym_key=key, guard=guard)
 
     # ----------------------------------------------------------------- scope

@@ -280,7 +280,7 @@ def check_disabled_session() -> str:
         audit = AuditLog(s.audit_log)
         session = login("commander", "demo-commander", audit, s)
         assert session is not None
-        run = ScopedRun.for_session(session, tiny_tables(), tiny_scores(), s, env={})
+        run = ScopedRun.for_session(session, tiny_tables(), tiny_scores(), s)
         run.ranking()
         disable_user(s, "commander", audit)
         try:

@@ -3,6 +3,7 @@ advisory notice."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import stat
 from datetime import UTC, datetime, timedelta
@@ -127,11 +128,11 @@ def test_production_refuses_to_start_without_users_or_with_demo_users(tmp_path: 
 
 def test_production_needs_a_pseudonym_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="PSEUDONYM_KEY"):
-        pseudonym_key(settings_for(tmp_path, "production"), env={})
-    assert pseudonym_key(settings_for(tmp_path, "production"), env={"PSEUDONYM_KEY": "k" * 32}) == b"k" * 32
+        pseudonym_key(settings_for(tmp_path, "production"))
+    assert pseudonym_key(settings_for(tmp_path, "production", PSEUDONYM_KEY="k" * 32)) == b"k" * 32
     demo = settings_for(tmp_path, "demo")
-    first = pseudonym_key(demo, env={})
-    assert first == pseudonym_key(demo, env={}) and len(first) == 64
+    first = pseudonym_key(demo)
+    assert first == pseudonym_key(demo) and len(first) == 64
     assert stat.S_IMODE((demo.users_file.parent / "pseudonym.key").stat().st_mode) == 0o600
 
 
@@ -250,18 +251,14 @@ def test_scoped_run_for_session_refuses_expired_sessions(tmp_path: Path) -> None
     audit = AuditLog(s.audit_log)
     session = login("gridworker", "demo-gridworker", audit, s, NOW)
     assert session is not None
-    run = ScopedRun.for_session(
-        session, tiny_tables(), tiny_scores(), s, now=NOW + timedelta(minutes=9), env={}
-    )
+    run = ScopedRun.for_session(session, tiny_tables(), tiny_scores(), s, now=NOW + timedelta(minutes=9))
     assert set(run.ranking()["dispute_id"]) == {"D-R1"} and run.pseudonym_key is None
     with pytest.raises(AccessDenied, match="expired"):
-        ScopedRun.for_session(
-            session, tiny_tables(), tiny_scores(), s, now=NOW + timedelta(minutes=10), env={}
-        )
+        ScopedRun.for_session(session, tiny_tables(), tiny_scores(), s, now=NOW + timedelta(minutes=10))
     scientist = login("scientist", "demo-scientist", audit, s, NOW)
     assert scientist is not None
     keyed = ScopedRun.for_session(
-        scientist, tiny_tables(), tiny_scores(), s, now=NOW, env={"PSEUDONYM_KEY": "k1"}
+        scientist, tiny_tables(), tiny_scores(), dataclasses.replace(s, pseudonym_key="k1"), now=NOW
     )
     assert keyed.pseudonym_key == b"k1"
     logout(session, audit, NOW)
@@ -600,9 +597,7 @@ def test_disabling_a_user_ends_their_live_sessions(tmp_path: Path) -> None:
     s, audit = demo_setup(tmp_path)
     session = login("commander", "demo-commander", audit, s, NOW)
     assert session is not None
-    run = ScopedRun.for_session(
-        session, tiny_tables(), tiny_scores(), s, now=NOW + timedelta(minutes=1), env={}
-    )
+    run = ScopedRun.for_session(session, tiny_tables(), tiny_scores(), s, now=NOW + timedelta(minutes=1))
     assert len(run.ranking()) == 4
     disable_user(s, "commander", audit, by="cli:ops", now=NOW + timedelta(minutes=2))
     for query in (run.ranking, lambda: run.dispute("D-R1"), lambda: run.unmask("phone", "P000001", "核实")):
