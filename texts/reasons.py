@@ -1,0 +1,177 @@
+"""Reasons as codes with values, and their text in Chinese and English.
+
+The core (``models/``) states a reason as a :class:`Reason`: a code from
+:data:`texts.templates.TEMPLATES` and the values its sentence needs (counts, ids, times, and
+codes such as a tier or a category). :func:`render` writes it in a language; a run folder
+stores it as JSON (:func:`dumps` / :func:`loads`). Files the contract reads (scores.csv's
+``top_factors``, alerts.csv's ``message``) carry the Chinese text, and :func:`parse` reads a
+Chinese text back into its reason with the same template, for what is kept only as text.
+
+A value's kind follows from its field's name (:data:`texts.templates.FIELDS`): a count is
+written as a number, a code by its label (:mod:`texts.labels`), anything else as it is. An
+English template may give a count's singular and plural, ``{n:call|calls}``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import string
+from dataclasses import dataclass
+from functools import cache
+
+from texts.labels import LABELS, label_in
+from texts.templates import ALERTS, COUNT, FACTORS, FIELDS, TEMPLATES
+
+Value = str | int
+# The column in which a frame (a batch's scores) carries each row's reasons, a tuple of Reason.
+REASONS_COLUMN = "reasons"
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One reason: a template code and the values of its fields, in field-name order."""
+
+    code: str
+    values: tuple[tuple[str, Value], ...] = ()
+
+    @classmethod
+    def of(cls, code: str, **values: Value) -> Reason:
+        """The reason ``code`` with ``values`` (a field -> a count, a code or a text)."""
+        if code not in TEMPLATES:
+            raise KeyError(f"unknown reason code {code!r}")
+        return cls(code, tuple(sorted(values.items())))
+
+    def value(self, field: str) -> Value:
+        """The value of ``field``."""
+        return dict(self.values)[field]
+
+    def as_json(self) -> list:
+        """``[code, {field: value}]``, as a run folder stores it."""
+        return [self.code, dict(self.values)]
+
+    @classmethod
+    def from_json(cls, item: list) -> Reason:
+        """The reason :meth:`as_json` wrote."""
+        code, values = item
+        return cls.of(str(code), **{str(k): v for k, v in dict(values).items()})
+
+
+class _Formatter(string.Formatter):
+    """Counts with a ``one|many`` spec choose the singular or the plural word."""
+
+    def format_field(self, value: object, format_spec: str) -> str:
+        if "|" in format_spec:
+            one, many = format_spec.split("|", 1)
+            return one if value == 1 else many
+        return super().format_field(value, format_spec)
+
+
+_FORMATTER = _Formatter()
+
+
+def _shown(field: str, value: Value, lang: str) -> Value:
+    kind = FIELDS.get(field)
+    if kind == COUNT:
+        return int(value)
+    if kind is not None:
+        return label_in(kind, value, lang)
+    return str(value)
+
+
+def render(reason: Reason, lang: str = "zh") -> str:
+    """The sentence of ``reason`` in ``lang`` (``zh`` or ``en``)."""
+    zh, en = TEMPLATES[reason.code]
+    template = en if lang == "en" else zh
+    values = {field: _shown(field, value, lang) for field, value in reason.values}
+    return _FORMATTER.format(template, **values)
+
+
+def render_all(reasons: tuple[Reason, ...] | list[Reason], lang: str = "zh", sep: str = ";") -> str:
+    """Several reasons' sentences joined by ``sep``."""
+    return sep.join(render(reason, lang) for reason in reasons)
+
+
+def dumps(reasons: tuple[Reason, ...] | list[Reason]) -> str:
+    """Reasons as a JSON list of ``[code, {field: value}]``."""
+    return json.dumps([reason.as_json() for reason in reasons], ensure_ascii=False)
+
+
+def loads(text: str) -> tuple[Reason, ...]:
+    """The reasons :func:`dumps` wrote."""
+    return tuple(Reason.from_json(item) for item in json.loads(text))
+
+
+@cache
+def _pattern(
+    code: str, known: tuple[tuple[str, str], ...] = ()
+) -> tuple[re.Pattern[str], dict[str, dict[str, str]]] | None:
+    """A regular expression matching the Chinese sentence of ``code`` (None for a template with
+    no literal text: it would match anything), and per label field the code of each name.
+    ``known`` fields match their given text only."""
+    given = dict(known)
+    parts: list[str] = []
+    names: dict[str, dict[str, str]] = {}
+    seen: set[str] = set()
+    literal = ""
+    for text, field, _spec, _conversion in _FORMATTER.parse(TEMPLATES[code][0]):
+        literal += text
+        parts.append(re.escape(text))
+        if field is None:
+            continue
+        if field in seen:
+            parts.append(f"(?P={field})")
+            continue
+        seen.add(field)
+        kind = FIELDS.get(field)
+        if field in given:
+            parts.append(f"(?P<{field}>{re.escape(given[field])})")
+        elif kind == COUNT:
+            parts.append(rf"(?P<{field}>-?\d+)")
+        elif kind is not None:
+            names[field] = {zh: c for c, (zh, _en) in LABELS[kind].items()}
+            choices = "|".join(re.escape(n) for n in sorted(names[field], key=len, reverse=True))
+            parts.append(f"(?P<{field}>{choices})")
+        else:
+            parts.append(rf"(?P<{field}>.+?)")
+    if not literal:
+        return None
+    return re.compile("".join(parts) + r"\Z", re.DOTALL), names
+
+
+def parse(
+    text: str, codes: tuple[str, ...] | None = None, known: dict[str, str] | None = None
+) -> Reason | None:
+    """The reason whose Chinese sentence ``text`` is (among ``codes``, default all), or None.
+
+    ``known``: text fields whose value is known (a dispute id): an id may end in digits that
+    could as well begin the count written after it."""
+    for code in codes if codes is not None else tuple(TEMPLATES):
+        compiled = _pattern(code, tuple(sorted((known or {}).items())))
+        if compiled is None:
+            continue
+        pattern, names = compiled
+        found = pattern.match(text)
+        if found is None:
+            continue
+        values: dict[str, Value] = {}
+        for field, value in found.groupdict().items():
+            if FIELDS.get(field) == COUNT:
+                values[field] = int(value)
+            else:
+                values[field] = names[field][value] if field in names else value
+        return Reason.of(code, **values)
+    return None
+
+
+def read_factors(text: object) -> tuple[Reason, ...]:
+    """The reasons of a ``;``-separated ``top_factors`` text, read back; a phrase that is no
+    sentence of the platform's stays as written (code ``feature``)."""
+    phrases = [p for p in str(text or "").split(";") if p]
+    return tuple(parse(p, tuple(FACTORS)) or Reason.of("feature", name=p) for p in phrases)
+
+
+def read_alert(message: object, dispute_id: str) -> Reason | None:
+    """The reason of the Chinese ``message`` of an alert on ``dispute_id``, read back (None for a
+    text of another form)."""
+    return parse(str(message or ""), tuple(ALERTS), {"dispute": str(dispute_id)})
