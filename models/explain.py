@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from models.train import TrainedModel
-from texts.reasons import Reason, render_all
+from texts.reasons import Reason, render_all, verbatim
 
 
 def _n(value: float) -> int:
@@ -131,7 +131,7 @@ def reason(feature: str, row: Mapping) -> Reason:
     for fragment, code in GRAPH_FACTS:
         if fragment in feature:
             return Reason.of(code)
-    return Reason.of("feature", name=feature)
+    return verbatim(feature)
 
 
 def contributions(model: TrainedModel, frame: pd.DataFrame) -> pd.DataFrame:

@@ -14,8 +14,8 @@ from jobs import catalog
 from models.explain import FACTS, GRAPH_FACTS, NO_FACTOR, reason
 from tests.run_fixtures import tiny_run  # noqa: F401
 from texts.labels import LABELS
-from texts.reasons import Reason, dumps, loads, parse, read_factors, render, render_all
-from texts.templates import COUNT, FACTORS, FIELDS, TEMPLATES
+from texts.reasons import Reason, dumps, loads, parse, read_factors, render, render_all, verbatim
+from texts.templates import COUNT, FACTORS, FIELDS, FREE_TEXT, PHRASE, SENTENCES, TEMPLATES
 from ui.data import load_run
 from ui.i18n import set_language
 from ui.reasons import factor_column, factor_lines
@@ -32,7 +32,7 @@ def sample(code: str) -> Reason:
     values: dict[str, str | int] = {}
     for field in fields_of(TEMPLATES[code][0]):
         kind = FIELDS.get(field)
-        values[field] = 2 if kind == COUNT else next(iter(LABELS[kind])) if kind else f"X-{field}9"
+        values[field] = 2 if kind == COUNT else next(iter(LABELS[kind])) if kind in LABELS else f"X-{field}9"
     return Reason.of(code, **values)
 
 
@@ -42,7 +42,11 @@ def test_every_reason_code_has_both_languages(code: str) -> None:
     assert zh.strip() and en.strip()
     assert fields_of(zh) == fields_of(en)
     assert not CHINESE.search(en), en
-    assert all(kind == COUNT or kind in LABELS for kind in map(FIELDS.get, fields_of(zh)) if kind)
+    assert all(
+        kind in (COUNT, SENTENCES, PHRASE, FREE_TEXT) or kind in LABELS
+        for kind in map(FIELDS.get, fields_of(zh))
+        if kind
+    )
 
 
 def test_every_label_has_both_languages() -> None:
@@ -56,7 +60,7 @@ def test_distinct_reasons_read_differently() -> None:
     assert len(set(chinese)) == len(chinese)
 
 
-@pytest.mark.parametrize("code", sorted(set(TEMPLATES) - {"feature"}))
+@pytest.mark.parametrize("code", sorted(set(TEMPLATES) - {"verbatim"}))
 def test_a_chinese_sentence_reads_back_into_its_reason(code: str) -> None:
     written = sample(code)
     # An alert is read back knowing its dispute (an id may end in digits, like a count after it).
@@ -102,7 +106,7 @@ def test_english_counts_agree_in_number() -> None:
 
 def test_a_phrase_of_no_known_form_stays_as_written() -> None:
     found = read_factors("土地纠纷当事人有寻衅滋事前科;近30天报警2次")
-    assert found == (Reason.of("feature", name="土地纠纷当事人有寻衅滋事前科"), Reason.of("calls_30d", n=2))
+    assert found == (verbatim("土地纠纷当事人有寻衅滋事前科"), Reason.of("calls_30d", n=2))
     assert render_all(found) == "土地纠纷当事人有寻衅滋事前科;近30天报警2次"
 
 

@@ -175,6 +175,16 @@ LABELS: dict[str, Names] = {
 }
 
 
+# A post on a 多包一 team: a role, a leader by rank.
+LABELS["post"] = {
+    **{role: names for role, names in STAFF_ROLE.items() if role != "leader"},
+    **{
+        f"{level}_leader": (zh + STAFF_ROLE["leader"][0], f"{en} leader")
+        for level, (zh, en) in LABELS["level"].items()
+    },
+}
+
+
 def label_in(kind: str, code: object, lang: str = "zh") -> str:
     """The name of ``code`` among ``kind``'s codes in ``lang``; an unknown code as it is,
     a missing value (None, NaN) as ''."""

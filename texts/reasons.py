@@ -8,8 +8,10 @@ stores it as JSON (:func:`dumps` / :func:`loads`). Files the contract reads (sco
 Chinese text back into its reason with the same template, for what is kept only as text.
 
 A value's kind follows from its field's name (:data:`texts.templates.FIELDS`): a count is
-written as a number, a code by its label (:mod:`texts.labels`), anything else as it is. An
-English template may give a count's singular and plural, ``{n:call|calls}``.
+written as a number, a code by its label (:mod:`texts.labels`), a nested text of sentences
+(``detail``, or one nested sentence such as ``area``) sentence by sentence, anything else as it is. An English template may give a
+count's singular and plural, ``{n:call|calls}``, or write a label in lower case, ``{role:lower}``.
+Several sentences kept as one text are joined by ``；`` (:func:`read_text`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from texts.labels import LABELS, label_in
-from texts.templates import ALERTS, COUNT, FACTORS, FIELDS, TEMPLATES
+from texts.templates import ALERTS, COUNT, FACTORS, FIELDS, FREE_TEXT, PHRASE, SENTENCES, TEMPLATES
 
 Value = str | int
 # The column in which a frame (a batch's scores) carries each row's reasons, a tuple of Reason.
@@ -57,13 +59,19 @@ class Reason:
         return cls.of(str(code), **{str(k): v for k, v in dict(values).items()})
 
 
+SEPARATOR = "；"
+
+
 class _Formatter(string.Formatter):
-    """Counts with a ``one|many`` spec choose the singular or the plural word."""
+    """Counts with a ``one|many`` spec choose the singular or the plural word; ``lower`` writes
+    a label in lower case."""
 
     def format_field(self, value: object, format_spec: str) -> str:
         if "|" in format_spec:
             one, many = format_spec.split("|", 1)
             return one if value == 1 else many
+        if format_spec == "lower":
+            return str(value).lower()
         return super().format_field(value, format_spec)
 
 
@@ -74,7 +82,9 @@ def _shown(field: str, value: Value, lang: str) -> Value:
     kind = FIELDS.get(field)
     if kind == COUNT:
         return int(value)
-    if kind is not None:
+    if kind in (SENTENCES, PHRASE):
+        return str(value) if lang == "zh" else render_text(str(value), lang)
+    if kind in LABELS:
         return label_in(kind, value, lang)
     return str(value)
 
@@ -128,13 +138,16 @@ def _pattern(
             parts.append(f"(?P<{field}>{re.escape(given[field])})")
         elif kind == COUNT:
             parts.append(rf"(?P<{field}>-?\d+)")
-        elif kind is not None:
+        elif kind in LABELS:
             names[field] = {zh: c for c, (zh, _en) in LABELS[kind].items()}
             choices = "|".join(re.escape(n) for n in sorted(names[field], key=len, reverse=True))
             parts.append(f"(?P<{field}>{choices})")
-        else:
+        elif kind in (SENTENCES, FREE_TEXT):
             parts.append(rf"(?P<{field}>.+?)")
-    if not literal:
+        else:
+            # An id or a name holds no "；": a text of several sentences is never one of them.
+            parts.append(rf"(?P<{field}>[^{SEPARATOR}]+?)")
+    if not literal and any(FIELDS.get(f) in (None, SENTENCES, PHRASE, FREE_TEXT) for f in seen):
         return None
     return re.compile("".join(parts) + r"\Z", re.DOTALL), names
 
@@ -164,11 +177,34 @@ def parse(
     return None
 
 
+def verbatim(text: str) -> Reason:
+    """A text that is no sentence of the platform's, shown as written in every language."""
+    return Reason.of("verbatim", text=text)
+
+
+def read_text(text: object) -> tuple[Reason, ...]:
+    """The sentences of a text the core keeps in Chinese (a team member's reason, an unfilled
+    post's), read back: the whole text as one sentence, else each ``；``-separated part; a
+    part of no known form stays as written."""
+    value = str(text or "")
+    whole = parse(value)
+    if whole is not None:
+        return (whole,)
+    return tuple(parse(part) or verbatim(part) for part in value.split(SEPARATOR) if part)
+
+
+def render_text(text: str, lang: str = "zh") -> str:
+    """A text the core keeps in Chinese, in ``lang`` (Chinese: as kept)."""
+    if lang == "zh":
+        return text
+    return "; ".join(render(reason, lang) for reason in read_text(text))
+
+
 def read_factors(text: object) -> tuple[Reason, ...]:
     """The reasons of a ``;``-separated ``top_factors`` text, read back; a phrase that is no
-    sentence of the platform's stays as written (code ``feature``)."""
+    sentence of the platform's stays as written (:func:`verbatim`)."""
     phrases = [p for p in str(text or "").split(";") if p]
-    return tuple(parse(p, tuple(FACTORS)) or Reason.of("feature", name=p) for p in phrases)
+    return tuple(parse(p, tuple(FACTORS)) or verbatim(p) for p in phrases)
 
 
 def read_alert(message: object, dispute_id: str) -> Reason | None:

@@ -8,6 +8,9 @@ value is written); see :mod:`texts.reasons`.
 from __future__ import annotations
 
 COUNT = "count"
+SENTENCES = "sentences"
+PHRASE = "phrase"
+FREE_TEXT = "free_text"
 
 # Field -> how its value is written: a count, or a code looked up in texts.labels by kind.
 # Any other field is a text written as it is (an id, a time, a quotation).
@@ -15,6 +18,7 @@ FIELDS: dict[str, str] = {
     "n": COUNT,
     "days": COUNT,
     "threshold": COUNT,
+    "busy": COUNT,
     "tier": "tier",
     "before": "tier",
     "category": "category",
@@ -24,6 +28,19 @@ FIELDS: dict[str, str] = {
     "duty": "duty",
     "from_level": "escalation_level",
     "to_level": "escalation_level",
+    "level": "level",
+    "role": "staff_role",
+    "post": "post",
+    "relation": "relation",
+    # A nested text of the platform's own sentences, written sentence by sentence ("；"-joined),
+    # or a single one.
+    "detail": SENTENCES,
+    "area": PHRASE,
+    "how": PHRASE,
+    # Text from a drop or a person, which may hold anything.
+    "excerpt": FREE_TEXT,
+    "note": FREE_TEXT,
+    "text": FREE_TEXT,
 }
 
 # The reasons behind a score (models/explain.py): scores.csv's top_factors, ';'-joined.
@@ -110,8 +127,6 @@ FACTORS: dict[str, tuple[str, str]] = {
     "pagerank": ("当事人处于关系网络中心", "A party is central in the network"),
     "degree": ("当事人社会关系复杂", "A party has many social ties"),
     "n_parties": ("涉及当事人较多", "Many parties involved"),
-    # A feature without a sentence of its own is named as it is.
-    "feature": ("{name}", "{name}"),
     "no_factor": ("无突出风险因素", "No outstanding risk factor"),
 }
 
@@ -148,4 +163,140 @@ ALERTS: dict[str, tuple[str, str]] = {
     ),
 }
 
-TEMPLATES: dict[str, tuple[str, str]] = {**FACTORS, **ALERTS}
+# The closed loop (models/closed_loop.py): each tier's follow-up duty, and why an overdue case
+# goes up a level.
+CLOSED_LOOP: dict[str, tuple[str, str]] = {
+    "follow_up_rule_red": (
+        "红色预警：24小时内首次走访，每周走访，每月20日研判",
+        "Red: first visit within 24 h, weekly visits, review on the 20th",
+    ),
+    "follow_up_rule_orange": (
+        "橙色预警：72小时内首次走访，每14天走访",
+        "Orange: first visit within 72 h, a visit every 14 days",
+    ),
+    "follow_up_rule_yellow": ("黄色预警：每月回访", "Yellow: a visit every month"),
+    "escalation_up": (
+        "{tier}预警{duty}逾期{days}天(阈值{threshold}天), 由{from_level}升级至{to_level}督办",
+        "{tier}: {duty} {days} {days:day|days} overdue (limit {threshold} {threshold:day|days}); "
+        "supervision moves up from {from_level} to {to_level}",
+    ),
+    "escalation_at_city": (
+        "{tier}预警{duty}逾期{days}天(阈值{threshold}天), 已由市级督办, 继续挂牌督办",
+        "{tier}: {duty} {days} {days:day|days} overdue (limit {threshold} {threshold:day|days}); "
+        "the city already supervises it and keeps it on its list",
+    ),
+}
+
+# Why a person is on a 多包一 team, why a post stays empty, who must stand aside
+# (models/assignment.py, models/team_candidates.py).
+ASSIGNMENT: dict[str, tuple[str, str]] = {
+    "team_continued": ("延续原包案团队", "Continues the team in force"),
+    "assigned_grid_worker": ("负责网格{grid}的网格员", "Grid worker of grid {grid}"),
+    "assigned_community_officer": ("负责网格{grid}的社区民警", "Community officer of grid {grid}"),
+    "assigned_leader": ("{area}{post}({tier}预警)", "{post} for {area} ({tier} alert)"),
+    "assigned_mediator_specialist": ("调解专长: {category}", "Mediator for {category:lower} disputes"),
+    "assigned_lawyer_specialist": (
+        "法律援助律师, 专长: {category}",
+        "Legal-aid lawyer for {category:lower} disputes",
+    ),
+    "assigned_not_specialist": (
+        "{area}{role}(非{category}专长)",
+        "{role} of {area} (no {category:lower} specialist)",
+    ),
+    "assigned_no_specialist": (
+        "{area}无可用{category}专长{role}, 由辖区{role}承担",
+        "No {category:lower} specialist free in {area}; the area's {role:lower} takes it",
+    ),
+    "area_grid": ("网格{grid}", "grid {grid}"),
+    "unfilled_none": ("{area}无{post}", "No {post:lower} in {area}"),
+    "unfilled_all_conflicted": (
+        "{area}{post}{n}人均与当事人有利害关系, 需回避",
+        "All {n} of {area} who could be {post:lower} are related to the parties and must stand aside",
+    ),
+    "unfilled_one_conflicted": (
+        "{area}{post}1人与当事人有利害关系, 需回避",
+        "The {post:lower} of {area} is related to the parties and must stand aside",
+    ),
+    "unfilled_busy": (
+        "{area}无可用{post}: {busy}人均已满负荷",
+        "No {post:lower} free in {area}: all {busy} are at full capacity",
+    ),
+    "unfilled_one_busy": (
+        "{area}无可用{post}: 1人已满负荷",
+        "No {post:lower} free in {area}: the one is at full capacity",
+    ),
+    "unfilled_conflicted_busy": (
+        "{area}无可用{post}: {n}人因利害关系回避, {busy}人均已满负荷",
+        "No {post:lower} free in {area}: {n} must stand aside as related to the parties, "
+        "the other {busy} are at full capacity",
+    ),
+    "unfilled_conflicted_one_busy": (
+        "{area}无可用{post}: {n}人因利害关系回避, 1人已满负荷",
+        "No {post:lower} free in {area}: {n} must stand aside as related to the parties, "
+        "the other one is at full capacity",
+    ),
+    "unfilled_unknown_dispute": (
+        "纠纷不在纠纷表中, 无法确定网格与辖区",
+        "The dispute is not in the disputes table; its grid and area are unknown",
+    ),
+    "unfilled_no_grid": ("纠纷未定位到网格, 无法确定辖区", "The dispute has no grid; its area is unknown"),
+    "candidate_full": ("已满负荷", "At full capacity"),
+    "conflict_party": (
+        "{staff_name}本人是当事人({how}, 人员{person})",
+        "{staff_name} is a party themself ({how}, person {person})",
+    ),
+    "conflict_related": (
+        "{staff_name}与当事人{party_name}系{relation}关系({how}, 人员{person})",
+        "{staff_name} is {party_name}'s {relation:lower} ({how}, person {person})",
+    ),
+    "how_phone": ("电话一致", "same phone"),
+    "how_name_in_grid": ("同名且居住在其负责网格{grid}", "same name, living in grid {grid} they cover"),
+}
+
+# Why a member leaves a 多包一 team, or may not join one (models/teams.py).
+TEAMS: dict[str, tuple[str, str]] = {
+    "team_closed": ("纠纷已结案, 团队解除", "The dispute is closed; the team is released"),
+    "team_not_open": (
+        "纠纷已不在办(365天内无新事件或已转为刑事案件), 团队解除",
+        "The dispute is no longer open (no new event in 365 days, or it turned criminal); the team is released",
+    ),
+    "team_tier_lowered": (
+        "预警等级降为{tier}, 多包一团队解除, 转入常规回访",
+        "The tier fell to {tier}; the responsible team is released and routine visits take over",
+    ),
+    "team_leader_level_changed": (
+        "预警等级由{before}变为{tier}, 责任领导须由{level}领导担任",
+        "The tier went from {before} to {tier}; the leader must be {level}",
+    ),
+    "team_leader_level_set": (
+        "预警等级为{tier}, 责任领导须由{level}领导担任",
+        "The tier is {tier}; the leader must be {level}",
+    ),
+    "team_grid_left": ("不再负责纠纷所在网格", "No longer covers the dispute's grid"),
+    "team_conflict": ("利益冲突: {detail}", "Conflict of interest: {detail}"),
+    "team_full": ("已达最大承接数, 由他人接替", "At full capacity; someone else takes over"),
+    "team_reassigned": ("重新分配: {detail}", "Reassigned: {detail}"),
+    "team_unplaced": ("本次未能继续安排该岗位", "This post could not be kept this time"),
+    "team_by_hand": ("人工指定: {note}", "Set by hand: {note}"),
+    "team_not_serious": (
+        "纠纷{dispute}当前不是红色或橙色预警, 无需多包一团队",
+        "Dispute {dispute} is not red or orange now; it needs no responsible team",
+    ),
+    "team_not_eligible": (
+        "{staff}不负责纠纷{dispute}所在辖区, 或不能担任该岗位",
+        "{staff} does not cover the area of dispute {dispute}, or cannot take this post",
+    ),
+}
+
+# What is no sentence of the platform's (a feature without one, a text of another form) is
+# shown as written.
+VERBATIM: dict[str, tuple[str, str]] = {"verbatim": ("{text}", "{text}")}
+
+TEMPLATES: dict[str, tuple[str, str]] = {
+    **FACTORS,
+    **ALERTS,
+    **CLOSED_LOOP,
+    **ASSIGNMENT,
+    **TEAMS,
+    **VERBATIM,
+}

@@ -396,17 +396,6 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "feedback": ("回访反馈", "feedback"),
         "intervention": ("干预处置", "intervention"),
     },
-    "rule": {
-        "red": (
-            "红色预警：24小时内首次走访，每周走访，每月20日研判",
-            "Red: first visit within 24 h, weekly visits, review on the 20th",
-        ),
-        "orange": (
-            "橙色预警：72小时内首次走访，每14天走访",
-            "Orange: first visit within 72 h, a visit every 14 days",
-        ),
-        "yellow": ("黄色预警：每月回访", "Yellow: a visit every month"),
-    },
     "match": {
         "id": ("编号", "id"),
         "id_part": ("编号片段", "part of an id"),

@@ -3,7 +3,10 @@
 A score's reasons come as codes (:class:`texts.reasons.Reason`) where the run kept them
 (``reasons.json``, a ``reasons`` column on the scores); otherwise, as for an alert, whose
 register row keeps only the contract's Chinese message, they are read back from the Chinese
-text by the same templates. A text of no known form is shown as written.
+text by the same templates. The same holds for the other
+sentences the core keeps as Chinese text (why a person is on a team or left it, why a post
+is empty: :func:`reason_text`). A text of no known form, such as a person's own words, is
+shown as written.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from texts.reasons import REASONS_COLUMN, Reason, read_alert, read_factors, render
+from models.closed_loop import FOLLOW_UP_RULES
+from texts.reasons import REASONS_COLUMN, Reason, read_alert, read_factors, render, render_text
 from ui.i18n import language, t
 
 
@@ -40,3 +44,15 @@ def alert_message(message: object, dispute_id: object) -> str:
     no known form)."""
     reason = read_alert(message, str(dispute_id))
     return str(message or "") if reason is None else render(reason, language())
+
+
+def follow_up_rule(tier: object) -> str:
+    """The follow-up duty of ``tier`` in the current language ('' for a tier without one)."""
+    rule = FOLLOW_UP_RULES.get(str(tier))
+    return "" if rule is None else render(rule.description, language())
+
+
+def reason_text(text: object) -> str:
+    """A reason the core kept as Chinese text (a team member's, an unfilled post's, a refusal),
+    in the current language."""
+    return render_text(str(text or ""), language())

@@ -15,7 +15,7 @@ from ui.format import fmt_day, fmt_time, times
 from ui.i18n import label, t
 from ui.network_view import collapse, node_id, reason_evidence
 from ui.reads import decisions_for, plan_for, teams_for
-from ui.reasons import factor_lines
+from ui.reasons import factor_lines, follow_up_rule, reason_text
 from ui.views.common import PageContext, guarded
 from ui.views.graph_panel import fetch_neighbourhood, network_panel
 from ui.views.records import follow_up_form, follow_up_log, notes_section
@@ -199,7 +199,7 @@ def _team(ctx: PageContext, dispute_id: str) -> None:
                 t("name"): team["staff_id"].map(staff["name"]).fillna(""),
                 t("phone"): team["staff_id"].map(staff["phone"]).fillna(""),
                 t("staff"): team["staff_id"],
-                t("reason"): team["reason"],
+                t("reason"): team["reason"].map(reason_text),
                 t("since"): times(team["since"]),
             }
         )
@@ -213,7 +213,7 @@ def _team(ctx: PageContext, dispute_id: str) -> None:
         missing = ctx.run.unfilled[ctx.run.unfilled["dispute_id"] == dispute_id]
         if not missing.empty:
             st.caption(t("unfilled") + "：" + "；".join(
-                f"{label('role', r)}（{md_text(why)}）" for r, why in zip(missing["role_in_team"], missing["reason"], strict=True)
+                f"{label('role', r)}（{md_text(reason_text(why))}）" for r, why in zip(missing["role_in_team"], missing["reason"], strict=True)
             ))  # fmt: skip
 
 
@@ -225,7 +225,7 @@ def _follow_ups(ctx: PageContext, dispute_id: str, decided: pd.Series) -> None:
         st.info(t("no_followups"))
     else:
         row = plan.iloc[0]
-        st.markdown(f"- {label('rule', row['tier'])}\n- {t('last_visit')}：{fmt_time(row['last_visit_at'])}\n"
+        st.markdown(f"- {follow_up_rule(row['tier'])}\n- {t('last_visit')}：{fmt_time(row['last_visit_at'])}\n"
                     f"- ⏰ {fmt_time(row['next_due_at'])}（{label('detail', row['due_kind'])}）")  # fmt: skip
     follow_up_form(ctx, dispute_id, "case_follow_up")
     st.markdown(f"**{t('follow_ups_recorded')}**")
