@@ -136,6 +136,7 @@ def test_the_case_page_in_english_states_its_reasons_in_english(app_env: Path) -
     assert "Explanation" in titles
     explanation = [m.value for m in at.markdown if m.value.startswith("- ")][0]
     assert explanation and not re.search(r"[\u3400-\u9fff]", explanation)
+    assert not [w.value for w in at.warning if re.search(r"[\u3400-\u9fff]", w.value)]  # the advisory notice
     kept = read_reasons(Path(os.environ["RUN_DIR"]))
     sentences = {render(reason, "en") for found in kept.values() for reason in found}
     assert {line[2:].replace("\\", "") for line in explanation.splitlines()} <= sentences

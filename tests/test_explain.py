@@ -3,6 +3,7 @@ sentences, the Chinese read back, and a scored run shown in English without a Ch
 
 from __future__ import annotations
 
+import json
 import re
 import string
 from pathlib import Path
@@ -14,7 +15,7 @@ from jobs import catalog
 from models.explain import FACTS, GRAPH_FACTS, NO_FACTOR, reason
 from tests.run_fixtures import tiny_run  # noqa: F401
 from texts.labels import LABELS
-from texts.reasons import Reason, dumps, loads, parse, read_factors, render, render_all, verbatim
+from texts.reasons import Reason, parse, read_factors, render, render_all, verbatim
 from texts.templates import COUNT, FACTORS, FIELDS, FREE_TEXT, PHRASE, SENTENCES, TEMPLATES
 from ui.data import load_run
 from ui.i18n import set_language
@@ -66,7 +67,7 @@ def test_a_chinese_sentence_reads_back_into_its_reason(code: str) -> None:
     # An alert is read back knowing its dispute (an id may end in digits, like a count after it).
     known = {"dispute": str(written.value("dispute"))} if "dispute" in dict(written.values) else None
     assert parse(render(written), known=known) == written
-    assert loads(dumps([written])) == (written,)
+    assert Reason.from_json(json.loads(json.dumps(written.as_json()))) == written
 
 
 def test_every_feature_states_a_reason_of_its_own() -> None:

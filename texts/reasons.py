@@ -3,20 +3,20 @@
 The core (``models/``) states a reason as a :class:`Reason`: a code from
 :data:`texts.templates.TEMPLATES` and the values its sentence needs (counts, ids, times, and
 codes such as a tier or a category). :func:`render` writes it in a language; a run folder
-stores it as JSON (:func:`dumps` / :func:`loads`). Files the contract reads (scores.csv's
-``top_factors``, alerts.csv's ``message``) carry the Chinese text, and :func:`parse` reads a
-Chinese text back into its reason with the same template, for what is kept only as text.
+stores it as JSON (:meth:`Reason.as_json`). Files the contract reads (scores.csv's
+``top_factors``, alerts.csv's ``message``) and the register carry the Chinese text, and
+:func:`parse` reads a Chinese text back into its reason with the same template, for what is
+kept only as text. Several sentences kept as one text are joined by ``；`` (:func:`read_text`).
 
 A value's kind follows from its field's name (:data:`texts.templates.FIELDS`): a count is
-written as a number, a code by its label (:mod:`texts.labels`), a nested text of sentences
-(``detail``, or one nested sentence such as ``area``) sentence by sentence, anything else as it is. An English template may give a
-count's singular and plural, ``{n:call|calls}``, or write a label in lower case, ``{role:lower}``.
-Several sentences kept as one text are joined by ``；`` (:func:`read_text`).
+written as a number, a code by its label (:mod:`texts.labels`), a nested text of the
+platform's sentences (``detail``; one nested sentence: ``area``, ``how``) sentence by
+sentence, anything else as it is. An English template may give a count's singular and plural,
+``{n:call|calls}``, or write a label in lower case, ``{role:lower}``.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import string
 from dataclasses import dataclass
@@ -100,16 +100,6 @@ def render(reason: Reason, lang: str = "zh") -> str:
 def render_all(reasons: tuple[Reason, ...] | list[Reason], lang: str = "zh", sep: str = ";") -> str:
     """Several reasons' sentences joined by ``sep``."""
     return sep.join(render(reason, lang) for reason in reasons)
-
-
-def dumps(reasons: tuple[Reason, ...] | list[Reason]) -> str:
-    """Reasons as a JSON list of ``[code, {field: value}]``."""
-    return json.dumps([reason.as_json() for reason in reasons], ensure_ascii=False)
-
-
-def loads(text: str) -> tuple[Reason, ...]:
-    """The reasons :func:`dumps` wrote."""
-    return tuple(Reason.from_json(item) for item in json.loads(text))
 
 
 @cache

@@ -288,6 +288,23 @@ TEAMS: dict[str, tuple[str, str]] = {
     ),
 }
 
+# The model advises, people decide: the notice beside the ranking and beside a red or orange case.
+_ADVISORY = (
+    "风险排序为辅助研判建议，最终处置由责任人决定；系统不自动作出任何处置决定。",
+    "The ranking is advice for the responsible people, who decide; the system decides nothing.",
+)
+ADVISORY: dict[str, tuple[str, str]] = {
+    "advisory": _ADVISORY,
+    "advisory_red": (
+        "红色预警：" + _ADVISORY[0] + "请责任人结合走访核实情况，尽快研判并记录处置意见。",
+        "Red alert: " + _ADVISORY[1] + " Check on a visit, decide soon and record what is to be done.",
+    ),
+    "advisory_orange": (
+        "橙色预警：" + _ADVISORY[0] + "请责任人结合走访核实情况研判。",
+        "Orange alert: " + _ADVISORY[1] + " Check on a visit and decide.",
+    ),
+}
+
 # What is no sentence of the platform's (a feature without one, a text of another form) is
 # shown as written.
 VERBATIM: dict[str, tuple[str, str]] = {"verbatim": ("{text}", "{text}")}
@@ -298,5 +315,6 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     **CLOSED_LOOP,
     **ASSIGNMENT,
     **TEAMS,
+    **ADVISORY,
     **VERBATIM,
 }

@@ -3,7 +3,8 @@
 ``t(key)`` looks a key up in :data:`STRINGS` for the current language (``set_language``); a
 missing English text falls back to Chinese, and a missing key raises ``KeyError`` in tests
 rather than showing a raw key to a commander. Code values of the canonical tables (tiers,
-categories, roles, event kinds…) are translated with :func:`label`.
+categories, roles, event kinds…) are translated with :func:`label`, from the platform's one
+table (:mod:`texts.labels`) and the dashboard's own kinds.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from contextvars import ContextVar
 
 from texts import labels as core
+from texts.templates import TEMPLATES
 from ui.strings_workplace import WORKPLACE_STRINGS
 
 LANGUAGES = {"zh": "中文", "en": "English"}
@@ -113,10 +115,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "no_coordinates": ("网格没有经纬度，无法绘制地图。", "The grids have no coordinates to map."),
     "grid_table": ("网格风险一览", "Grids by risk"),
     # ranking
-    "advisory": (
-        "风险排序为辅助研判建议，最终处置由责任人决定；系统不自动作出任何处置决定。",
-        "The ranking is advice for the responsible people, who decide; the system decides nothing.",
-    ),
+    "advisory": TEMPLATES["advisory"],
     "filters": ("筛选", "Filters"),
     "all": ("全部", "All"),
     "county": ("县市区", "County"),

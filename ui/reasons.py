@@ -1,12 +1,11 @@
 """The core's reasons in the session's language.
 
 A score's reasons come as codes (:class:`texts.reasons.Reason`) where the run kept them
-(``reasons.json``, a ``reasons`` column on the scores); otherwise, as for an alert, whose
-register row keeps only the contract's Chinese message, they are read back from the Chinese
-text by the same templates. The same holds for the other
-sentences the core keeps as Chinese text (why a person is on a team or left it, why a post
-is empty: :func:`reason_text`). A text of no known form, such as a person's own words, is
-shown as written.
+(``reasons.json``, a ``reasons`` column on the scores); otherwise they are read back from the
+Chinese ``top_factors`` text by the same templates. So are the other sentences the register or
+a run folder keeps only as Chinese text: an alert's message, why a person is on a team or left
+it, why a post is empty, the advisory notice (:func:`reason_text`). A text of no known form,
+such as a person's own words, is shown as written.
 """
 
 from __future__ import annotations

@@ -145,7 +145,7 @@ def _header(ctx: PageContext, dispute: dict, decided: pd.Series) -> None:
         else:
             st.markdown(t("no_decision"))
     if dispute.get("advisory"):
-        st.warning(dispute["advisory"], icon="⚖️")
+        st.warning(reason_text(dispute["advisory"]), icon="⚖️")
     cols = list(st.columns(5))
     probability = dispute.get("probability")
     cols[0].metric(t("probability"), f"{probability:.1%}" if probability is not None else t("not_available"))
