@@ -22,6 +22,7 @@ from models.review import MonthlyReview
 from ui.exports import xlsx_bytes
 from ui.format import fmt_day, local
 from ui.i18n import label, t
+from ui.reasons import factor_column
 
 CJK_FONT = "WenQuanYiMicroHei"
 # Debian's fonts-wqy-microhei (the first face of the collection is the proportional one).
@@ -91,7 +92,7 @@ def review_tables(
             t("county"): top["county"],
             t("township"): top["township"],
             t("category"): top["category"].map(lambda v: label("category", v)),
-            t("top_factors"): top["top_factors"].fillna("").str.replace(";", "；", regex=False),
+            t("top_factors"): factor_column(top),
         }
     )
     if review.changes is not None:
