@@ -11,8 +11,8 @@ from pathlib import Path
 import networkx as nx
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("etl", "graph", "models", "register", "jobs", "security", "synth", "bench", "ui")
-CORE = ("etl", "graph", "models", "security", "register")
+PACKAGES = ("etl", "graph", "models", "register", "jobs", "security", "synth", "texts", "bench", "ui")
+CORE = ("etl", "graph", "models", "security", "register", "texts")
 MAX_LINES = 600
 
 
