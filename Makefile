@@ -13,10 +13,12 @@ PORT ?= 8501
 setup: .venv/.installed
 
 .venv/.installed: requirements.txt pyproject.toml
-	test -x $(PY) || python3 -m venv .venv
-	.venv/bin/pip install -q -r requirements.txt
-	.venv/bin/pip install -q --no-deps -e .
-	touch $@
+	@echo "setting up Python packages in .venv (pip install -r requirements.txt; the first time takes a few minutes)…"
+	@test -x $(PY) || python3 -m venv .venv
+	@.venv/bin/pip install -q -r requirements.txt
+	@.venv/bin/pip install -q --no-deps -e .
+	@touch $@
+	@echo "Python packages ready"
 
 # Debian packages for browser tests, PDF/Chinese fonts and the register's PostgreSQL server
 # (needs root; .ci/run calls it).
@@ -31,14 +33,21 @@ $(DEMO_SOURCES)/calls.csv $(DEMO_SOURCES)/calls.xlsx:
 
 demo-data: setup
 	@if ! ls $(DEMO_SOURCES)/calls.* >/dev/null 2>&1; then \
-		$(PY) cli.py generate --scale $(DEMO_SCALE) --seed $(DEMO_SEED) --out $(DEMO_SOURCES); fi
+		echo "generating the demo city ($(DEMO_SCALE), seed $(DEMO_SEED)) into $(DEMO_SOURCES)…"; \
+		$(PY) cli.py generate --scale $(DEMO_SCALE) --seed $(DEMO_SEED) --out $(DEMO_SOURCES) >/dev/null \
+			&& echo "demo city ready"; \
+	else echo "demo city: $(DEMO_SOURCES) (already there)"; fi
 
 demo-run: demo-data
 	@if [ ! -f $(DEMO_RUN)/manifest.json ]; then \
-		$(PY) cli.py run --sources $(DEMO_SOURCES) --as-of $(DEMO_AS_OF) --out $(DEMO_RUN) >/dev/null; fi
+		echo "scoring the demo city as of $(DEMO_AS_OF): ingest, graph features, backtest, model, scores, teams (about a minute; longer on a busy machine)…"; \
+		$(PY) cli.py run --sources $(DEMO_SOURCES) --as-of $(DEMO_AS_OF) --out $(DEMO_RUN) >/dev/null \
+			&& echo "scored: $(DEMO_RUN)"; \
+	else echo "scores: $(DEMO_RUN) (already there)"; fi
 
 run: demo-run
-	RUN_DIR=$(DEMO_RUN) .venv/bin/streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
+	@echo "starting the dashboard: http://127.0.0.1:$(PORT) (another port: make run PORT=8502; stop with Ctrl-C)"
+	@RUN_DIR=$(DEMO_RUN) .venv/bin/streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
 
 test: setup
 	@$(MAKE) --no-print-directory neo4j-up postgres-up

@@ -49,7 +49,7 @@ pages = {
 }
 st.session_state["_pages"] = pages
 navigation = st.navigation(list(pages.values()))
-goto = st.session_state.pop("goto", None)  # a page asked for by a link (ui.state.go) or a test
+goto = st.session_state.pop("goto", None)  # a page asked for by a button (ui.state.go_next) or a test
 deep_link = st.session_state.pop(state.DEEP_LINK_KEY, None)  # ?dispute=… in the address
 if deep_link and "case" in pages:
     st.session_state["case_id"], goto = deep_link, "case"

@@ -247,7 +247,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     result = run_bench(
         args.scale, work, repeat=args.repeat, seed=args.seed, sources=Path(args.sources) if args.sources else None,
         reuse_run=Path(args.run) if args.run else None, stages=args.stages, neo4j=args.neo4j, growth=args.growth,
-        label=args.label, timeout_s=args.timeout, on_stage=save,
+        sessions=args.sessions, loops=args.loops, dashboard_store=args.dashboard_store, label=args.label, timeout_s=args.timeout, on_stage=save,
         progress=lambda message: print(f"bench: {message}", file=sys.stderr, flush=True),
     )  # fmt: skip
     markdown, data = write_report(described(result), Path(args.out), args.merge)
@@ -394,6 +394,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--neo4j", choices=["auto", "require", "skip"], default="auto")
     p.add_argument("--growth", action=argparse.BooleanOptionalAction, default=None,
                    help="graph-feature growth at 0.25x/0.5x/1x city (default: at city scale)")  # fmt: skip
+    p.add_argument(
+        "--sessions",
+        type=int,
+        nargs="+",
+        default=None,
+        help="dashboard_browser: concurrent browser sessions, one phase each (default: 1 4)",
+    )
+    p.add_argument(
+        "--loops",
+        type=int,
+        default=None,
+        help="dashboard_browser: rounds of the path per session (default: 6; tiny: 2)",
+    )
+    p.add_argument(
+        "--dashboard-store",
+        choices=["memory", "neo4j"],
+        default=None,
+        help="dashboard_browser's graph store (default: neo4j with --neo4j require, else memory)",
+    )
     p.add_argument("--conditions", default=None, help="a note on the machine's state, printed in the table")
     p.add_argument("--label", default=None, help="name of this entry in bench.json (default: the scale)")
     p.add_argument(

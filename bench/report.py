@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from bench.dashboard import STEPS
 from bench.runner import GROWTH_SHARES, STAGES, derive
 
 JSON_NAME = "bench.json"
@@ -86,6 +87,10 @@ def _stage_note(name: str, figures: dict) -> str:
         ),
         "dashboard": lambda f: (
             f"ranking rows {fmt(f['rows_before_filter'])} → {fmt(f['rows_after_filter'])} after the filter"
+        ),
+        "dashboard_browser": lambda f: (
+            f"{f['store']} store; {' and '.join(str(n) for n in f['sessions'])} sessions × {f['loops']} rounds; "
+            f"server peak {fmt(f['server_peak_rss_mib'])} MiB; peak MiB here is the driver's (see below)"
         ),
         "neo4j": lambda f: (
             f"{fmt(f['rows'])} rows at {fmt(f['rows_per_s'])} rows/s (batch {fmt(f['batch_size'])})"
@@ -175,7 +180,8 @@ def render_scale(result: dict) -> list[str]:
         )
     else:
         lines.append("Not measured (no ingest stage or no truth folder).")
-    lines += ["", "### Targets (city scale, 2 cores)", ""]
+    lines += dashboard_section(result["stages"].get("dashboard_browser", {}))
+    lines += ["", "### Targets (2 cores; city scale unless the target names its own)", ""]
     lines += _table(
         ["target", "limit", "measured", "verdict"],
         [[t["description"], f"{'≥' if t['unit'] in ('rows/s', '×') else '<'} {fmt(t['limit'])} {t['unit']}",
@@ -194,6 +200,69 @@ def render_scale(result: dict) -> list[str]:
             rows.append([f"{share}×", f["persons"], f["disputes"], entry["substages"]["person_graph_index"],
                          entry["substages"]["igraph_features"], entry["max_rss_mib"]])  # fmt: skip
         lines += _table(["share of city", "persons", "disputes", "index s", "features s", "peak MiB"], rows)
+    return lines
+
+
+def dashboard_section(stage: dict) -> list[str]:
+    """The browser stage's own table: p50/p95 per step for each number of sessions, the server's
+    memory and CPU, the load, what failed; nothing when the stage did not run."""
+    if stage.get("status") != "ok":
+        return []
+    f = stage["figures"]
+    phases = f["phases"]
+    cold = f.get("cold", {})
+    lines = [
+        "",
+        "### Dashboard in a browser (`dashboard_browser`)",
+        "",
+        f"`streamlit run app.py` on 127.0.0.1 with the {f['store']} graph store over this run; each session is "
+        "its own headless Chromium (Playwright) signing in as the demo commander or analyst in turn and "
+        f"looping the path below {f['loops']} times back to back (no think time); its browser cache is warm "
+        "(one untimed visit first). A step is timed from the user's action to the page being ready: its "
+        "heading and main content drawn (the queue's first case, the ranking table, the network canvas, the "
+        "results), Streamlit's script no longer running, nothing stale, no spinner, held for 0.2 s. "
+        f"Search text: “{f.get('query', '')}”. Percentiles interpolate between ranks (p95 of few rounds is "
+        "near the slowest).",
+        "",
+        f"Cold server: the first visit (the run read) took {fmt(cold.get('first_visit_s'))} s; its first "
+        f"round (graph store and search index built) opened the case in {fmt(cold.get('steps', {}).get('case'))} "
+        f"s and searched in {fmt(cold.get('steps', {}).get('search'))} s. These are not in the percentiles.",
+        "",
+    ]
+    header = ["step", "user action → ready"]
+    for p in phases:
+        header += [f"{p['sessions']} session{'s' if p['sessions'] > 1 else ''}: p50 s", "p95 s", "n"]
+    rows: list[list[object]] = []
+    for step, what in STEPS.items():
+        row: list[object] = [step, what]
+        for p in phases:
+            summary = p["steps"].get(step, {})
+            row += [summary.get("p50"), summary.get("p95"), summary.get("n")]
+        rows.append(row)
+    extra = {
+        "server peak RSS, MiB (process tree)": lambda p: p.get("server_peak_rss_mib"),
+        "server CPU s per round": lambda p: (p["server_cpu_s"] / max(1, p["sessions"] * p["loops"]))
+        if p.get("server_cpu_s") is not None else None,
+        "wall s of the phase": lambda p: p.get("wall_s"),
+        "load average (1 min) before → after": lambda p: " → ".join(fmt(v) for v in p.get("load_average_1min", [])),
+        "failed rounds": lambda p: len(p.get("errors", [])),
+    }  # fmt: skip
+    for name, read in extra.items():
+        row = [name, ""]
+        for p in phases:
+            row += [read(p), "", ""]
+        rows.append(row)
+    lines += _table(header, rows)
+    errors = [e for p in phases for e in p.get("errors", [])] + list(cold.get("errors", []))
+    if errors:
+        lines += ["", "Failures: " + "; ".join(f"{e.get('user', '')} round {e.get('loop')}: {e['error']}"
+                                              for e in errors[:5])]  # fmt: skip
+    lines.append("")
+    lines.append(
+        f"Server memory: {fmt(f.get('server_start_rss_mib'))} MiB after start, {fmt(f.get('server_warm_rss_mib'))} "
+        f"MiB after the cold round, peak {fmt(f.get('server_peak_rss_mib'))} MiB (sampled every 0.2 s with psutil)."
+        + (f" The run was loaded into Neo4j first in {fmt(f['neo4j_load_s'])} s (not timed)." if "neo4j_load_s" in f else "")
+    )  # fmt: skip
     return lines
 
 

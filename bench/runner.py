@@ -23,6 +23,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from bench.dashboard import dashboard_targets
 from bench.stages import DEFAULT_AS_OF, PROJECT_ROOT
 
 SCALES = ("tiny", "small", "city-quarter", "city-half", "city")
@@ -69,6 +70,12 @@ STAGES: tuple[StageSpec, ...] = (
     StageSpec("assign", "多包一 assignment of the run's red/orange disputes"),
     StageSpec("assign_2000", "多包一 assignment of the top 2,000 disputes"),
     StageSpec("dashboard", "dashboard first render (AppTest), sign-in, filter change"),
+    StageSpec(
+        "dashboard_browser",
+        "dashboard in Chromium over the real server: sign-in → queue → ranking → filter → case → expand → search",
+        heavy=True,
+        timeout_s=3600,
+    ),
     StageSpec("graph_features_networkx", "graph features, one snapshot (networkx reference)", timeout_s=1800),
     StageSpec("neo4j", "Neo4j load (UNWIND batches; one-row transactions on a sample)", heavy=True),
 )
@@ -298,7 +305,8 @@ def _graph_seconds(stages: dict) -> float | None:
 
 
 def evaluate_targets(stages: dict[str, dict], scale: str) -> list[dict]:
-    """Each city-scale target with this run's value and whether it is met (only said at city scale)."""
+    """Each target with this run's value and whether it is met: the city-scale ones only at city
+    scale, the dashboard's at the scale each names (:func:`bench.dashboard.dashboard_targets`)."""
     rows = []
     for key, description, read, limit, unit in TARGETS:
         value = read(stages)
@@ -321,7 +329,7 @@ def evaluate_targets(stages: dict[str, dict], scale: str) -> list[dict]:
             verdict = "met" if met else "missed"
         rows.append({"target": key, "description": description, "limit": limit, "unit": unit,
                      "value": value, "verdict": verdict})  # fmt: skip
-    return rows
+    return rows + dashboard_targets(stages.get("dashboard_browser"), scale)
 
 
 def run_bench(
@@ -336,6 +344,9 @@ def run_bench(
     neo4j: str = "auto",
     growth: bool | None = None,
     naive_rows: int = 2000,
+    sessions: Sequence[int] | None = None,
+    loops: int | None = None,
+    dashboard_store: str | None = None,
     label: str | None = None,
     timeout_s: float | None = None,
     progress: Callable[[str], None] | None = None,
@@ -349,7 +360,10 @@ def run_bench(
     running `run` (then not timed). ``neo4j``: "auto" (run the load when the server
     answers, else report it skipped), "require" (fail when it does not) or "skip".
     ``growth``: graph features on random city-shaped tables at 0.25×, 0.5× and 1× city
-    (default: at city scale only). ``label`` names the entry in bench.json (default: the scale).
+    (default: at city scale only). ``sessions`` (numbers of concurrent browser sessions, one
+    phase each), ``loops`` (rounds of the path per session) and ``dashboard_store`` ("memory" or
+    "neo4j"; default neo4j with ``neo4j="require"``, else memory) steer ``dashboard_browser``.
+    ``label`` names the entry in bench.json (default: the scale).
     ``timeout_s`` limits every stage process (default: each stage's own limit).
     ``on_stage(result)`` is called with the figures so far after every stage (to save them as
     they come: a long run stopped half-way keeps what it measured).
@@ -367,7 +381,15 @@ def run_bench(
     say = progress or (lambda _message: None)
     work = Path(work).resolve()
     work.mkdir(parents=True, exist_ok=True)
-    options: dict = {"naive_rows": naive_rows}
+    if dashboard_store not in (None, "memory", "neo4j"):
+        raise ValueError("dashboard_store must be memory or neo4j")
+    if sessions is not None and (not sessions or min(sessions) < 1):
+        raise ValueError("sessions must be one or more numbers of at least 1")
+    if loops is not None and loops < 1:
+        raise ValueError("loops must be at least 1")
+    dash_store = dashboard_store or ("neo4j" if neo4j == "require" else "memory")
+    options: dict = {"naive_rows": naive_rows, "store": dash_store, "sessions": list(sessions or []),
+                     "loops": loops}  # fmt: skip
     if reuse_run is not None:
         reuse_run = Path(reuse_run).resolve()
         if not (reuse_run / "manifest.json").exists():
@@ -406,14 +428,15 @@ def run_bench(
         if spec.name == "run" and reuse_run is not None:
             result["stages"]["run"] = {"status": "skipped", "reason": f"run folder reused from {reuse_run}"}
             continue
-        if spec.name == "neo4j":
+        if spec.name == "neo4j" or (spec.name == "dashboard_browser" and dash_store == "neo4j"):
             reason = "not asked for (--neo4j skip)" if neo4j == "skip" else neo4j_reachable()
             if reason is not None:
                 if neo4j == "require":
                     raise RuntimeError(reason)
-                result["stages"]["neo4j"] = {"status": "skipped", "reason": reason}
+                result["stages"][spec.name] = {"status": "skipped", "reason": reason}
                 continue
-        times = 1 if (spec.heavy and scale != "tiny") or spec.name == "neo4j" else repeat
+        once = spec.name in ("neo4j", "dashboard_browser")  # each repeats its own work inside
+        times = 1 if (spec.heavy and scale != "tiny") or once else repeat
         say(f"{spec.name} ×{times}")
         conditions = {
             "measured_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),

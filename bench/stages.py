@@ -1,4 +1,5 @@
-"""The work of each benchmark stage, run one stage per process:
+"""The work of each benchmark stage (here, and in the modules of :data:`STAGE_MODULES`:
+:mod:`bench.hostile`, :mod:`bench.dashboard`), run one stage per process:
 
     python -m bench.stages STAGE --work DIR [--scale small] [--seed 1] [--as-of 2025-11-20]
 
@@ -12,13 +13,9 @@ stage-specific figures, and ``max_rss_mib``, the peak resident memory of this pr
 from __future__ import annotations
 
 import argparse
-import csv
 import functools
-import io
 import json
-import os
 import resource
-import shutil
 import statistics
 import sys
 import time
@@ -73,6 +70,7 @@ class StageContext:
 
 StageFn = Callable[[StageContext], dict]
 STAGE_FUNCTIONS: dict[str, StageFn] = {}
+STAGE_MODULES = ("bench.hostile", "bench.dashboard")  # stages defined in modules of their own
 
 
 def stage(func: StageFn) -> StageFn:
@@ -167,114 +165,6 @@ def stage_ingest(ctx: StageContext) -> dict:
     if ctx.truth.exists():
         figures["quality"] = etl_quality(result, ctx.truth)
     return figures
-
-
-# Faults planted in the hostile copy's calls, in turn: each makes the row one to quarantine.
-HOSTILE_CALL_FAULTS = (
-    "date_future", "date_past", "bad_time", "unknown_station", "missing_key", "bad_enum", "nul",
-    "stray_quote", "latin1", "ragged", "conflicting_duplicate",
-)  # fmt: skip
-HOSTILE_SHARE = 0.3
-HOSTILE_REPEATS = 3
-
-
-def _csv_line(cells: list[str]) -> bytes:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerow(cells)
-    return out.getvalue().encode("utf-8")
-
-
-def hostile_call_lines(
-    rows: list[dict[str, str]], columns: list[str], share: float, seed: int
-) -> tuple[list[bytes], int]:
-    """UTF-8 CSV lines (header first) of ``rows`` with bad rows mixed in, so that ``share`` of the
-    data rows are bad, each with one of :data:`HOSTILE_CALL_FAULTS` in turn; and how many.
-
-    Each bad row is a copy of a row whose call_id is unique, placed anywhere (a conflicting
-    duplicate after its original), so each costs exactly one quarantined row."""
-    rng = np.random.default_rng(seed)
-    n_bad = round(len(rows) * share / (1 - share))
-    counts = pd.Series([r["call_id"] for r in rows]).value_counts()
-    unique = [i for i, r in enumerate(rows) if r["call_id"] and counts[r["call_id"]] == 1] or list(
-        range(len(rows))
-    )
-    after: list[list[bytes]] = [[] for _ in range(len(rows) + 1)]  # slot 0: before the first row
-    for k in range(n_bad):
-        fault = HOSTILE_CALL_FAULTS[k % len(HOSTILE_CALL_FAULTS)]
-        index = unique[int(rng.integers(len(unique)))]
-        base = rows[index]
-        row = {**base, "call_id": f"HX{k:07d}"}
-        changes = {
-            "date_future": {"received_at": "9999-12-31 23:59"}, "date_past": {"received_at": "1969-12-31 23:59"},
-            "bad_time": {"received_at": "昨天晚上"}, "unknown_station": {"station_id": "PS-HX-NONE"},
-            "missing_key": {"call_id": ""}, "bad_enum": {"category": "打架斗殴"},
-            "nul": {"narrative": base["narrative"] + "\x00"}, "latin1": {"narrative": "Café"},
-            "conflicting_duplicate": {"call_id": base["call_id"], "narrative": f"{base['narrative']}（补录{k}）"},
-            "stray_quote": {"address": "HXQUOTE" + base["address"], "narrative": "争吵"},
-        }  # fmt: skip
-        row.update(changes.get(fault, {}))
-        line = _csv_line([row[c] for c in columns])
-        if fault == "latin1":
-            line = line.replace("é".encode(), b"\xe9")
-        elif fault == "stray_quote":
-            line = line.replace(b"HXQUOTE", b'"', 1)
-        elif fault == "ragged":
-            line = line.rstrip(b"\n") + b",extra\n"
-        low = index + 1 if fault == "conflicting_duplicate" else 0
-        after[int(rng.integers(low, len(rows) + 1))].append(line)
-    lines = [_csv_line(columns), *after[0]]
-    for r, planted in zip(rows, after[1:], strict=True):
-        lines += [_csv_line([r[c] for c in columns]), *planted]
-    return lines, n_bad
-
-
-@stage
-def stage_ingest_hostile(ctx: StageContext) -> dict:
-    """ETL on the drop with its calls re-exported as UTF-8 CSV, and on the same drop with 30% of
-    its call rows bad (every row-level fault of the hostile corpus in turn); each timed
-    :data:`HOSTILE_REPEATS` times, alternating, best of each. The ratio is the cost of hostile
-    rows (target: at most 1.5×)."""
-    from etl.contract import TABLES
-    from etl.pipeline import ingest_drop
-    from etl.reader import READ_ERROR, find_table_file, read_table_file
-
-    spec = TABLES["calls"]
-    source = find_table_file(ctx.sources, "calls")
-    if source is None:
-        raise FileNotFoundError(f"{ctx.sources}: no calls table")
-    frame = read_table_file(source, spec).frame
-    rows = [
-        {str(k): str(v) for k, v in row.items()}
-        for row in frame.loc[frame[READ_ERROR] == "", spec.names].to_dict("records")
-    ]
-    drops = {}
-    for name, share in (("clean", 0.0), ("hostile", HOSTILE_SHARE)):
-        drop = ctx.work / "ingest_hostile" / name
-        shutil.rmtree(drop, ignore_errors=True)
-        shutil.copytree(ctx.sources, drop)
-        (drop / source.name).unlink()
-        lines, planted = hostile_call_lines(rows, spec.names, share, ctx.seed)
-        (drop / "calls.csv").write_bytes(b"".join(lines))
-        drops[name] = (drop, planted)
-    times: dict[str, list[float]] = {"clean": [], "hostile": []}
-    results = {}
-    for _ in range(HOSTILE_REPEATS):
-        for name, (drop, _) in drops.items():
-            results[name], seconds = timed(functools.partial(ingest_drop, drop))
-            times[name].append(seconds)
-
-    def quarantined_calls(name: str) -> int:
-        return int((results[name].quarantine["file"] == "calls.csv").sum())
-
-    clean_s, hostile_s = min(times["clean"]), min(times["hostile"])
-    return {
-        "seconds": hostile_s,
-        "substages": {"clean_ingest": clean_s, "hostile_ingest": hostile_s},
-        "ratio": hostile_s / clean_s,
-        "calls_clean": len(rows),
-        "bad_rows_planted": drops["hostile"][1],
-        "bad_rows_quarantined": quarantined_calls("hostile") - quarantined_calls("clean"),
-    }
 
 
 @stage
@@ -621,49 +511,6 @@ def neo4j_server_version() -> str:
         runner.close()
 
 
-@stage
-def stage_dashboard(ctx: StageContext) -> dict:
-    """The dashboard headless (streamlit AppTest, embedded store): first render (run loading and
-    the login page), sign-in to the ranking page, then a tier filter change."""
-    from streamlit.testing.v1 import AppTest
-
-    dash = ctx.work / "dashboard"
-    dash.mkdir(parents=True, exist_ok=True)
-    for name in ("users.json", "audit.log"):
-        (dash / name).unlink(missing_ok=True)
-    os.environ.update(
-        RUN_DIR=str(ctx.run_dir.resolve()),
-        USERS_FILE=str(dash / "users.json"),
-        AUDIT_LOG=str(dash / "audit.log"),
-        APP_MODE="demo",
-        STORE="memory",
-    )
-    app = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=1800)
-    _, first_s = timed(app.run)
-    app.text_input(key="login_user").input("analyst")
-    app.text_input(key="login_password").input("demo-analyst")
-    _, login_s = timed(lambda: app.button[0].click().run())
-    app.session_state["goto"] = "ranking"
-    _, ranking_s = timed(app.run)
-    shown_before = len(app.dataframe[0].value) if len(app.dataframe) else 0
-    _, filter_s = timed(lambda: app.multiselect(key="f_tier").select("red").run())
-    errors = [str(e.value) for e in app.exception]
-    if errors:
-        raise RuntimeError(f"the dashboard raised: {errors[0]}")
-    shown_after = len(app.dataframe[0].value) if len(app.dataframe) else 0
-    return {
-        "seconds": first_s,
-        "substages": {
-            "first_render": first_s,
-            "sign_in": login_s,
-            "ranking_page": ranking_s,
-            "filter_change": filter_s,
-        },
-        "rows_before_filter": shown_before,
-        "rows_after_filter": shown_after,
-    }
-
-
 # --- growth ---------------------------------------------------------------------------------
 
 
@@ -684,11 +531,23 @@ def stage_growth_graph_features(ctx: StageContext) -> dict:
     }
 
 
+def registered_stages() -> dict[str, StageFn]:
+    """Every stage: this module's and those of the stage modules beside it (:data:`STAGE_MODULES`)."""
+    import importlib
+
+    for module in STAGE_MODULES:
+        importlib.import_module(module)
+    # Under `python -m bench.stages` this file runs as __main__, a second copy of the module: the
+    # other stage modules register with bench.stages, so its registry is the one that has them all.
+    return importlib.import_module("bench.stages").STAGE_FUNCTIONS
+
+
 def run_stage(name: str, ctx: StageContext) -> dict:
     """Run one stage in this process and add its peak memory."""
-    if name not in STAGE_FUNCTIONS:
-        raise ValueError(f"unknown stage {name!r}; expected one of {', '.join(STAGE_FUNCTIONS)}")
-    figures = STAGE_FUNCTIONS[name](ctx)
+    stages = registered_stages()
+    if name not in stages:
+        raise ValueError(f"unknown stage {name!r}; expected one of {', '.join(stages)}")
+    figures = stages[name](ctx)
     figures["max_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return figures
 
@@ -696,7 +555,7 @@ def run_stage(name: str, ctx: StageContext) -> dict:
 def main(argv: list[str] | None = None) -> int:
     """Run the stage named on the command line and print its figures as the last line of stdout."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("stage", choices=sorted(STAGE_FUNCTIONS))
+    parser.add_argument("stage", choices=sorted(registered_stages()))
     parser.add_argument("--work", required=True)
     parser.add_argument("--scale", default="small")
     parser.add_argument("--seed", type=int, default=1)

@@ -8,11 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from bench.hostile import HOSTILE_SHARE, hostile_call_lines
 from bench.report import merge_results, render_markdown, write_report
 from bench.runner import STAGE_NAMES, anchors, evaluate_targets, run_bench, run_stage_process, summarise_runs
 from bench.stages import (
-    HOSTILE_SHARE,
-    hostile_call_lines,
     person_call_summary_duckdb,
     person_call_summary_pandas,
     sample_graph_frames,

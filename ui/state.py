@@ -7,9 +7,11 @@ search): sign-in and the table pages never load it.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import streamlit as st
 
@@ -36,6 +38,7 @@ CLIENT_KEY = "signin_client"
 ENDED_KEY = "session_ended"
 BROWSER_KEY = "browser_session"
 DEEP_LINK_KEY = "deep_link_dispute"
+T = TypeVar("T")
 
 
 @st.cache_resource(show_spinner=False)
@@ -54,9 +57,20 @@ def _version(run_dir: Path) -> float:
     return manifest.stat().st_mtime if manifest.exists() else (run_dir / SCORES).stat().st_mtime
 
 
+def _long_lived(value: T) -> T:
+    """``value``, with it (and everything alive now) kept out of the garbage collector's scans.
+
+    Streamlit runs a full collection after every script run, and it walks every live object:
+    with a run, its graph store and search index in memory that took seconds per click, with
+    every session waiting. Cached data live as long as the process, so they are frozen."""
+    gc.collect()
+    gc.freeze()
+    return value
+
+
 @st.cache_resource(show_spinner=False)
 def _cached_run(run_dir: str, version: float) -> RunData:
-    return load_run(Path(run_dir))
+    return _long_lived(load_run(Path(run_dir)))
 
 
 def current_run(settings: Settings) -> RunData:
@@ -75,6 +89,7 @@ def _cached_store(run_dir: str, version: float, kind: str) -> GraphStore:
     store = open_store(kind=kind)
     if kind == "memory":
         store.load(run.tables)
+        _long_lived(store)
     return store
 
 
@@ -105,7 +120,7 @@ def store_provider(settings: Settings, run: RunData) -> Callable[[], GraphStore]
 
 @st.cache_resource(show_spinner=False)
 def _cached_search_index(run_dir: str, version: float) -> SearchIndex:
-    return SearchIndex.of(_cached_run(run_dir, version).tables)
+    return _long_lived(SearchIndex.of(_cached_run(run_dir, version).tables))
 
 
 def search_index_provider(run: RunData) -> Callable[[], SearchIndex]:
@@ -265,11 +280,9 @@ def scoped_run(settings: Settings, run: RunData, principal: Principal) -> Scoped
     return scoped
 
 
-def go(page: str, **state: object) -> None:
-    """Switch to dashboard page ``page`` (a key of the navigation), setting session values first."""
-    for name, value in state.items():
+def go_next(page: str, **values: object) -> None:
+    """A button's ``on_click``: set session values and open dashboard page ``page`` as the next run
+    starts (app.py switches on ``goto``), so the page holding the button is not drawn again first."""
+    for name, value in values.items():
         st.session_state[name] = value
-    pages = st.session_state.get("_pages", {})
-    if page in pages:
-        st.session_state["page"] = page
-        st.switch_page(pages[page])
+    st.session_state["page"] = st.session_state["goto"] = page

@@ -55,19 +55,18 @@ def team_roster(teams: pd.DataFrame, staff: pd.DataFrame) -> pd.DataFrame:
     order = {role: i for i, role in enumerate(TEAM_ROLES)}
     frame = teams.assign(name=names, phone=phones, _o=teams["role_in_team"].map(order).fillna(len(order)))
     frame = frame.sort_values(["dispute_id", "_o", "staff_id"], kind="stable")
-    rows = []
-    for dispute_id, group in frame.groupby("dispute_id", sort=False):
-        leaders = group[group["role_in_team"].eq("leader")]
-        rows.append(
-            {
-                "dispute_id": dispute_id,
-                "team": "；".join(f"{label('role', r)} {n}" for r, n in zip(group["role_in_team"], group["name"], strict=True)),
-                "leader": leaders["name"].iloc[0] if len(leaders) else "",
-                "leader_phone": leaders["phone"].iloc[0] if len(leaders) else "",
-                "member_ids": list(group["staff_id"].astype("str")),
-            }
-        )  # fmt: skip
-    return pd.DataFrame(rows, columns=columns)
+    roles = {r: label("role", r) for r in frame["role_in_team"].unique()}
+    frame = frame.assign(member=frame["role_in_team"].map(roles) + " " + frame["name"],
+                         sid=frame["staff_id"].astype("str"))  # fmt: skip
+    groups = frame.groupby("dispute_id", sort=False)
+    leaders = frame.loc[frame["role_in_team"].eq("leader"), ["dispute_id", "name", "phone"]]
+    leaders = leaders.drop_duplicates("dispute_id").rename(
+        columns={"name": "leader", "phone": "leader_phone"}
+    )
+    out = pd.DataFrame({"team": groups["member"].agg("；".join), "member_ids": groups["sid"].agg(list)})
+    out = out.rename_axis("dispute_id").reset_index().merge(leaders, on="dispute_id", how="left")
+    out[["leader", "leader_phone"]] = out[["leader", "leader_phone"]].fillna("")
+    return out.reindex(columns=columns)
 
 
 def _due(plan: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:

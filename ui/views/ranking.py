@@ -185,8 +185,8 @@ def render(ctx: PageContext) -> None:
         pick = st.selectbox(t("choose_case"), options, index=index, key="ranking_pick",
                             format_func=lambda d: captions.get(d, d))  # fmt: skip
     with right:
-        if st.button(t("open_case"), key="open_case", type="primary"):
-            state.go("case", case_id=pick)
+        st.button(t("open_case"), key="open_case", type="primary", on_click=state.go_next, args=("case",),
+                  kwargs={"case_id": pick})  # fmt: skip
 
     if can(ctx.principal.role, "export"):
         _export(ctx, frame)

@@ -73,13 +73,13 @@ def render(ctx: PageContext) -> None:
             st.markdown(hit_title(row))
             c1, c2, c3 = st.columns(3)
             if row["kind"] == "person":
-                if c1.button(t("open_network"), key=f"hit_net_{i}"):
-                    state.go("network", net_focus=str(row["person_id"]))
+                c1.button(t("open_network"), key=f"hit_net_{i}", on_click=state.go_next, args=("network",),
+                          kwargs={"net_focus": str(row["person_id"])})  # fmt: skip
                 with c2:
                     watch_button(ctx, "person", str(row["person_id"]), key=f"hit_watch_{i}")
                 _unmask(ctx, str(row["person_id"]))
             else:
-                if c1.button(t("open_case"), key=f"hit_open_{i}"):
-                    state.go("case", case_id=str(row["dispute_id"]))
+                c1.button(t("open_case"), key=f"hit_open_{i}", on_click=state.go_next, args=("case",),
+                          kwargs={"case_id": str(row["dispute_id"])})  # fmt: skip
                 with c2:
                     watch_button(ctx, "dispute", str(row["dispute_id"]), key=f"hit_watch_{i}")

@@ -58,8 +58,8 @@ def watchlist_section(ctx: PageContext, cases: pd.DataFrame) -> None:
                 st.markdown(f"{TIER_EMOJI.get(str(case['tier']), '⚪')} **{md_text(row.subject_id)}** · "
                             f"{label('tier', case['tier'])} · {t('last_event')} {fmt_day(case['last_event_at'])} · "
                             f"{t('watch_since')} {fmt_time(row.since)}")  # fmt: skip
-                if st.button(t("open_case"), key=f"watch_open_{row.subject_id}"):
-                    state.go("case", case_id=str(row.subject_id))
+                st.button(t("open_case"), key=f"watch_open_{row.subject_id}", on_click=state.go_next,
+                          args=("case",), kwargs={"case_id": str(row.subject_id)})  # fmt: skip
             else:
                 try:
                     person = ctx.scoped.person(str(row.subject_id))

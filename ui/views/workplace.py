@@ -45,8 +45,8 @@ def _card(row: pd.Series, key: str, mine: bool = False) -> None:
                if row["due_kind"] else t("no_due"))  # fmt: skip
         place = " · ".join(md_text(v) for v in (row["county"], row["township"]) if isinstance(v, str) and v)
         st.caption(f"{t('next_action')}：{due} · {place}")
-        if st.button(t("open_case"), key=f"{key}_open_{row['dispute_id']}"):
-            state.go("case", case_id=str(row["dispute_id"]))
+        st.button(t("open_case"), key=f"{key}_open_{row['dispute_id']}", on_click=state.go_next, args=("case",),
+                  kwargs={"case_id": str(row["dispute_id"])})  # fmt: skip
 
 
 def _queue(queue: pd.DataFrame, key: str, mine: bool = False) -> None:

@@ -1,0 +1,688 @@
+"""The dashboard's speed, two ways.
+
+- ``dashboard``: the script headless (streamlit AppTest, embedded store): first render, sign-in,
+  the ranking page, a filter change. Python time only: no browser, no network, no drawing.
+- ``dashboard_browser``: the real server (``streamlit run app.py`` on a free localhost port over
+  the bench's run; the embedded graph store, or Neo4j with the run loaded into it first) driven
+  by Debian's Chromium through Playwright. Each session is a thread with its own Chromium and
+  one browser context (its cache warmed by one untimed visit, as a returning user's), signing
+  in as the demo commander or analyst in turn and looping :data:`STEPS` a bounded number of
+  times back to back (no think time: heavier than as many people). Every number of sessions
+  asked for is one phase on the same server, its sessions started together.
+
+A step is timed from the user's action (opening the address, submitting the sign-in, a click, a
+key press) to the page being ready: its heading and main content drawn (the queue's first case,
+the ranking table, the case's network canvas, the search results), Streamlit's script no longer
+running, nothing stale and no spinner on the page, all of it holding for ``STABLE_MS`` (the
+moment it began is the one taken). The server's memory is the resident memory of its process
+tree, sampled every 0.2 s with psutil; its CPU seconds and the load average frame each phase.
+
+A first round after the server starts (reading the run, building the graph store and the search
+index) is timed on its own and kept out of the percentiles: those are for a warm server.
+``DASHBOARD_PROFILE_DIR`` starts the server under :mod:`bench.profile_server` (a profile and a
+timing line per script run) to find what makes a step slow.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bench.stages import PROJECT_ROOT, StageContext, stage, timed
+
+if TYPE_CHECKING:
+    from playwright.sync_api import ViewportSize
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]  # fmt: skip
+VIEWPORT: ViewportSize = {"width": 1440, "height": 1000}
+USERS = (("commander", "demo-commander"), ("analyst", "demo-analyst"))
+# Steps of one loop, in order, with what the user did and what "ready" means.
+STEPS: dict[str, str] = {
+    "sign_in_page": "open the address → the sign-in form",
+    "landing": "submit sign-in → 我的工作台 with the queue's first case",
+    "ranking": "menu 风险排序 → the ranking table",
+    "ranking_filter": "pick tier 红色 → the filtered table",
+    "case": "打开案件详情 → 案件详情 with the network canvas",
+    "expand": "展开 a party → the network with its neighbours",
+    "search_page": "menu 综合查询 → the search box",
+    "search": "Enter a name → the results",
+}
+PAGE_CHANGES = ("ranking", "case", "search_page")
+DEFAULT_SESSIONS = {"tiny": (1, 2)}
+DEFAULT_SESSIONS_OTHER = (1, 4)
+DEFAULT_LOOPS = {"tiny": 2}
+DEFAULT_LOOPS_OTHER = 6
+STEP_TIMEOUT_S = 90.0
+STABLE_MS = 200  # "ready" must hold this long: a page between two script runs is not ready
+SAMPLE_EVERY_S = 0.2
+SHOT_STEPS = ("landing", "ranking_filter", "case", "expand", "search")
+
+
+# --- the AppTest stage ----------------------------------------------------------------------
+
+
+@stage
+def stage_dashboard(ctx: StageContext) -> dict:
+    """The dashboard headless (streamlit AppTest, embedded store): first render (run loading and
+    the login page), sign-in to the ranking page, then a tier filter change."""
+    from streamlit.testing.v1 import AppTest
+
+    dash = ctx.work / "dashboard"
+    dash.mkdir(parents=True, exist_ok=True)
+    for name in ("users.json", "audit.log"):
+        (dash / name).unlink(missing_ok=True)
+    os.environ.update(
+        RUN_DIR=str(ctx.run_dir.resolve()),
+        USERS_FILE=str(dash / "users.json"),
+        AUDIT_LOG=str(dash / "audit.log"),
+        APP_MODE="demo",
+        STORE="memory",
+    )
+    app = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=1800)
+    _, first_s = timed(app.run)
+    app.text_input(key="login_user").input("analyst")
+    app.text_input(key="login_password").input("demo-analyst")
+    _, login_s = timed(lambda: app.button[0].click().run())
+    app.session_state["goto"] = "ranking"
+    _, ranking_s = timed(app.run)
+    shown_before = len(app.dataframe[0].value) if len(app.dataframe) else 0
+    _, filter_s = timed(lambda: app.multiselect(key="f_tier").select("red").run())
+    errors = [str(e.value) for e in app.exception]
+    if errors:
+        raise RuntimeError(f"the dashboard raised: {errors[0]}")
+    shown_after = len(app.dataframe[0].value) if len(app.dataframe) else 0
+    return {
+        "seconds": first_s,
+        "substages": {
+            "first_render": first_s,
+            "sign_in": login_s,
+            "ranking_page": ranking_s,
+            "filter_change": filter_s,
+        },
+        "rows_before_filter": shown_before,
+        "rows_after_filter": shown_after,
+    }
+
+
+# --- figures: percentiles and targets (pure) ------------------------------------------------
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """The ``q``-th percentile (0–100) of ``values`` by linear interpolation between the closest
+    ranks (numpy's default); None when there are none. With few values p95 lies near the
+    largest: it is never below the value it interpolates from."""
+    if not 0 <= q <= 100:
+        raise ValueError("q must be between 0 and 100")
+    ordered = sorted(float(v) for v in values)
+    if not ordered:
+        return None
+    position = (len(ordered) - 1) * q / 100
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def step_summary(samples: Sequence[float]) -> dict:
+    """Count, p50, p95 and largest of one step's seconds."""
+    return {
+        "n": len(samples),
+        "p50": percentile(samples, 50),
+        "p95": percentile(samples, 95),
+        "max": max(samples) if samples else None,
+    }
+
+
+@dataclass(frozen=True)
+class DashboardTarget:
+    """One target of the browser stage: the p95 of ``steps`` (the worst of them) with ``sessions``
+    at once, or the server's peak memory (``steps`` empty), judged at ``scale`` (and, when
+    ``store`` is set, only when measured with that graph store)."""
+
+    key: str
+    description: str
+    scale: str
+    sessions: int | None
+    steps: tuple[str, ...]
+    limit: float
+    unit: str = "s"
+    store: str | None = None
+
+
+DASHBOARD_TARGETS: tuple[DashboardTarget, ...] = (
+    DashboardTarget("dash_small_landing", "dashboard (small, 1 user): sign-in → queue ready, p95", "small", 1,
+                    ("landing",), 3.0),
+    DashboardTarget("dash_small_page_change", "dashboard (small, 1 user): a page change (ranking, case, search), "
+                    "worst p95", "small", 1, PAGE_CHANGES, 1.0),
+    DashboardTarget("dash_city_landing", "dashboard (city, Neo4j, 1 user): sign-in → queue ready, p95", "city", 1,
+                    ("landing",), 3.0, store="neo4j"),
+    DashboardTarget("dash_city_ranking", "dashboard (city, Neo4j, 1 user): ranking and a filter on it, worst p95",
+                    "city", 1, ("ranking", "ranking_filter"), 1.0, store="neo4j"),
+    DashboardTarget("dash_city_case", "dashboard (city, Neo4j, 1 user): case page with its network, p95", "city", 1,
+                    ("case",), 2.0, store="neo4j"),
+    DashboardTarget("dash_city_expand_search", "dashboard (city, Neo4j, 1 user): network expand and search, "
+                    "worst p95", "city", 1, ("expand", "search"), 1.0, store="neo4j"),
+    DashboardTarget("dash_city_10_sessions", "dashboard (city, Neo4j, 10 sessions): every step, worst p95", "city", 10,
+                    tuple(STEPS), 3.0, store="neo4j"),
+    DashboardTarget("dash_city_memory", "dashboard (city, Neo4j): server peak memory (RSS, process tree)", "city",
+                    None, (), 3.0, unit="GiB", store="neo4j"),
+)  # fmt: skip
+
+
+def _phase(figures: dict, sessions: int) -> dict | None:
+    return next((p for p in figures.get("phases", []) if p["sessions"] == sessions), None)
+
+
+def target_value(target: DashboardTarget, figures: dict) -> float | None:
+    """The measured value a target is judged by (None: not measured): the worst p95 of its
+    steps in the phase with its number of sessions, or the server's peak memory in GiB. A step
+    that failed in that phase counts as not measured (its figures would flatter it)."""
+    if not target.steps:
+        peak = figures.get("server_peak_rss_mib")
+        return None if peak is None else peak / 1024
+    phase = _phase(figures, target.sessions or 1)
+    if phase is None:
+        return None
+    values = []
+    for step in target.steps:
+        summary = phase["steps"].get(step) or {}
+        if summary.get("p95") is None or summary.get("missing"):
+            return None
+        values.append(summary["p95"])
+    return max(values)
+
+
+def dashboard_targets(stage_result: dict | None, scale: str) -> list[dict]:
+    """Each browser target with this run's value and verdict, in the rows of
+    :func:`bench.runner.evaluate_targets`: judged only at its own scale and store."""
+    ok = bool(stage_result) and stage_result.get("status") == "ok"  # type: ignore[union-attr]
+    figures = stage_result["figures"] if ok and stage_result else {}
+    rows = []
+    for target in DASHBOARD_TARGETS:
+        value = target_value(target, figures) if ok else None
+        failed = ok and value is None and _phase(figures, target.sessions or 1) is not None
+        if failed:
+            verdict = "missed (a step failed)"
+        elif value is None:
+            verdict = "not measured"
+        elif scale != target.scale:
+            verdict = f"n/a at {scale} scale"
+        elif target.store and figures.get("store") != target.store:
+            verdict = f"n/a with the {figures.get('store')} store (the target is for {target.store})"
+        else:
+            verdict = "met" if value < target.limit else "missed"
+        rows.append({"target": target.key, "description": target.description, "limit": target.limit,
+                     "unit": target.unit, "value": value, "verdict": verdict})  # fmt: skip
+    return rows
+
+
+# --- readiness: what the page must show, checked in the page --------------------------------
+
+# Streamlit's own state on the app root: the script is not running, no element is left over
+# from the previous run (stale) and no spinner is turning.
+_IDLE_JS = """
+const app = document.querySelector("[data-testid='stApp']");
+if (!app || app.getAttribute("data-test-script-state") !== "notRunning") return false;
+if (document.querySelector("[data-stale='true'], [data-testid='stSpinner']")) return false;
+const main = document.querySelector("[data-testid='stMain']");
+if (!main) return false;
+const heading = (text) => [...main.querySelectorAll("h1")].some((h) => h.innerText.trim() === text);
+const buttons = (text) => [...main.querySelectorAll("button")].filter((b) => b.innerText.trim() === text);
+const table = () => [...main.querySelectorAll("[data-testid='stDataFrame']")].some(
+  (d) => d.getBoundingClientRect().height > 0 && d.querySelector("canvas"));
+const network = () => {
+  const frame = main.querySelector("iframe[title*='streamlit_cytoscape']");
+  const canvas = frame && frame.contentDocument && frame.contentDocument.querySelector("canvas");
+  return !!canvas && canvas.width > 0 && canvas.height > 0;
+};
+const count = (re) => { const m = main.innerText.match(re); return m ? +m[1] : null; };
+"""
+# What each step waits for (JavaScript returning true when ready; ``arg`` is the step's input).
+_READY_JS: dict[str, str] = {
+    "sign_in_page": "return !!document.querySelector(\"input[aria-label='用户名']\") "
+    "&& !!document.querySelector(\"input[aria-label='密码']\") && table();",
+    "landing": """if (!heading("我的工作台")) return false;
+const first = buttons("打开案件详情")[0];
+const card = first && first.closest("[data-testid='stVerticalBlock']");
+const id = card && card.querySelector("strong");
+return !!id && id.innerText.trim().length > 0;""",
+    "ranking": "return heading('风险排序') && count(/共 (\\d+) 件在办纠纷/) !== null && table();",
+    "ranking_filter": "const n = count(/共 (\\d+) 件在办纠纷/); "
+    "return heading('风险排序') && n !== null && n !== arg && table();",
+    "case": "return heading('案件详情') && [...main.querySelectorAll('h3')].some((h) => "
+    "h.innerText.startsWith('纠纷 ')) && network();",
+    "expand": "return heading('案件详情') && buttons('恢复初始视图').length > 0 && network();",
+    "search_page": "return heading('综合查询') && !!main.querySelector('input[type=text]');",
+    "search": "return heading('综合查询') && (count(/共 (\\d+) 条结果/) !== null "
+    "|| main.innerText.includes('没有找到匹配结果'));",
+    "signed_out": "return !!document.querySelector(\"input[aria-label='密码']\");",
+    "filter_cleared": "const n = count(/共 (\\d+) 件在办纠纷/); return n !== null && n === arg && table();",
+    "party_picked": "return buttons('展开').length > 0 && network();",
+}
+
+_WAIT_JS = """async ([arg, stableMs, timeoutMs]) => {
+  const ready = () => { try { %s
+%s } catch (e) { return false; } };
+  const began = performance.now();
+  let since = null;
+  while (performance.now() - began < timeoutMs) {
+    if (ready()) {
+      if (since === null) since = performance.now();
+      if (performance.now() - since >= stableMs) return performance.now() - since;
+    } else {
+      since = null;
+    }
+    await new Promise((r) => setTimeout(r, 15));
+  }
+  return null;
+}"""
+
+
+_FIRST_CASE_JS = """() => {
+  const main = document.querySelector("[data-testid='stMain']");
+  const first = [...main.querySelectorAll("button")].find((b) => b.innerText.trim() === "打开案件详情");
+  const id = first && first.closest("[data-testid='stVerticalBlock']").querySelector("strong");
+  return id ? id.innerText.trim() : "";
+}"""
+
+
+class NotReady(RuntimeError):
+    """A step's page did not become ready within the step's time limit."""
+
+
+def wait_ready(page, step: str, arg: object = None, timeout_s: float = STEP_TIMEOUT_S) -> float:  # noqa: ANN001
+    """Wait in the page until ``step``'s page is ready and has stayed so for ``STABLE_MS``; the
+    moment it became ready (``time.monotonic``)."""
+    script = _WAIT_JS % (_IDLE_JS, _READY_JS[step])
+    held_ms = page.evaluate(script, [arg, STABLE_MS, timeout_s * 1000])
+    returned = time.monotonic()
+    if held_ms is None:
+        raise NotReady(f"{step}: not ready within {timeout_s:.0f} s")
+    return returned - held_ms / 1000
+
+
+def shown_count(page, pattern: str) -> int | None:  # noqa: ANN001
+    """The number in the main area's first text matching ``pattern`` (one group), or None."""
+    found = page.evaluate(
+        "(re) => { const m = document.querySelector(\"[data-testid='stMain']\").innerText.match(new RegExp(re)); "
+        "return m ? +m[1] : null; }",
+        pattern,
+    )
+    return None if found is None else int(found)
+
+
+# --- one session: a browser context looping the path ----------------------------------------
+
+
+@dataclass
+class Session:
+    """One simulated user: who signs in, what they search for, and what they measured."""
+
+    index: int
+    username: str
+    password: str
+    query: str
+    shots: Path | None = None
+    samples: dict[str, list[float]] = field(default_factory=dict)
+    first_visit_s: float | None = None
+    errors: list[dict] = field(default_factory=list)
+    first_cases: list[str] = field(default_factory=list)
+
+    def record(self, step: str, seconds: float) -> None:
+        """Keep one step's time."""
+        self.samples.setdefault(step, []).append(seconds)
+
+
+def _shot(page, session: Session, step: str) -> None:  # noqa: ANN001
+    if session.shots is not None and step in SHOT_STEPS:
+        session.shots.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(session.shots / f"{step}.png"), full_page=True)
+
+
+def drive_path(page, url: str, session: Session) -> dict[str, float]:  # noqa: ANN001
+    """One loop of the path in ``page`` (a fresh browser context): sign in, the queue, the
+    ranking and a tier filter, a case with its network, expand a party, a search, sign out.
+    Returns each step's seconds from the user's action to the page being ready."""
+    times: dict[str, float] = {}
+
+    def step(name: str, action: Callable[[], None], arg: object = None) -> None:
+        started = time.monotonic()
+        action()
+        times[name] = wait_ready(page, name, arg) - started
+        _shot(page, session, name)
+
+    step("sign_in_page", lambda: page.goto(url, wait_until="commit"))
+    page.get_by_label("用户名").fill(session.username)
+    page.get_by_label("密码").fill(session.password)
+    step("landing", lambda: page.get_by_role("button", name="登录").click())
+    session.first_cases.append(page.evaluate(_FIRST_CASE_JS))
+    main = page.locator("[data-testid='stMain']")
+    sidebar = page.locator("[data-testid='stSidebar']")
+    step("ranking", lambda: sidebar.get_by_role("link", name="风险排序").click())
+    tiers = main.locator("[data-testid='stMultiSelect']").filter(has_text="风险等级")
+    unfiltered = shown_count(page, r"共 (\d+) 件在办纠纷")
+    if tiers.get_by_role("button", name="Clear all").count():  # a filter kept from an earlier sign-in
+        before = unfiltered
+        tiers.get_by_role("button", name="Clear all").first.click()
+        page.wait_for_function(
+            "b => { const m = document.body.innerText.match(/共 (\\d+) 件在办纠纷/); return m && +m[1] !== b; }",
+            arg=before,
+        )
+        wait_ready(page, "ranking")
+        unfiltered = shown_count(page, r"共 (\d+) 件在办纠纷")
+    tiers.click()
+    step("ranking_filter", lambda: page.get_by_role("option", name="红色").click(), unfiltered)
+    page.keyboard.press("Escape")
+    # Back to no filter (kept for the next sign-in), so every loop's ranking page is the same.
+    tiers.get_by_role("button", name="Clear all").first.click()
+    wait_ready(page, "filter_cleared", unfiltered)
+    step("case", lambda: main.get_by_role("button", name="打开案件详情").click())
+    picker = main.locator("[data-testid='stSelectbox']").filter(has_text="节点")
+    picker.click()
+    page.keyboard.type("人员")  # the searchable selectbox keeps the persons; Enter takes the first
+    page.keyboard.press("Enter")
+    wait_ready(page, "party_picked")
+    step("expand", lambda: main.get_by_role("button", name="展开", exact=True).click())
+    step("search_page", lambda: sidebar.get_by_role("link", name="综合查询").click())
+    box = main.locator("input[type=text]").first
+    box.fill(session.query)
+    step("search", lambda: box.press("Enter"))
+    sidebar.get_by_role("button", name="退出登录").click()
+    wait_ready(page, "signed_out")
+    return times
+
+
+def run_session(
+    url: str, session: Session, loops: int, start: threading.Barrier | None, deadline: float
+) -> None:
+    """``loops`` rounds of :func:`drive_path` in this thread's own Chromium (Playwright is not
+    shared between threads): one browser context for the session, as one person's browser
+    (its cache warmed by one untimed visit first, like a returning user's), a new tab and no
+    cookies each round. Rounds start once every session has its browser up; a failed round is
+    recorded (with a screenshot) and the next one starts afresh. Stops early at ``deadline``
+    (``time.monotonic``)."""
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        context = browser.new_context(viewport=VIEWPORT)
+        context.set_default_timeout(STEP_TIMEOUT_S * 1000)
+        try:
+            try:
+                warm = context.new_page()
+                began = time.monotonic()
+                warm.goto(url, wait_until="commit")
+                session.first_visit_s = wait_ready(warm, "sign_in_page") - began
+                warm.close()
+            except (NotReady, PlaywrightError) as exc:
+                session.errors.append(
+                    {"loop": None, "error": f"first visit: {str(exc).splitlines()[0][:300]}"}
+                )
+                return
+            finally:
+                if start is not None:
+                    start.wait()
+            for loop in range(loops):
+                if time.monotonic() > deadline:
+                    session.errors.append({"loop": loop, "error": "stage time limit reached"})
+                    break
+                context.clear_cookies()  # a round that failed half-way may have left a session
+                page = context.new_page()
+                try:
+                    for name, seconds in drive_path(page, url, session).items():
+                        session.record(name, seconds)
+                except (NotReady, PlaywrightError) as exc:
+                    session.errors.append({"loop": loop, "error": str(exc).splitlines()[0][:300]})
+                    if session.shots is not None:
+                        with contextlib.suppress(PlaywrightError):
+                            session.shots.mkdir(parents=True, exist_ok=True)
+                            page.screenshot(path=str(session.shots / f"error_{loop}.png"), full_page=True)
+                finally:
+                    page.close()
+                session.shots = None  # pictures of the first round only
+        finally:
+            context.close()
+            browser.close()
+
+
+# --- the server and its memory --------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A free TCP port on localhost."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def tree_rss_mib(pid: int) -> float | None:
+    """Resident memory of process ``pid`` and all its descendants (MiB); None once it is gone."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        processes = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return None
+    total = 0
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            total += process.memory_info().rss
+    return total / 2**20
+
+
+def tree_cpu_seconds(pid: int) -> float | None:
+    """CPU seconds (user + system) used so far by process ``pid`` and its living descendants."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        processes = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return None
+    total = 0.0
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            times = process.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+class MemorySampler:
+    """Samples :func:`tree_rss_mib` of one process every ``every_s`` seconds in a thread; the peak
+    since the last :meth:`reset` (and since the start)."""
+
+    def __init__(self, pid: int, every_s: float = SAMPLE_EVERY_S) -> None:
+        self.pid, self.every_s = pid, every_s
+        self.peak = self.overall = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            value = tree_rss_mib(self.pid)
+            if value is not None:
+                self.peak, self.overall = max(self.peak, value), max(self.overall, value)
+            self._stop.wait(self.every_s)
+
+    def __enter__(self) -> MemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def reset(self) -> float:
+        """The peak since the last reset (MiB), and start a new one from the current value."""
+        peak, self.peak = self.peak, tree_rss_mib(self.pid) or 0.0
+        return max(peak, self.peak)
+
+
+@contextlib.contextmanager
+def dashboard_server(run_dir: Path, folder: Path, store: str) -> Iterator[tuple[str, subprocess.Popen]]:
+    """``streamlit run app.py`` on a free localhost port over ``run_dir`` with the graph store
+    ``store``, users, audit log and sessions in ``folder`` and the bench's register; yields the
+    base URL and the process. Its output goes to ``folder/streamlit.log``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("users.json", "audit.log", "streamlit.log"):
+        (folder / name).unlink(missing_ok=True)
+    port = free_port()
+    env = {
+        **os.environ,
+        "RUN_DIR": str(run_dir.resolve()),
+        "USERS_FILE": str(folder / "users.json"),
+        "AUDIT_LOG": str(folder / "audit.log"),
+        "SESSION_DIR": str(folder / "sessions"),
+        "APP_MODE": "demo",
+        "STORE": store,
+    }
+    env.setdefault("REGISTER_URL", f"sqlite:///{(run_dir.parent / 'register.db').resolve()}")
+    # DASHBOARD_PROFILE_DIR: the same server with each script run profiled (bench.profile_server).
+    launcher = "bench.profile_server" if env.get("DASHBOARD_PROFILE_DIR") else "streamlit"
+    command = [sys.executable, "-m", launcher, *(["run"] if launcher == "streamlit" else []),
+               str(PROJECT_ROOT / "app.py"), "--server.address", "127.0.0.1", "--server.port", str(port),
+               "--server.headless", "true", "--browser.gatherUsageStats", "false"]  # fmt: skip
+    with (folder / "streamlit.log").open("w", encoding="utf-8") as log:
+        process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    tail = (folder / "streamlit.log").read_text(encoding="utf-8")[-1500:]
+                    raise RuntimeError(f"the dashboard server did not start: {tail}")
+                try:
+                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:  # noqa: S310
+                        if response.status == 200:
+                            break
+                except OSError:
+                    time.sleep(0.3)
+            yield url, process
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+# --- the stage ------------------------------------------------------------------------------
+
+
+def search_query(run_dir: Path) -> str:
+    """What the simulated users search for: the name of a party of the top-ranked dispute (a
+    person every role with cases can find)."""
+    from jobs.catalog import read_scores, read_tables
+
+    scores = read_scores(run_dir)
+    tables = read_tables(run_dir)
+    top = str(scores.sort_values("rank")["dispute_id"].iloc[0])
+    parties = tables.dispute_parties[tables.dispute_parties["dispute_id"].astype(str) == top]
+    names = tables.persons.set_index("person_id")["name"]
+    for person in parties["person_id"]:
+        name = names.get(person)
+        if isinstance(name, str) and name:
+            return name
+    return top
+
+
+def run_phase(
+    url: str, sessions: int, loops: int, query: str, shots: Path | None, deadline: float, server_pid: int
+) -> dict:
+    """``sessions`` sessions at once (commander and analyst in turn), each looping the path
+    ``loops`` times; their per-step figures pooled, their failures, the wall time, the server's
+    CPU seconds and the machine's load average (1 min) before and after."""
+    people = [
+        Session(
+            i, *USERS[i % len(USERS)], query=query, shots=shots / f"session{i}" if shots and i == 0 else None
+        )
+        for i in range(sessions)
+    ]
+    start = threading.Barrier(sessions) if sessions > 1 else None
+    threads = [
+        threading.Thread(target=run_session, args=(url, person, loops, start, deadline), daemon=True)
+        for person in people
+    ]
+    load_before, cpu_before = os.getloadavg()[0], tree_cpu_seconds(server_pid)
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - began
+    cpu_after = tree_cpu_seconds(server_pid)
+    steps = {}
+    for name in STEPS:
+        pooled = [s for person in people for s in person.samples.get(name, [])]
+        steps[name] = step_summary(pooled)
+        steps[name]["missing"] = sessions * loops - steps[name]["n"]  # loops that failed before it
+    errors = [{"session": p.index, "user": p.username, **e} for p in people for e in p.errors]
+    return {
+        "sessions": sessions,
+        "loops": loops,
+        "users": sorted({p.username for p in people}),
+        "wall_s": wall,
+        "server_cpu_s": None if cpu_before is None or cpu_after is None else cpu_after - cpu_before,
+        "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+        "first_visit_s": [p.first_visit_s for p in people],
+        "steps": steps,
+        "errors": errors,
+        "first_cases": sorted({c for p in people for c in p.first_cases}),
+    }
+
+
+@stage
+def stage_dashboard_browser(ctx: StageContext) -> dict:
+    """The dashboard in Chromium over the real server (see the module's docstring): a first loop
+    on a cold server, then each number of sessions in ``options['sessions']`` looping the path
+    ``options['loops']`` times; p50/p95 per step and the server's peak memory."""
+    if not Path(CHROMIUM).exists():
+        raise FileNotFoundError(f"{CHROMIUM} is missing: run `make system-deps` (apt-get install chromium)")
+    store = str(ctx.options.get("store") or "memory")
+    counts = [
+        int(n) for n in ctx.options.get("sessions") or DEFAULT_SESSIONS.get(ctx.scale, DEFAULT_SESSIONS_OTHER)
+    ]
+    loops = int(ctx.options.get("loops") or DEFAULT_LOOPS.get(ctx.scale, DEFAULT_LOOPS_OTHER))
+    folder = ctx.work / "dashboard_browser"
+    shots = folder / "shots"
+    figures: dict = {"store": store, "loops": loops, "sessions": counts, "phases": []}
+    if store == "neo4j":
+        from jobs.batch import load_job
+
+        _, figures["neo4j_load_s"] = timed(lambda: load_job(ctx.run_dir, "neo4j"))
+    query = search_query(ctx.run_dir)
+    figures["query"] = query
+    deadline = time.monotonic() + float(ctx.options.get("time_limit_s") or 3000)
+    with dashboard_server(ctx.run_dir, folder, store) as (url, process), MemorySampler(process.pid) as memory:
+        figures["server_start_rss_mib"] = tree_rss_mib(process.pid)
+        cold = run_phase(url, 1, 1, query, shots / "cold", deadline, process.pid)
+        figures["cold"] = {"first_visit_s": cold["first_visit_s"][0], "errors": cold["errors"],
+                           "steps": {k: v["p50"] for k, v in cold["steps"].items()}}  # fmt: skip
+        figures["server_warm_rss_mib"] = memory.reset()
+        total = 0.0
+        for sessions in counts:
+            phase = run_phase(
+                url, sessions, loops, query, shots / f"{sessions}_sessions", deadline, process.pid
+            )
+            phase["server_peak_rss_mib"] = memory.reset()
+            figures["phases"].append(phase)
+            total += phase["wall_s"]
+        figures["server_peak_rss_mib"] = memory.overall
+    figures["seconds"] = total
+    figures["substages"] = {f"{p['sessions']}_sessions_wall": p["wall_s"] for p in figures["phases"]}
+    figures["shots"] = str(shots)
+    return figures
