@@ -26,7 +26,7 @@ with st.sidebar:
     # choice kept under a plain key: widget values are dropped when the page changes.
     codes = list(LANGUAGES)
     chosen = st.selectbox("语言 / Language", codes, index=codes.index(st.session_state.get("lang", "zh")),
-                          format_func=LANGUAGES.get, key="lang_choice")  # fmt: skip
+                          format_func=lambda code: LANGUAGES[code], key="lang_choice")  # fmt: skip
     if chosen != st.session_state.get("lang", "zh"):
         st.session_state["lang"] = chosen
         st.rerun()

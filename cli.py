@@ -171,7 +171,8 @@ def cmd_register(args: argparse.Namespace) -> int:
 @command
 def cmd_users(args: argparse.Namespace) -> int:
     from config import get_settings
-    from security.users import add_user, read_new_password, read_staff, users_frame
+    from security.provisioning import add_user, read_new_password, read_staff
+    from security.user_store import users_frame
 
     settings = get_settings()
     if args.action == "list":
@@ -181,7 +182,8 @@ def cmd_users(args: argparse.Namespace) -> int:
         import getpass
 
         from security.audit import AuditLog
-        from security.users import disable_user, enable_user, set_password, unlock_user
+        from security.signin import unlock_user
+        from security.user_store import disable_user, enable_user, set_password
 
         name = args.target or args.username
         if not name:
@@ -256,9 +258,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 @command
 def cmd_report(args: argparse.Namespace) -> int:
-    from ui.review_export import write_review
+    from jobs.report import report_job
 
-    summary = write_review(Path(args.run), Path(args.out), month=args.month)
+    summary = report_job(Path(args.run), Path(args.out), month=args.month)
     print(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
     return 0
 

@@ -25,7 +25,7 @@ class Settings:
     users_file: Path
     audit_log: Path
     session_minutes: int
-    # Sign-in throttling (security.users): growing, capped waits per account after a few free
+    # Sign-in throttling (security.signin): growing, capped waits per account after a few free
     # failures, a limit per dashboard session, state in one small file per username.
     login_free_failures: int = 3
     login_base_delay_seconds: int = 2
@@ -49,6 +49,9 @@ class Settings:
     # (demo mode creates one beside the users file when empty) and where the server keeps them.
     session_key: str = field(default="", repr=False)
     session_dir: Path | None = None
+    # The key of person pseudonyms in the scientists' exports (security.scoped.pseudonym_key);
+    # demo mode creates one beside the users file when empty, production refuses to run without.
+    pseudonym_key: str = field(default="", repr=False)
 
 
 def _path(value: str) -> Path:
@@ -88,4 +91,5 @@ def get_settings(env: dict[str, str] | None = None) -> Settings:
         alert_webhook_url=env.get("ALERT_WEBHOOK_URL", "").strip(),
         session_key=env.get("SESSION_KEY", "").strip(),
         session_dir=_path(env["SESSION_DIR"]) if env.get("SESSION_DIR", "").strip() else None,
+        pseudonym_key=env.get("PSEUDONYM_KEY", "").strip(),
     )

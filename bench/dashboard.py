@@ -26,7 +26,6 @@ timing line per script run) to find what makes a step slow.
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import socket
 import subprocess
@@ -34,11 +33,12 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bench.dashboard_figures import STEPS, step_summary
 from bench.stages import PROJECT_ROOT, StageContext, stage, timed
 
 if TYPE_CHECKING:
@@ -49,18 +49,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run", "--disable-quic"]  # fmt: skip
 VIEWPORT: ViewportSize = {"width": 1440, "height": 1000}
 USERS = (("commander", "demo-commander"), ("analyst", "demo-analyst"))
-# Steps of one loop, in order, with what the user did and what "ready" means.
-STEPS: dict[str, str] = {
-    "sign_in_page": "open the address → the sign-in form",
-    "landing": "submit sign-in → 我的工作台 with the queue's first case",
-    "ranking": "menu 风险排序 → the ranking table",
-    "ranking_filter": "pick tier 红色 → the filtered table",
-    "case": "打开案件详情 → 案件详情 with the network canvas",
-    "expand": "展开 a party → the network with its neighbours",
-    "search_page": "menu 综合查询 → the search box",
-    "search": "Enter a name → the results",
-}
-PAGE_CHANGES = ("ranking", "case", "search_page")
 DEFAULT_SESSIONS = {"tiny": (1, 2)}
 DEFAULT_SESSIONS_OTHER = (1, 4)
 DEFAULT_LOOPS = {"tiny": 2}
@@ -127,116 +115,6 @@ def stage_dashboard(ctx: StageContext) -> dict:
         "rows_before_filter": shown_before,
         "rows_after_filter": shown_after,
     }
-
-
-# --- figures: percentiles and targets (pure) ------------------------------------------------
-
-
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """The ``q``-th percentile (0–100) of ``values`` by linear interpolation between the closest
-    ranks (numpy's default); None when there are none. With few values p95 lies near the
-    largest: it is never below the value it interpolates from."""
-    if not 0 <= q <= 100:
-        raise ValueError("q must be between 0 and 100")
-    ordered = sorted(float(v) for v in values)
-    if not ordered:
-        return None
-    position = (len(ordered) - 1) * q / 100
-    low, high = math.floor(position), math.ceil(position)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
-def step_summary(samples: Sequence[float]) -> dict:
-    """Count, p50, p95 and largest of one step's seconds."""
-    return {
-        "n": len(samples),
-        "p50": percentile(samples, 50),
-        "p95": percentile(samples, 95),
-        "max": max(samples) if samples else None,
-    }
-
-
-@dataclass(frozen=True)
-class DashboardTarget:
-    """One target of the browser stage: the p95 of ``steps`` (the worst of them) with ``sessions``
-    at once, or the server's peak memory (``steps`` empty), judged at ``scale`` (and, when
-    ``store`` is set, only when measured with that graph store)."""
-
-    key: str
-    description: str
-    scale: str
-    sessions: int | None
-    steps: tuple[str, ...]
-    limit: float
-    unit: str = "s"
-    store: str | None = None
-
-
-DASHBOARD_TARGETS: tuple[DashboardTarget, ...] = (
-    DashboardTarget("dash_small_landing", "dashboard (small, 1 user): sign-in → queue ready, p95", "small", 1,
-                    ("landing",), 3.0),
-    DashboardTarget("dash_small_page_change", "dashboard (small, 1 user): a page change (ranking, case, search), "
-                    "worst p95", "small", 1, PAGE_CHANGES, 1.0),
-    DashboardTarget("dash_city_landing", "dashboard (city, Neo4j, 1 user): sign-in → queue ready, p95", "city", 1,
-                    ("landing",), 3.0, store="neo4j"),
-    DashboardTarget("dash_city_ranking", "dashboard (city, Neo4j, 1 user): ranking and a filter on it, worst p95",
-                    "city", 1, ("ranking", "ranking_filter"), 1.0, store="neo4j"),
-    DashboardTarget("dash_city_case", "dashboard (city, Neo4j, 1 user): case page with its network, p95", "city", 1,
-                    ("case",), 2.0, store="neo4j"),
-    DashboardTarget("dash_city_expand_search", "dashboard (city, Neo4j, 1 user): network expand and search, "
-                    "worst p95", "city", 1, ("expand", "search"), 1.0, store="neo4j"),
-    DashboardTarget("dash_city_10_sessions", "dashboard (city, Neo4j, 10 sessions): every step, worst p95", "city", 10,
-                    tuple(STEPS), 3.0, store="neo4j"),
-    DashboardTarget("dash_city_memory", "dashboard (city, Neo4j): server peak memory (RSS, process tree)", "city",
-                    None, (), 3.0, unit="GiB", store="neo4j"),
-)  # fmt: skip
-
-
-def _phase(figures: dict, sessions: int) -> dict | None:
-    return next((p for p in figures.get("phases", []) if p["sessions"] == sessions), None)
-
-
-def target_value(target: DashboardTarget, figures: dict) -> float | None:
-    """The measured value a target is judged by (None: not measured): the worst p95 of its
-    steps in the phase with its number of sessions, or the server's peak memory in GiB. A step
-    that failed in that phase counts as not measured (its figures would flatter it)."""
-    if not target.steps:
-        peak = figures.get("server_peak_rss_mib")
-        return None if peak is None else peak / 1024
-    phase = _phase(figures, target.sessions or 1)
-    if phase is None:
-        return None
-    values = []
-    for step in target.steps:
-        summary = phase["steps"].get(step) or {}
-        if summary.get("p95") is None or summary.get("missing"):
-            return None
-        values.append(summary["p95"])
-    return max(values)
-
-
-def dashboard_targets(stage_result: dict | None, scale: str) -> list[dict]:
-    """Each browser target with this run's value and verdict, in the rows of
-    :func:`bench.runner.evaluate_targets`: judged only at its own scale and store."""
-    ok = bool(stage_result) and stage_result.get("status") == "ok"  # type: ignore[union-attr]
-    figures = stage_result["figures"] if ok and stage_result else {}
-    rows = []
-    for target in DASHBOARD_TARGETS:
-        value = target_value(target, figures) if ok else None
-        failed = ok and value is None and _phase(figures, target.sessions or 1) is not None
-        if failed:
-            verdict = "missed (a step failed)"
-        elif value is None:
-            verdict = "not measured"
-        elif scale != target.scale:
-            verdict = f"n/a at {scale} scale"
-        elif target.store and figures.get("store") != target.store:
-            verdict = f"n/a with the {figures.get('store')} store (the target is for {target.store})"
-        else:
-            verdict = "met" if value < target.limit else "missed"
-        rows.append({"target": target.key, "description": target.description, "limit": target.limit,
-                     "unit": target.unit, "value": value, "verdict": verdict})  # fmt: skip
-    return rows
 
 
 # --- readiness: what the page must show, checked in the page --------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bench.dashboard import STEPS
+from bench.dashboard_figures import STEPS
 from bench.runner import GROWTH_SHARES, STAGES, derive
 
 JSON_NAME = "bench.json"

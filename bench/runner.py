@@ -23,7 +23,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench.dashboard import dashboard_targets
+from bench.dashboard_figures import dashboard_targets
 from bench.stages import DEFAULT_AS_OF, PROJECT_ROOT
 
 SCALES = ("tiny", "small", "city-quarter", "city-half", "city")
@@ -306,7 +306,7 @@ def _graph_seconds(stages: dict) -> float | None:
 
 def evaluate_targets(stages: dict[str, dict], scale: str) -> list[dict]:
     """Each target with this run's value and whether it is met: the city-scale ones only at city
-    scale, the dashboard's at the scale each names (:func:`bench.dashboard.dashboard_targets`)."""
+    scale, the dashboard's at the scale each names (:func:`bench.dashboard_figures.dashboard_targets`)."""
     rows = []
     for key, description, read, limit, unit in TARGETS:
         value = read(stages)

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from etl.clusters import guarded_union_find
+
 # Content of a person row that identifies it within its event (normalised, so a re-export that
 # re-formats a phone or pads a name is the same row).
 RECORD_CONTENT = ["name_norm", "id_number", "phone", "gender", "birth_year", "address"]
@@ -58,37 +60,6 @@ class PersonConstraint:
     kind: str
     keys: frozenset[str]
     other_keys: frozenset[str] = frozenset()
-
-
-def _guarded_groups(
-    nodes: np.ndarray, ii: np.ndarray, jj: np.ndarray, weight: np.ndarray, guards: list[np.ndarray]
-) -> dict[int, int]:
-    """Union–find over pairs, strongest first, refusing any union of two groups that carry
-    different values of one guard (a valid ID number, a side of a split). Node -> root."""
-    parent = {int(x): int(x) for x in nodes}
-    held = [{int(x): g[x] for x in nodes if isinstance(g[x], str)} for g in guards]
-
-    def find(x: int) -> int:
-        root = x
-        while parent[root] != root:
-            root = parent[root]
-        while parent[x] != root:
-            parent[x], x = root, parent[x]
-        return root
-
-    strongest = np.argsort(-weight, kind="stable")
-    for a, b in zip(ii[strongest].tolist(), jj[strongest].tolist(), strict=True):
-        ra, rb = find(a), find(b)
-        if ra == rb:
-            continue
-        if any(ra in g and rb in g and g[ra] != g[rb] for g in held):
-            continue
-        ra, rb = min(ra, rb), max(ra, rb)
-        parent[rb] = ra
-        for g in held:
-            if rb in g and ra not in g:
-                g[ra] = g[rb]
-    return {x: find(x) for x in parent}
 
 
 def _union_find(labels: np.ndarray, groups: list[np.ndarray]) -> np.ndarray:
@@ -157,7 +128,7 @@ def apply_person_constraints(
             ii, jj = accepted["record_i"].to_numpy(), accepted["record_j"].to_numpy()
             inside = np.isin(ii, nodes) & np.isin(jj, nodes)
             weight = accepted["weight"].to_numpy()[inside]
-            regrouped = _guarded_groups(nodes, ii[inside], jj[inside], weight, [side, ids])
+            regrouped = guarded_union_find(nodes, ii[inside], jj[inside], weight, side, ids)
             for node, root in regrouped.items():
                 out[node] = ("split", root)
     # Relabel every group by its first record's original label (first appearance order holds).

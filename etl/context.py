@@ -19,7 +19,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from etl.resolve import _guarded_union_find, number_persons, pinyin_keys
+from etl.blocking import pinyin_keys
+from etl.clusters import guarded_union_find, number_persons
 
 ROUNDS = 2
 MAX_CANDIDATES = 4  # more same-name clusters around one person than this: leave them apart
@@ -158,9 +159,7 @@ def _merge(codes: np.ndarray, pairs: pd.DataFrame, facts: pd.DataFrame) -> np.nd
     ids = np.full(n, None, dtype=object)
     ids[first_id.index.to_numpy()] = first_id.to_numpy()
     nodes = np.unique(np.concatenate([pairs["x"].to_numpy(), pairs["y"].to_numpy()]))
-    fixed = _guarded_union_find(
-        nodes, pairs["x"].to_numpy(), pairs["y"].to_numpy(), np.zeros(len(pairs)), ids
-    )
+    fixed = guarded_union_find(nodes, pairs["x"].to_numpy(), pairs["y"].to_numpy(), np.zeros(len(pairs)), ids)
     roots = np.arange(n)
     roots[np.fromiter(fixed.keys(), dtype=np.int64)] = np.fromiter(fixed.values(), dtype=np.int64)
     return roots

@@ -18,9 +18,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from etl.blocking import BLOCK_CAPS, block_keys, prepare_records
 from etl.constraints import record_keys
 from etl.contract import KEY_SPACES, TABLES
-from etl.link import LinkModel, link_followups, link_new_calls
+from etl.link import link_followups
+from etl.link_increment import link_new_calls
+from etl.link_model import LinkModel
+from etl.match_weights import MATCH_THRESHOLD, compare_pairs, score_pairs
 from etl.pipeline import (
     ROW,
     assemble_tables,
@@ -34,16 +38,7 @@ from etl.pipeline import (
     relations_frame,
     strip_row,
 )
-from etl.resolve import (
-    BLOCK_CAPS,
-    MATCH_THRESHOLD,
-    _block_keys,
-    attach_by_unique_name,
-    compare_pairs,
-    prepare_records,
-    representative_persons,
-    score_pairs,
-)
+from etl.resolve import attach_by_unique_name, representative_persons
 from etl.schema import CANONICAL_COLUMNS, CanonicalTables
 
 EVENT_TABLES = ("calls", "reports", "mediations", "visits", "cases")
@@ -119,7 +114,7 @@ def resolve_new_records(records: pd.DataFrame, is_new: pd.Series) -> pd.Series:
     is_new = is_new.reset_index(drop=True).astype(bool)
     prep = prepare_records(evidence)
     block_sets: list[np.ndarray] = []
-    for name, key in _block_keys(prep).items():
+    for name, key in block_keys(prep).items():
         key = key.dropna()
         if key.empty:
             continue

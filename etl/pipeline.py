@@ -15,16 +15,11 @@ import numpy as np
 import pandas as pd
 
 from config import Settings, get_settings
+from etl.clusters import number_persons
 from etl.constraints import PersonConstraint, apply_person_constraints, record_keys
 from etl.contract import KEY_SPACES, PERSON_TABLES, TABLE_ORDER, TABLES
-from etl.link import (
-    LinkModel,
-    address_ids,
-    build_dispute_parties,
-    build_disputes,
-    link_calls,
-    link_followups,
-)
+from etl.link import address_ids, build_dispute_parties, build_disputes, link_calls, link_followups
+from etl.link_model import LinkModel
 from etl.normalise import (
     normalise_address_text,
     normalise_ids,
@@ -38,7 +33,6 @@ from etl.reader import READ_ERROR, ROW, RawTable, read_drop
 from etl.resolve import (
     address_keys,
     attach_by_unique_name,
-    number_persons,
     relation_evidence,
     representative_persons,
     resolve_persons,

@@ -25,13 +25,20 @@ from jobs import catalog
 from models.artifacts import load_model, model_dir, save_evaluation, save_model
 from models.card import render_model_card
 from models.dataset import build_snapshot_frame, feature_columns
-from models.pipeline import BACKTEST_MONTHS, SCORE_COLUMNS, evaluate_model, score_frame, snapshot_dates
+from models.pipeline import (
+    BACKTEST_MONTHS,
+    SCORE_COLUMNS,
+    evaluate_model,
+    score_frame,
+    snapshot_dates,
+)
 from models.snapshots import HORIZON_DAYS, as_timestamp, event_log, tables_as_of
 from models.teams import TeamPlan, continue_teams, effective_tiers, team_column
 from models.train import TrainedModel, fit_model
 from register.decisions import team_memberships
 from register.reconcile import IdentityChanges, carry_identities
 from register.store import BatchRecord, Register, local_now
+from texts.reasons import REASONS_COLUMN
 
 CONTRACT_SCORE_COLUMNS = [*SCORE_COLUMNS, "decided_tier", "decided_by", "team"]
 
@@ -119,9 +126,10 @@ def staff_teams(known: CanonicalTables, scores: pd.DataFrame, register: Register
 
 
 def finish_scores(scores: pd.DataFrame, plan: TeamPlan) -> pd.DataFrame:
-    """scores.csv as the contract has it: the model's columns, the decision and the team."""
+    """scores.csv as the contract has it: the model's columns, the decision and the team (and the
+    reasons as codes, which :func:`jobs.catalog.write_scores` keeps beside scores.csv)."""
     out = scores.assign(team=team_column(plan.teams, scores["dispute_id"]))
-    return out[CONTRACT_SCORE_COLUMNS]
+    return out[[*CONTRACT_SCORE_COLUMNS, *([REASONS_COLUMN] if REASONS_COLUMN in out.columns else [])]]
 
 
 def tier_rows(scores: pd.DataFrame) -> pd.DataFrame:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,11 +21,13 @@ import pandas as pd
 
 from etl.schema import CANONICAL_COLUMNS, CanonicalTables
 from etl.validate import QUARANTINE_COLUMNS
+from texts.reasons import REASONS_COLUMN, Reason
 
 TABLES_DIR = "tables"
 MODEL_DIR = "model"
 MANIFEST = "manifest.json"
 SCORES = "scores.csv"
+REASONS = "reasons.json"
 ALERTS = "alerts.csv"
 FEATURES = "features.parquet"
 RUN_REPORT = "run_report.json"
@@ -190,10 +192,36 @@ def read_quarantine(run_dir: Path) -> pd.DataFrame:
 
 
 def write_scores(run_dir: Path, scores: pd.DataFrame) -> Path:
-    """``scores.csv`` (a machine interface: values verbatim)."""
+    """``scores.csv`` (a machine interface: values verbatim); a frame that carries the reasons as
+    codes (column ``reasons``, see models.pipeline) has them written to ``reasons.json`` beside it."""
     path = Path(run_dir) / SCORES
+    if REASONS_COLUMN in scores.columns:
+        write_reasons(
+            run_dir, dict(zip(scores["dispute_id"].astype("str"), scores[REASONS_COLUMN], strict=True))
+        )
+        scores = scores.drop(columns=REASONS_COLUMN)
     scores.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
     return path
+
+
+def write_reasons(run_dir: Path, reasons: Mapping[str, Sequence[Reason]]) -> Path:
+    """``reasons.json``: per dispute its reasons, strongest first, as ``[code, {field: value}]``
+    (one dispute a line)."""
+    lines = [
+        f"{json.dumps(dispute, ensure_ascii=False)}: {json.dumps([r.as_json() for r in found], ensure_ascii=False)}"
+        for dispute, found in reasons.items()
+    ]
+    path = Path(run_dir) / REASONS
+    path.write_text("{\n" + ",\n".join(lines) + "\n}\n", encoding="utf-8")
+    return path
+
+
+def read_reasons(run_dir: Path) -> dict[str, tuple[Reason, ...]]:
+    """``reasons.json`` per dispute ({} when the run has none)."""
+    return {
+        dispute: tuple(Reason.from_json(item) for item in found)
+        for dispute, found in read_json(Path(run_dir) / REASONS).items()
+    }
 
 
 def read_scores(run_dir: Path) -> pd.DataFrame:

@@ -18,7 +18,7 @@ import pandas as pd
 from config import get_settings
 from etl.errors import DropError
 from etl.increment import apply_export, known_keys
-from etl.link import link_model_from_summary
+from etl.link_model import link_model_from_summary
 from etl.pipeline import drop_timestamps, validate_drop
 from etl.plausibility import date_window
 from etl.plausibility import local_now as local_now_ts

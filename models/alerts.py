@@ -23,8 +23,8 @@ from __future__ import annotations
 import pandas as pd
 
 from etl.schema import CanonicalTables, staff_grids
-from models.closed_loop import TIER_LABELS
 from models.features import text_cue_flags
+from texts.reasons import Reason, render
 
 ALERT_COLUMNS = ["dispute_id", "kind", "at", "message", "recipients"]
 SERIOUS = ("red", "orange")
@@ -80,11 +80,11 @@ def build_alerts(
     ``turned_criminal_since``: the last batch's as-of (cases filed after it alert); ``teams``:
     the teams in force (dispute_id, staff_id).
     """
-    rows: list[tuple] = []
+    rows: list[tuple[str, str, pd.Timestamp, Reason]] = []
     open_now = set(tiers_now.index)
-    for frame, kind_label, key, at_col in (
-        (new_calls, "110报警", "call_id", "received_at"),
-        (new_reports, "网格员上报", "report_id", "reported_at"),
+    for frame, event, key, at_col in (
+        (new_calls, "call", "call_id", "received_at"),
+        (new_reports, "report", "report_id", "reported_at"),
     ):
         if frame.empty:
             continue
@@ -94,7 +94,8 @@ def build_alerts(
         ):
             if tier in SERIOUS and dispute in open_now and at < as_of:
                 rows.append((dispute, "new_event_serious", at,
-                             f"{TIER_LABELS[tier]}预警纠纷{dispute}有新{kind_label}（{event_id}，{at:%m-%d %H:%M}），请立即核查处置"))  # fmt: skip
+                             Reason.of("alert_new_event", tier=tier, dispute=dispute, event=event,
+                                       event_id=event_id, at=f"{at:%m-%d %H:%M}")))  # fmt: skip
     calls = tables.calls[["call_id", "dispute_id", "received_at"]]
     for call_id, dispute, at in zip(
         new_calls["call_id"], new_calls["dispute_id"], new_calls["received_at"], strict=True
@@ -105,7 +106,8 @@ def build_alerts(
                        & (calls["received_at"] > at - pd.Timedelta(days=SECOND_CALL_DAYS))]  # fmt: skip
         if len(window) >= 2:
             rows.append((dispute, "second_call", at,
-                         f"纠纷{dispute}{SECOND_CALL_DAYS}天内第{len(window)}次110报警（{call_id}），按机制即时推送派出所"))  # fmt: skip
+                         Reason.of("alert_second_call", dispute=dispute, days=SECOND_CALL_DAYS, n=len(window),
+                                   call_id=call_id)))  # fmt: skip
     texts = [
         (new_calls, "call_id", "received_at", "narrative"),
         (new_reports, "report_id", "reported_at", "description"),
@@ -124,33 +126,26 @@ def build_alerts(
                         dispute,
                         "threat",
                         at,
-                        f"纠纷{dispute}出现扬言等极端言行（{event_id}）：「{_excerpt(text)}」",
+                        Reason.of("alert_threat", dispute=dispute, event_id=event_id, excerpt=_excerpt(text)),
                     )
                 )
-    for dispute, tier in tiers_now.items():
-        if tier in SERIOUS and tiers_before.get(dispute) != tier:
-            before = tiers_before.get(dispute)
-            change = f"由{TIER_LABELS.get(before, before)}" if isinstance(before, str) else "新"
-            rows.append(
-                (
-                    dispute,
-                    f"entered_{tier}",
-                    as_of,
-                    f"纠纷{dispute}{change}转为{TIER_LABELS[tier]}预警，请落实多包一责任和走访",
-                )
+    for index, tier in tiers_now.items():
+        dispute_id = str(index)
+        if tier in SERIOUS and tiers_before.get(index) != tier:
+            before = tiers_before.get(index)
+            reason = (
+                Reason.of("alert_entered", dispute=dispute_id, before=before, tier=tier)
+                if isinstance(before, str)
+                else Reason.of("alert_entered_new", dispute=dispute_id, tier=tier)
             )
+            rows.append((dispute_id, f"entered_{tier}", as_of, reason))
     for dispute, due, kind, days in overdue[
         ["dispute_id", "next_due_at", "due_kind", "days_overdue"]
     ].itertuples(index=False):
-        duty = "首次走访" if kind == "first_visit" else "定期走访"
-        rows.append(
-            (
-                dispute,
-                "follow_up_overdue",
-                pd.Timestamp(due),
-                f"纠纷{dispute}{duty}已逾期{days}天（应于{pd.Timestamp(due):%m-%d %H:%M}前完成）",
-            )
-        )
+        duty = "first_visit" if kind == "first_visit" else "revisit"
+        reason = Reason.of("alert_overdue", dispute=dispute, duty=duty, days=int(days),
+                           due=f"{pd.Timestamp(due):%m-%d %H:%M}")  # fmt: skip
+        rows.append((dispute, "follow_up_overdue", pd.Timestamp(due), reason))
     if turned_criminal_since is not None:
         turned = tables.disputes[tables.disputes["turned_criminal_at"].notna()]
         turned = turned[
@@ -164,10 +159,13 @@ def build_alerts(
                     dispute,
                     "turned_criminal",
                     at,
-                    f"纠纷{dispute}已转为刑事案件（{case}，{at:%m-%d %H:%M}），请复盘研判",
+                    Reason.of("alert_turned_criminal", dispute=dispute, case=case, at=f"{at:%m-%d %H:%M}"),
                 )
             )
-    alerts = pd.DataFrame(rows, columns=["dispute_id", "kind", "at", "message"])
+    alerts = pd.DataFrame(
+        [(dispute, kind, at, render(reason)) for dispute, kind, at, reason in rows],
+        columns=["dispute_id", "kind", "at", "message"],
+    )
     if alerts.empty:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in ALERT_COLUMNS})
     alerts["at"] = pd.to_datetime(alerts["at"])

@@ -50,13 +50,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from etl.contract import CATEGORIES as CATEGORY_LABELS
 from etl.schema import CanonicalTables
 from models.team_candidates import (
     ASSIGNMENT_COLUMNS,
-    CONTINUITY_REASON,
-    LEVEL_LABELS,
-    ROLE_LABELS,
     TEAM_ROLES,
     UNFILLED_COLUMNS,
     AssignmentOptions,
@@ -73,6 +69,7 @@ from models.team_candidates import (
     team_slots,
 )
 from models.team_solver import solve_assignment
+from texts.reasons import SEPARATOR, Reason, render
 
 
 @dataclass
@@ -91,7 +88,7 @@ class AssignmentResult:
 def _area_of(slot: pd.Series | dict, options: AssignmentOptions) -> str:
     role = slot["role_in_team"]
     if role in ("grid_worker", "community_officer"):
-        return f"网格{slot['grid_id']}"
+        return render(Reason.of("area_grid", grid=str(slot["grid_id"])))
     if role == "leader":
         level = options.leader_level_by_tier.get(slot["tier"], "")
         return str(slot["county"] if level in ("county", "city") else slot["township"])
@@ -100,46 +97,52 @@ def _area_of(slot: pd.Series | dict, options: AssignmentOptions) -> str:
     return str(slot["township"])
 
 
-def _role_label(slot: pd.Series | dict, options: AssignmentOptions) -> str:
+def _post(slot: pd.Series | dict, options: AssignmentOptions) -> str:
+    """The post's code among texts.labels' ``post``: a role, or a leader by rank."""
     if slot["role_in_team"] == "leader":
-        level = options.leader_level_by_tier.get(slot["tier"], "")
-        return LEVEL_LABELS.get(level, level) + ROLE_LABELS["leader"]
-    return ROLE_LABELS[slot["role_in_team"]]
+        return f"{options.leader_level_by_tier.get(slot['tier'], '')}_leader"
+    return str(slot["role_in_team"])
 
 
 def _unfilled_reason(slot: dict, counts: dict, options: AssignmentOptions) -> str:
-    area, label = _area_of(slot, options), _role_label(slot, options)
+    where = {"area": _area_of(slot, options), "post": _post(slot, options)}
     n, conflicted = counts["in_area"], counts["conflicted"]
     if n == 0:
-        return f"{area}无{label}"
+        return render(Reason.of("unfilled_none", **where))
     if conflicted == n:
-        return f"{area}{label}{n}人{'均' if n > 1 else ''}与当事人有利害关系, 需回避"
-    parts = []
-    if conflicted:
-        parts.append(f"{conflicted}人因利害关系回避")
+        if n == 1:
+            return render(Reason.of("unfilled_one_conflicted", **where))
+        return render(Reason.of("unfilled_all_conflicted", **where, n=n))
     # Whether a person was full before this run or filled up by more urgent cases in it, the
     # commander's answer is the same: everyone who could take it is at capacity.
     busy = n - conflicted
-    parts.append(f"{busy}人均已满负荷" if busy > 1 else "1人已满负荷")
-    return f"{area}无可用{label}: " + ", ".join(parts)
+    if conflicted and busy > 1:
+        return render(Reason.of("unfilled_conflicted_busy", **where, n=conflicted, busy=busy))
+    if conflicted:
+        return render(Reason.of("unfilled_conflicted_one_busy", **where, n=conflicted))
+    if busy > 1:
+        return render(Reason.of("unfilled_busy", **where, busy=busy))
+    return render(Reason.of("unfilled_one_busy", **where))
 
 
 def _assigned_reason(row: dict, fit_exists: bool, options: AssignmentOptions) -> str:
     role, category = row["role_in_team"], row["category"]
-    cat = CATEGORY_LABELS.get(category, category)
     if role == "grid_worker":
-        base = f"负责网格{row['grid_id']}的网格员"
+        base = Reason.of("assigned_grid_worker", grid=str(row["grid_id"]))
     elif role == "community_officer":
-        base = f"负责网格{row['grid_id']}的社区民警"
+        base = Reason.of("assigned_community_officer", grid=str(row["grid_id"]))
     elif role == "leader":
-        base = f"{_area_of(row, options)}{_role_label(row, options)}({'红' if row['tier'] == 'red' else '橙'}色预警)"
+        tier = "red" if row["tier"] == "red" else "orange"
+        base = Reason.of("assigned_leader", area=_area_of(row, options), post=_post(row, options), tier=tier)
     elif row["specialty_fit"]:
-        base = f"调解专长: {cat}" if role == "mediator" else f"法律援助律师, 专长: {cat}"
+        code = "assigned_mediator_specialist" if role == "mediator" else "assigned_lawyer_specialist"
+        base = Reason.of(code, category=category)
     elif fit_exists:
-        base = f"{_area_of(row, options)}{ROLE_LABELS[role]}(非{cat}专长)"
+        base = Reason.of("assigned_not_specialist", area=_area_of(row, options), role=role, category=category)
     else:
-        base = f"{_area_of(row, options)}无可用{cat}专长{ROLE_LABELS[role]}, 由辖区{ROLE_LABELS[role]}承担"
-    return f"{CONTINUITY_REASON}；{base}" if row["continued"] else base
+        base = Reason.of("assigned_no_specialist", area=_area_of(row, options), role=role, category=category)
+    said = [Reason.of("team_continued"), base] if row["continued"] else [base]
+    return SEPARATOR.join(render(reason) for reason in said)
 
 
 # --------------------------------------------------------------------------------------------
@@ -330,7 +333,8 @@ def slot_candidates(
     )
     conflict = [str(conflicts.get(sid, "")) for sid in out["staff_id"]]
     full = (out["cases"] >= out["capacity"]).to_numpy()
-    out["why_not"] = [c or ("已满负荷" if f else "") for c, f in zip(conflict, full, strict=True)]
+    busy = render(Reason.of("candidate_full"))
+    out["why_not"] = [c or (busy if f else "") for c, f in zip(conflict, full, strict=True)]
     out["eligible"] = out["why_not"].eq("")
     ordered = out.sort_values(
         ["eligible", "specialty_fit", "distance_km", "staff_id"], ascending=[False, False, True, True]

@@ -25,44 +25,33 @@ import numpy as np
 import pandas as pd
 
 from etl.schema import CanonicalTables
+from texts.labels import label_in
+from texts.reasons import Reason, render
 
 STAGES = ["collected", "dispatched", "early_warning", "control", "feedback"]
-STAGE_LABELS = {
-    "collected": "采集",
-    "dispatched": "分流",
-    "early_warning": "预警",
-    "control": "管控",
-    "feedback": "反馈",
-}
 WARNING_TIERS = ("red", "orange")
-TIER_LABELS = {"red": "红色", "orange": "橙色", "yellow": "黄色", "green": "绿色"}
 
 
 @dataclass(frozen=True)
 class FollowUpRule:
-    """What a tier obliges the responsible team to do."""
+    """What a tier obliges the responsible team to do; ``description`` is its sentence
+    (texts.templates: ``follow_up_rule_*``)."""
 
     tier: str
     first_visit_hours: int
     revisit_days: int
     review_day_of_month: int | None
-    description: str
+    description: Reason
 
 
 # The follow-up duties of each tier (the monthly review meets on the 20th).
 FOLLOW_UP_RULES: dict[str, FollowUpRule] = {
-    "red": FollowUpRule("red", 24, 7, 20, "红色预警: 24小时内首次走访, 每周走访, 每月20日研判"),
-    "orange": FollowUpRule("orange", 72, 14, None, "橙色预警: 72小时内首次走访, 每14天走访"),
-    "yellow": FollowUpRule("yellow", 30 * 24, 30, None, "黄色预警: 每月回访"),
+    "red": FollowUpRule("red", 24, 7, 20, Reason.of("follow_up_rule_red")),
+    "orange": FollowUpRule("orange", 72, 14, None, Reason.of("follow_up_rule_orange")),
+    "yellow": FollowUpRule("yellow", 30 * 24, 30, None, Reason.of("follow_up_rule_yellow")),
 }
 
 ESCALATION_LEVELS = ["village", "township", "county", "city"]
-ESCALATION_LEVEL_LABELS = {
-    "village": "村(社区)",
-    "township": "乡镇(街道)",
-    "county": "县(市、区)",
-    "city": "市",
-}
 # Who is in charge of a tier before any escalation: the 多包一 leader's level.
 LEVEL_BY_TIER = {"red": "county", "orange": "township", "yellow": "village"}
 # Days overdue a case may run before it is escalated.
@@ -178,16 +167,19 @@ def case_stage(
     reached = out[[f"{s}_at" if s != "early_warning" else "warned_at" for s in STAGES]].notna().to_numpy()
     furthest = reached.shape[1] - 1 - np.argmax(reached[:, ::-1], axis=1)
     out["stage"] = np.array(STAGES)[furthest]
-    out["stage_label"] = out["stage"].map(STAGE_LABELS)
+    out["stage_label"] = out["stage"].map(lambda stage: label_in("stage", stage))
     stage_times = out[["collected_at", "dispatched_at", "warned_at", "control_at", "feedback_at"]].to_numpy()
     out["stage_at"] = pd.to_datetime(stage_times[np.arange(len(out)), furthest])
     columns = ["stage", "stage_label", "stage_at", "collected_at", "dispatched_at", "warned_at", "control_at"]
     return out.reset_index()[["dispute_id", *columns, "feedback_at"]]
 
 
-def follow_up_rules_table() -> pd.DataFrame:
-    """:data:`FOLLOW_UP_RULES` as a frame, for display."""
-    return pd.DataFrame([vars(rule) for rule in FOLLOW_UP_RULES.values()])
+def follow_up_rules_table(lang: str = "zh") -> pd.DataFrame:
+    """:data:`FOLLOW_UP_RULES` as a frame, for display (descriptions in ``lang``)."""
+    rows = [
+        {**vars(rule), "description": render(rule.description, lang)} for rule in FOLLOW_UP_RULES.values()
+    ]
+    return pd.DataFrame(rows)
 
 
 def _next_review(as_of: pd.Timestamp, day: int) -> pd.Timestamp:
@@ -240,7 +232,7 @@ def follow_up_schedule(scores: pd.DataFrame, visits: pd.DataFrame, as_of: object
         if r.review_day_of_month is not None
     }
     current["next_review_at"] = pd.to_datetime(current["tier"].map(reviews))
-    current["rule"] = current["tier"].map({t: r.description for t, r in FOLLOW_UP_RULES.items()})
+    current["rule"] = current["tier"].map({t: render(r.description) for t, r in FOLLOW_UP_RULES.items()})
     return (
         current.reset_index()[SCHEDULE_COLUMNS]
         .sort_values("next_due_at", kind="stable")
@@ -270,7 +262,7 @@ def escalate_overdue(
     The level in charge is the tier's (:data:`LEVEL_BY_TIER`), or the level a previous
     escalation (``previous``: dispute_id, to_level) already raised it to. Village →
     township → county → city; a case already at city level stays there, said so. Returns
-    ESCALATION_COLUMNS with the reason in Chinese.
+    ESCALATION_COLUMNS with the reason in Chinese (texts.templates: ``escalation_*``).
     """
     thresholds = {**ESCALATION_THRESHOLD_DAYS, **(threshold_days or {})}
     limit = late["tier"].map(thresholds)
@@ -292,15 +284,18 @@ def escalate_overdue(
         start = LEVEL_BY_TIER[case.tier]
         from_level = max(start, raised.get(case.dispute_id, start), key=rank.__getitem__)
         to_level = ESCALATION_LEVELS[min(rank[from_level] + 1, len(ESCALATION_LEVELS) - 1)]
-        duty = "首次走访" if case.due_kind == "first_visit" else "定期走访"
-        late_by = (
-            f"{TIER_LABELS[case.tier]}预警{duty}逾期{case.days_overdue}天(阈值{thresholds[case.tier]}天)"
+        late_by: dict[str, str | int] = {
+            "tier": case.tier,
+            "duty": "first_visit" if case.due_kind == "first_visit" else "revisit",
+            "days": int(case.days_overdue),
+            "threshold": int(thresholds[case.tier]),
+        }
+        reason = (
+            Reason.of("escalation_at_city", **late_by)
+            if to_level == from_level
+            else Reason.of("escalation_up", **late_by, from_level=from_level, to_level=to_level)
         )
-        if to_level == from_level:
-            reason = f"{late_by}, 已由市级督办, 继续挂牌督办"
-        else:
-            reason = f"{late_by}, 由{ESCALATION_LEVEL_LABELS[from_level]}升级至{ESCALATION_LEVEL_LABELS[to_level]}督办"
-        rows.append((case.dispute_id, case.tier, case.days_overdue, from_level, to_level, reason))
+        rows.append((case.dispute_id, case.tier, case.days_overdue, from_level, to_level, render(reason)))
     return pd.DataFrame(rows, columns=ESCALATION_COLUMNS)
 
 

@@ -1,7 +1,9 @@
-"""Per-dispute explanations: exact TreeSHAP attributions turned into plain Chinese reasons.
+"""Per-dispute explanations: exact TreeSHAP attributions turned into reasons a commander reads.
 
 LightGBM computes exact SHAP values of its trees (``pred_contrib=True``), in log-odds of the
 uncalibrated model; Platt calibration is monotone, so the ranking of reasons is unchanged.
+A reason is a code with its values (:class:`texts.reasons.Reason`); :func:`explain` gives
+them per dispute, :func:`top_factors` their Chinese sentences as scores.csv carries them.
 """
 
 from __future__ import annotations
@@ -11,60 +13,70 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from etl.contract import CATEGORIES as CATEGORY_NAMES
 from models.train import TrainedModel
+from texts.reasons import Reason, render_all, verbatim
 
 
-def _n(value: float) -> str:
-    return str(int(round(value)))
+def _n(value: float) -> int:
+    return int(round(value))
 
 
-# Feature -> phrase from the row's values. A phrase describes the fact that raised the risk.
-PHRASES: dict[str, Callable[[Mapping[str, float]], str]] = {
-    "h_calls_7d": lambda r: f"近7天报警{_n(r['h_calls_7d'])}次",
-    "h_calls_30d": lambda r: f"近30天报警{_n(r['h_calls_30d'])}次",
-    "h_calls_90d": lambda r: (
-        f"90天内报警{_n(r['h_calls_90d'])}次" + ("且间隔缩短" if r.get("h_gap_shrinking", 0) == 1 else "")
+def _fact(code: str) -> Callable[[Mapping[str, float]], Reason]:
+    return lambda r: Reason.of(code)
+
+
+def _count(code: str, feature: str, field: str = "n") -> Callable[[Mapping[str, float]], Reason]:
+    return lambda r: Reason.of(code, **{field: _n(r[feature])})
+
+
+# Feature -> reason from the row's values. A reason states the fact that raised the risk.
+FACTS: dict[str, Callable[[Mapping[str, float]], Reason]] = {
+    "h_calls_7d": _count("calls_7d", "h_calls_7d"),
+    "h_calls_30d": _count("calls_30d", "h_calls_30d"),
+    "h_calls_90d": lambda r: Reason.of(
+        "calls_90d_shrinking" if r.get("h_gap_shrinking", 0) == 1 else "calls_90d", n=_n(r["h_calls_90d"])
     ),
-    "h_calls_365d": lambda r: f"一年内报警{_n(r['h_calls_365d'])}次",
-    "h_calls_total": lambda r: f"累计报警{_n(r['h_calls_total'])}次",
-    "h_call_acceleration": lambda r: "报警频次加快",
-    "h_gap_shrinking": lambda r: "报警间隔缩短",
-    "h_night_calls_90d": lambda r: f"近90天夜间报警{_n(r['h_night_calls_90d'])}次",
-    "h_escalated_dispositions": lambda r: "曾转治安或刑事案件处理",
-    "r_reports": lambda r: f"网格员上报{_n(r['r_reports'])}次",
-    "r_max_severity": lambda r: "纠纷等级为" + ("重大" if r["r_max_severity"] >= 2 else "较大"),
-    "r_status_open": lambda r: "纠纷尚未化解",
-    "r_status_in_progress": lambda r: "纠纷仍在化解中",
-    "r_status_failed": lambda r: "化解失败",
-    "m_failed": lambda r: f"调解失败{_n(r['m_failed'])}次",
-    "m_partial": lambda r: "调解仅部分达成",
-    "m_ongoing": lambda r: "调解尚在进行",
-    "v_agitated_90d": lambda r: f"走访时当事人情绪激动{_n(r['v_agitated_90d'])}次",
-    "v_unsettled_90d": lambda r: "走访时当事人情绪波动",
-    "v_last_mood": lambda r: "最近一次走访情绪" + ("激动" if r["v_last_mood"] >= 2 else "波动"),
-    "t_threat": lambda r: "当事人扬言实施极端行为",
-    "t_threat_90d": lambda r: "近90天有扬言极端行为",
-    "t_weapon": lambda r: "涉及刀具等凶器",
-    "t_weapon_90d": lambda r: "近期涉及刀具等凶器",
-    "t_alcohol": lambda r: "当事人酒后滋事",
-    "t_alcohol_90d": lambda r: "近期有酒后滋事",
-    "t_separation": lambda r: "涉及离婚或分居",
-    "t_separation_90d": lambda r: "近期涉及离婚或分居",
-    "t_self_harm": lambda r: "有轻生言行",
-    "t_self_harm_90d": lambda r: "近期有轻生言行",
-    "t_violence": lambda r: "已发生肢体冲突",
-    "t_violence_90d": lambda r: "近期发生肢体冲突",
-    "x_text_risk": lambda r: "案情描述与以往激化纠纷相似",
-    "ph_prior_disputes_2y_max": lambda r: f"当事人两年内涉及其他纠纷{_n(r['ph_prior_disputes_2y_max'])}起",
-    "ph_prior_disputes_2y_sum": lambda r: "当事人近两年多次卷入纠纷",
-    "ph_suspect_cases_max": lambda r: "当事人曾为刑事案件犯罪嫌疑人",
-    "ph_violent_suspect_cases_max": lambda r: "当事人曾因暴力犯罪被立案",
-    "ph_victim_cases_max": lambda r: "当事人曾为刑事案件被害人",
-    "ph_days_since_other_incident": lambda r: (
-        f"当事人{_n(r['ph_days_since_other_incident'])}天前刚涉及其他警情"
+    "h_calls_365d": _count("calls_365d", "h_calls_365d"),
+    "h_calls_total": _count("calls_total", "h_calls_total"),
+    "h_call_acceleration": _fact("calls_accelerating"),
+    "h_gap_shrinking": _fact("call_gaps_shrinking"),
+    "h_night_calls_90d": _count("night_calls_90d", "h_night_calls_90d"),
+    "h_escalated_dispositions": _fact("escalated_disposition"),
+    "r_reports": _count("reports", "r_reports"),
+    "r_max_severity": lambda r: Reason.of(
+        "severity", severity="major" if r["r_max_severity"] >= 2 else "serious"
     ),
-    "ph_household_escalations_180d": lambda r: "家庭成员近半年卷入民转刑案件",
+    "r_status_open": _fact("status_open"),
+    "r_status_in_progress": _fact("status_in_progress"),
+    "r_status_failed": _fact("status_failed"),
+    "m_failed": _count("mediation_failed", "m_failed"),
+    "m_partial": _fact("mediation_partial"),
+    "m_ongoing": _fact("mediation_ongoing"),
+    "v_agitated_90d": _count("visits_agitated_90d", "v_agitated_90d"),
+    "v_unsettled_90d": _fact("visits_unsettled_90d"),
+    "v_last_mood": lambda r: Reason.of(
+        "last_visit_mood", mood="agitated" if r["v_last_mood"] >= 2 else "unsettled"
+    ),
+    "t_threat": _fact("threat"),
+    "t_threat_90d": _fact("threat_90d"),
+    "t_weapon": _fact("weapon"),
+    "t_weapon_90d": _fact("weapon_90d"),
+    "t_alcohol": _fact("alcohol"),
+    "t_alcohol_90d": _fact("alcohol_90d"),
+    "t_separation": _fact("separation"),
+    "t_separation_90d": _fact("separation_90d"),
+    "t_self_harm": _fact("self_harm"),
+    "t_self_harm_90d": _fact("self_harm_90d"),
+    "t_violence": _fact("violence"),
+    "t_violence_90d": _fact("violence_90d"),
+    "x_text_risk": _fact("text_like_escalated"),
+    "ph_prior_disputes_2y_max": _count("party_other_disputes_2y", "ph_prior_disputes_2y_max"),
+    "ph_prior_disputes_2y_sum": _fact("party_repeat_disputes"),
+    "ph_suspect_cases_max": _fact("party_suspect"),
+    "ph_violent_suspect_cases_max": _fact("party_violent_suspect"),
+    "ph_victim_cases_max": _fact("party_victim"),
+    "ph_days_since_other_incident": _count("party_recent_incident", "ph_days_since_other_incident", "days"),
+    "ph_household_escalations_180d": _fact("household_escalation"),
 }
 
 # Timing and volume features (dispute age, days since the last event or visit, numbers of
@@ -84,40 +96,42 @@ CONTEXT_FEATURES = frozenset(
     }
 )
 
-# Graph features are matched by name fragment, so new graph features still read well.
-GRAPH_PHRASES: list[tuple[str, str]] = [
-    ("kin_prior_violent", "亲属有暴力犯罪记录"),
-    ("prior_violent", "当事人有暴力犯罪前科"),
-    ("prior_escalation", "当事人曾卷入民转刑案件"),
-    ("kin_escalated", "亲属卷入另一起激化纠纷"),
-    ("kin_active", "亲属卷入其他在办纠纷"),
-    ("hop1_escalated", "直接关系人涉及激化案件"),
-    ("hop2_escalated", "社会关系网络中有激化案件"),
-    ("escalation_ppr", "关系网络中激化风险传导至当事人"),
-    ("component_size", "当事人所在关系网络规模大"),
-    ("community_recent", "所在关系圈近期有激化案件"),
-    ("community", "所在关系圈规模较大"),
-    ("other_disputes", "当事人同时涉及其他纠纷"),
-    ("address_prior_escalation", "同一地址曾发生民转刑"),
-    ("address_prior", "同一地址曾多次发生纠纷"),
-    ("grid_escalation", "所在网格近一年有民转刑案件"),
-    ("grid_disputes", "所在网格纠纷多发"),
-    ("pagerank", "当事人处于关系网络中心"),
-    ("degree", "当事人社会关系复杂"),
-    ("n_parties", "涉及当事人较多"),
+# Graph features are matched by name fragment (first match wins), so new graph features still
+# read well.
+GRAPH_FACTS: list[tuple[str, str]] = [
+    ("kin_prior_violent", "kin_prior_violent"),
+    ("prior_violent", "prior_violent"),
+    ("prior_escalation", "prior_escalation"),
+    ("kin_escalated", "kin_escalated"),
+    ("kin_active", "kin_active"),
+    ("hop1_escalated", "hop1_escalated"),
+    ("hop2_escalated", "hop2_escalated"),
+    ("escalation_ppr", "escalation_ppr"),
+    ("component_size", "component_size"),
+    ("community_recent", "community_recent"),
+    ("community", "community_size"),
+    ("other_disputes", "other_disputes"),
+    ("address_prior_escalation", "address_prior_escalation"),
+    ("address_prior", "address_prior"),
+    ("grid_escalation", "grid_escalation"),
+    ("grid_disputes", "grid_disputes"),
+    ("pagerank", "pagerank"),
+    ("degree", "degree"),
+    ("n_parties", "n_parties"),
 ]
+NO_FACTOR = Reason.of("no_factor")
 
 
-def phrase(feature: str, row) -> str:
-    """The plain-Chinese reason for one feature of one dispute."""
-    if feature in PHRASES:
-        return PHRASES[feature](row)
+def reason(feature: str, row: Mapping) -> Reason:
+    """The reason one feature of one dispute states."""
+    if feature in FACTS:
+        return FACTS[feature](row)
     if feature.startswith("c_"):
-        return f"{CATEGORY_NAMES.get(feature[2:], feature[2:])}类纠纷"
-    for fragment, text in GRAPH_PHRASES:
+        return Reason.of("category", category=feature[2:])
+    for fragment, code in GRAPH_FACTS:
         if fragment in feature:
-            return text
-    return feature
+            return Reason.of(code)
+    return verbatim(feature)
 
 
 def contributions(model: TrainedModel, frame: pd.DataFrame) -> pd.DataFrame:
@@ -131,8 +145,9 @@ def contributions(model: TrainedModel, frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(values[:, :-1], columns=model.feature_columns, index=frame.index)
 
 
-def top_factors(model: TrainedModel, frame: pd.DataFrame, k: int = 3) -> pd.Series:
-    """The ``k`` strongest risk-raising reasons per row, ``;``-separated, in Chinese."""
+def explain(model: TrainedModel, frame: pd.DataFrame, k: int = 3) -> pd.Series:
+    """The ``k`` strongest risk-raising reasons per row (a tuple of :class:`Reason`, strongest
+    first; ``(NO_FACTOR,)`` when nothing raised the risk)."""
     shap = contributions(model, frame)
     columns = list(shap.columns)
     values = shap.to_numpy().copy()
@@ -141,14 +156,24 @@ def top_factors(model: TrainedModel, frame: pd.DataFrame, k: int = 3) -> pd.Seri
     rows = model.design(frame).to_dict("records")
     reasons = []
     for i, row in enumerate(rows):
-        picked: list[str] = []
+        picked: list[Reason] = []
         for j in order[i]:
             if values[i, j] <= 0 or len(picked) == k:
                 break
             if pd.isna(row[columns[j]]):
                 continue  # an unknown value shapes the score but is no reason to state
-            text = phrase(columns[j], row)
-            if text not in picked:
-                picked.append(text)
-        reasons.append(";".join(picked) if picked else "无突出风险因素")
-    return pd.Series(reasons, index=frame.index, name="top_factors")
+            found = reason(columns[j], row)
+            if found not in picked:
+                picked.append(found)
+        reasons.append(tuple(picked) if picked else (NO_FACTOR,))
+    return pd.Series(reasons, index=frame.index, name="reasons", dtype="object")
+
+
+def factor_text(reasons: pd.Series, lang: str = "zh") -> pd.Series:
+    """Each row's reasons as one ``;``-separated text (scores.csv's ``top_factors`` in Chinese)."""
+    return reasons.map(lambda found: render_all(found, lang)).rename("top_factors")
+
+
+def top_factors(model: TrainedModel, frame: pd.DataFrame, k: int = 3) -> pd.Series:
+    """The ``k`` strongest risk-raising reasons per row, ``;``-separated, in Chinese."""
+    return factor_text(explain(model, frame, k))

@@ -15,10 +15,11 @@ from models.evaluate import (
     metrics,
     reliability_curve,
 )
-from models.explain import top_factors
+from models.explain import explain, factor_text
 from models.snapshots import as_timestamp, event_log, label_window_closed, review_dates
 from models.tiers import assign_tiers, tier_capacity
 from models.train import TrainedModel
+from texts.reasons import REASONS_COLUMN
 
 SCORE_COLUMNS = ["dispute_id", "as_of", "probability", "rank", "tier", "top_factors", "source_refs"]
 BACKTEST_MONTHS = 6
@@ -52,13 +53,15 @@ def source_refs(known: CanonicalTables) -> pd.Series:
 
 
 def score_frame(model: TrainedModel, current: pd.DataFrame, known: CanonicalTables) -> pd.DataFrame:
-    """scores.csv rows for the disputes in ``current`` (a snapshot frame at one as-of date)."""
+    """scores.csv rows for the disputes in ``current`` (a snapshot frame at one as-of date), and
+    their reasons as codes (column ``reasons``, kept apart from scores.csv)."""
     if current.empty:
-        return pd.DataFrame(columns=SCORE_COLUMNS)
+        return pd.DataFrame(columns=[*SCORE_COLUMNS, REASONS_COLUMN])
     probability = pd.Series(model.predict_proba(current), index=current.index)
     order = probability.sort_values(ascending=False, kind="mergesort").index
     rank = pd.Series(np.arange(1, len(order) + 1), index=order).reindex(current.index)
     tiers = assign_tiers(probability, model.base_rate, tier_capacity(known.staff))
+    reasons = explain(model, current)
     scores = pd.DataFrame(
         {
             "dispute_id": current["dispute_id"],
@@ -66,11 +69,12 @@ def score_frame(model: TrainedModel, current: pd.DataFrame, known: CanonicalTabl
             "probability": probability.round(6),
             "rank": rank.astype(int),
             "tier": tiers,
-            "top_factors": top_factors(model, current),
+            "top_factors": factor_text(reasons),
             "source_refs": current["dispute_id"].map(source_refs(known)).fillna(""),
+            REASONS_COLUMN: reasons,
         }
     )
-    return scores.sort_values("rank", ignore_index=True)[SCORE_COLUMNS]
+    return scores.sort_values("rank", ignore_index=True)[[*SCORE_COLUMNS, REASONS_COLUMN]]
 
 
 def dispute_groups(known: CanonicalTables) -> pd.DataFrame:

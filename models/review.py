@@ -13,6 +13,7 @@ import pandas as pd
 
 from etl.schema import CanonicalTables
 from models.indicators import dispute_status, indicator_comparison, month_bounds, red_orange_by_month
+from texts.reasons import REASONS_COLUMN
 
 TIER_RANK = {"red": 0, "orange": 1, "yellow": 2, "green": 3}
 RANKING_DISPUTE_COLUMNS = [
@@ -152,7 +153,7 @@ def build_review(
     if previous_scores is not None and not previous_scores.empty:
         red_orange.update(red_orange_by_month(previous_scores))
     top = ranking.sort_values("rank", kind="stable").head(top_n)
-    top = top.reindex(columns=TOP_COLUMNS)
+    top = top.reindex(columns=[*TOP_COLUMNS, *([REASONS_COLUMN] if REASONS_COLUMN in top.columns else [])])
     changes: pd.DataFrame | None = None
     previous_as_of: str | None = None
     if previous_scores is not None and not previous_scores.empty:

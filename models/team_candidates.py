@@ -15,40 +15,15 @@ import pandas as pd
 
 from etl.normalise import normalise_names, normalise_phones
 from etl.schema import CanonicalTables, staff_grids
+from texts.reasons import Reason, render
 
 ASSIGNMENT_COLUMNS = ["dispute_id", "staff_id", "role_in_team", "reason", "since"]
 UNFILLED_COLUMNS = ["dispute_id", "role_in_team", "reason"]
 CONFLICT_COLUMNS = ["staff_id", "dispute_id", "reason"]
 
 TEAM_ROLES = ["leader", "community_officer", "grid_worker", "mediator", "lawyer"]
-ROLE_LABELS = {
-    "leader": "责任领导",
-    "community_officer": "社区民警",
-    "grid_worker": "网格员",
-    "mediator": "调解员",
-    "lawyer": "法律援助律师",
-}
-LEVEL_LABELS = {
-    "grid": "网格",
-    "station": "派出所",
-    "township": "乡镇(街道)级",
-    "county": "县级",
-    "city": "市级",
-}
-RELATION_LABELS = {
-    "spouse": "配偶",
-    "ex_spouse": "前配偶",
-    "parent_child": "父母子女",
-    "sibling": "兄弟姐妹",
-    "relative": "亲属",
-    "neighbour": "邻居",
-    "coworker": "同事",
-    "landlord_tenant": "房东租户",
-    "creditor_debtor": "债权债务",
-}
 TEAM_TIERS = ("red", "orange")
 KNOWN_TIERS = {"red", "orange", "yellow", "green"}
-CONTINUITY_REASON = "延续原包案团队"
 
 
 @dataclass(frozen=True)
@@ -161,7 +136,7 @@ def _staff_person_matches(tables: CanonicalTables, person_ids: pd.Index | None =
         {"person_id": persons["person_id"].astype("str"), "phone": normalise_phones(persons["phone"])}
     )
     by_phone = staff_phone.dropna().merge(person_phone.dropna(), on="phone")
-    frames.append(by_phone.assign(how="电话一致")[["staff_id", "person_id", "how"]])
+    frames.append(by_phone.assign(how=render(Reason.of("how_phone")))[["staff_id", "person_id", "how"]])
 
     # Name alone is too common to mean the same person: require the person to live in a grid
     # the staff member covers.
@@ -178,9 +153,8 @@ def _staff_person_matches(tables: CanonicalTables, person_ids: pd.Index | None =
     staff_names = pd.DataFrame({"staff_id": staff["staff_id"], "name_norm": normalise_names(staff["name"])})
     staff_grid = cov[["staff_id", "grid_id"]].merge(staff_names.dropna(), on="staff_id")
     by_name = staff_grid.merge(person_grid, on=["name_norm", "grid_id"])
-    frames.append(
-        by_name.assign(how="同名且居住在其负责网格" + by_name["grid_id"])[["staff_id", "person_id", "how"]]
-    )
+    how = [render(Reason.of("how_name_in_grid", grid=grid)) for grid in by_name["grid_id"]]
+    frames.append(by_name.assign(how=how)[["staff_id", "person_id", "how"]])
     matches = pd.concat(frames, ignore_index=True)
     return matches.drop_duplicates(["staff_id", "person_id"]).reset_index(drop=True)
 
@@ -212,13 +186,17 @@ def conflicts_of_interest(tables: CanonicalTables, dispute_ids: set[str] | None 
     person_names = tables.persons.astype({"person_id": "str"}).set_index("person_id")["name"]
 
     direct = matches.merge(parties, on="person_id")
-    direct_reason = (
-        direct["staff_id"].map(staff_names).astype("str")
-        + "本人是当事人("
-        + direct["how"]
-        + ", 人员"
-        + direct["person_id"]
-        + ")"
+    direct_reason = pd.Series(
+        [
+            render(Reason.of("conflict_party", staff_name=name, how=how, person=person))
+            for name, how, person in zip(
+                direct["staff_id"].map(staff_names).astype("str"),
+                direct["how"],
+                direct["person_id"],
+                strict=True,
+            )
+        ],
+        dtype="object",
     )
     both_ways = pd.concat(
         [
@@ -230,18 +208,18 @@ def conflicts_of_interest(tables: CanonicalTables, dispute_ids: set[str] | None 
     related = matches.merge(both_ways, on="person_id").merge(
         parties.rename(columns={"person_id": "party_id"}), on="party_id"
     )
-    related_reason = (
-        related["staff_id"].map(staff_names).astype("str")
-        + "与当事人"
-        + related["party_id"].map(person_names).fillna(related["party_id"]).astype("str")
-        + "系"
-        + related["relation"].map(RELATION_LABELS).fillna(related["relation"])
-        + "关系("
-        + related["how"]
-        + ", 人员"
-        + related["person_id"]
-        + ")"
-    )
+    related_reason = pd.Series(
+        [
+            render(Reason.of("conflict_related", staff_name=name, party_name=party, relation=relation, how=how,
+                             person=person))
+            for name, party, relation, how, person in zip(
+                related["staff_id"].map(staff_names).astype("str"),
+                related["party_id"].map(person_names).fillna(related["party_id"]).astype("str"),
+                related["relation"], related["how"], related["person_id"], strict=True,
+            )
+        ],
+        dtype="object",
+    )  # fmt: skip
     pairs = pd.concat(
         [
             direct[["staff_id", "dispute_id"]].assign(reason=direct_reason.to_numpy()),
@@ -278,8 +256,8 @@ def team_slots(
     no_grid = ~unknown & placed["grid_id"].eq("")
     lost_rows = []
     for mask, why in [
-        (unknown, "纠纷不在纠纷表中, 无法确定网格与辖区"),
-        (no_grid, "纠纷未定位到网格, 无法确定辖区"),
+        (unknown, render(Reason.of("unfilled_unknown_dispute"))),
+        (no_grid, render(Reason.of("unfilled_no_grid"))),
     ]:
         for dispute_id in placed.loc[mask, "dispute_id"]:
             lost_rows += [(dispute_id, role, why) for role in TEAM_ROLES[:4]]

@@ -15,7 +15,6 @@ import pandas as pd
 
 from etl.schema import CanonicalTables
 from models.assignment import assign_teams, slot_candidates
-from models.closed_loop import TIER_LABELS
 from models.team_candidates import (
     ASSIGNMENT_COLUMNS,
     TEAM_ROLES,
@@ -26,8 +25,7 @@ from models.team_candidates import (
     staff_coverage,
 )
 from register.decisions import TEAM_EVENT_COLUMNS, team_changes
-
-LEVEL_NAMES = {"county": "县级", "township": "乡镇(街道)级"}
+from texts.reasons import Reason, render
 
 
 @dataclass
@@ -56,7 +54,8 @@ def _leave_reasons(
     closed: set[str],
     options: AssignmentOptions,
 ) -> list[str]:
-    """Why each member leaves, in Chinese: the first reason that applies."""
+    """Why each member leaves, in Chinese (texts.templates: ``team_*``): the first reason that
+    applies."""
     if leaves.empty:
         return []
     staff = prepared_staff(tables.staff)
@@ -76,29 +75,29 @@ def _leave_reasons(
     ):
         tier, before = tiers.get(dispute_id), previous.get(dispute_id)
         if dispute_id in closed:
-            reasons.append("纠纷已结案, 团队解除")
+            reason = Reason.of("team_closed")
         elif tier is None:
-            reasons.append("纠纷已不在办(365天内无新事件或已转为刑事案件), 团队解除")
+            reason = Reason.of("team_not_open")
         elif tier not in TEAM_TIERS:
-            reasons.append(f"预警等级降为{TIER_LABELS.get(tier, tier)}, 多包一团队解除, 转入常规回访")
+            reason = Reason.of("team_tier_lowered", tier=tier)
         elif role == "leader" and level.get(staff_id) != options.leader_level_by_tier.get(tier):
-            required = LEVEL_NAMES.get(options.leader_level_by_tier.get(tier, ""), "")
-            change = (
-                f"由{TIER_LABELS.get(before, before)}变为{TIER_LABELS[tier]}"
+            required = options.leader_level_by_tier.get(tier, "")
+            reason = (
+                Reason.of("team_leader_level_changed", before=before, tier=tier, level=required)
                 if before
-                else f"为{TIER_LABELS[tier]}"
+                else Reason.of("team_leader_level_set", tier=tier, level=required)
             )
-            reasons.append(f"预警等级{change}, 责任领导须由{required}领导担任")
         elif (staff_id, grid.get(dispute_id, "")) not in covers:
-            reasons.append("不再负责纠纷所在网格")
+            reason = Reason.of("team_grid_left")
         elif (staff_id, dispute_id) in conflict:
-            reasons.append(f"利益冲突: {conflict[(staff_id, dispute_id)]}")
+            reason = Reason.of("team_conflict", detail=conflict[(staff_id, dispute_id)])
         elif load.get(staff_id, 0) >= capacity.get(staff_id, 0):
-            reasons.append("已达最大承接数, 由他人接替")
+            reason = Reason.of("team_full")
         elif (dispute_id, role) in replaced_by.index:
-            reasons.append(f"重新分配: {replaced_by.loc[(dispute_id, role)]}")
+            reason = Reason.of("team_reassigned", detail=str(replaced_by.loc[(dispute_id, role)]))
         else:
-            reasons.append("本次未能继续安排该岗位")
+            reason = Reason.of("team_unplaced")
+        reasons.append(render(reason))
     return reasons
 
 
@@ -136,7 +135,8 @@ def continue_teams(
     if len(pinned):
         slot = pd.MultiIndex.from_frame(proposed[["dispute_id", "role_in_team"]])
         proposed = proposed[~slot.isin(pd.MultiIndex.from_frame(pinned[["dispute_id", "role_in_team"]]))]
-        kept = pinned.assign(reason="人工指定: " + pinned["reason"].astype("str"))
+        by_hand = [render(Reason.of("team_by_hand", note=note)) for note in pinned["reason"].astype("str")]
+        kept = pinned.assign(reason=by_hand)
         proposed = pd.concat([proposed, kept.reindex(columns=ASSIGNMENT_COLUMNS)], ignore_index=True)
     events = team_changes(in_force, proposed, serious)
     released = in_force[~in_force["dispute_id"].isin(serious)]
@@ -182,9 +182,9 @@ def replacement_problem(
     candidates = slot_candidates(tables, effective, dispute_id, role_in_team, held)
     match = candidates[candidates["staff_id"].astype("str").eq(str(staff_id))]
     if candidates.empty:
-        return f"纠纷{dispute_id}当前不是红色或橙色预警, 无需多包一团队"
+        return render(Reason.of("team_not_serious", dispute=dispute_id))
     if match.empty:
-        return f"{staff_id}不负责纠纷{dispute_id}所在辖区, 或不能担任该岗位"
+        return render(Reason.of("team_not_eligible", staff=staff_id, dispute=dispute_id))
     if not bool(match["eligible"].iloc[0]):
         return str(match["why_not"].iloc[0])
     return None

@@ -17,7 +17,6 @@ import pandas as pd
 RED_LIFT = 4.0
 ORANGE_LIFT = 2.0
 TIERS = ["red", "orange", "yellow", "green"]
-TIER_NAMES = {"red": "红色", "orange": "橙色", "yellow": "黄色", "green": "绿色"}
 
 
 def tier_capacity(staff: pd.DataFrame) -> dict[str, int]:

@@ -23,8 +23,8 @@ import pandas as pd
 from graph.memory_store import MemoryStore
 from jobs.catalog import read_tables
 from security.audit import AuditLog, verify
+from security.principals import Principal, scope_from_staff
 from security.scoped import ScopedRun
-from security.users import Principal, scope_from_staff
 
 
 def _scores(run: Path, disputes: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, str]:

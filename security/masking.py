@@ -270,3 +270,30 @@ def mask_person_columns(
         if pseudonymise:
             out[column] = out[column].map(lambda t: scrub_names(t, names)).astype(object)
     return out
+
+
+def mask_search_terms(name: str | None, id_number: str | None, phone: str | None) -> dict[str, object]:
+    """Person search terms as the audit log keeps them: each masked like the field it searches."""
+    return {
+        "name": mask_name(name) if name else None,
+        "id_number": mask_id_number(id_number) if id_number else None,
+        "phone": mask_phone(phone) if phone else None,
+    }
+
+
+def mask_network(nodes: pd.DataFrame, edges: pd.DataFrame, role: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A case network as ``role`` may see it: person captions as names (:func:`mask_name` unless
+    the role sees names raw), address captions as :func:`mask_address_for`, every other caption
+    and each edge's ``detail`` with ID and phone numbers masked (:func:`mask_text`)."""
+    captions = []
+    name_seen = visibility(role, "name")
+    address_seen = visibility(role, "address")
+    for label, caption in zip(nodes["label"], nodes["caption"], strict=True):
+        if label == "Person" and name_seen is not Visibility.RAW:
+            captions.append(mask_name(caption))
+        elif label == "Address" and address_seen is not Visibility.RAW:
+            captions.append(mask_address_for(caption, role))
+        else:
+            captions.append(mask_text(caption))
+    masked_nodes = nodes.assign(caption=pd.Series(captions, index=nodes.index, dtype=object))
+    return masked_nodes, edges.assign(detail=edges["detail"].map(mask_text).astype(object))

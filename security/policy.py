@@ -26,6 +26,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from texts.reasons import Reason, render
+
 
 class Role(StrEnum):
     """The roles a user can hold."""
@@ -146,10 +148,9 @@ UNMASKABLE: dict[str, frozenset[str]] = {
     Role.ADMIN: frozenset(),
 }
 
-ADVISORY_NOTICE = "风险排序为辅助研判建议，最终处置由责任人决定；系统不自动作出任何处置决定。"
+# The notices' sentences are texts.templates' (advisory_red, advisory_orange).
 ADVISORY_NOTICE_BY_TIER: dict[str, str] = {
-    "red": "红色预警：" + ADVISORY_NOTICE + "请责任人结合走访核实情况，尽快研判并记录处置意见。",
-    "orange": "橙色预警：" + ADVISORY_NOTICE + "请责任人结合走访核实情况研判。",
+    tier: render(Reason.of(f"advisory_{tier}")) for tier in ("red", "orange")
 }
 
 
@@ -176,7 +177,8 @@ def visibility(role: str, field: str) -> Visibility:
 
 
 def advisory_notice(tier: str | None) -> str | None:
-    """The notice to show beside a red or orange case (the model advises, people decide); else None.
+    """The notice to show beside a red or orange case (the model advises, people decide), in
+    Chinese; else None.
 
     >>> advisory_notice("green") is None
     True

@@ -1,22 +1,19 @@
 """The query layer the dashboard must use: every read is scoped, masked and audited here.
 
-Scope is enforced on the data, not by hiding widgets. A principal sees the disputes that pass
-both of its restrictions (``county`` when set, ``grids`` when set; ``admin`` sees none), and
-the persons who take part in those disputes (parties, persons named in their calls and
-reports, and in the case a dispute turned into). Everything that leaves a :class:`ScopedRun`
-is restricted to that scope, masked for the role (:mod:`security.policy`), and recorded in
-the audit log; refused requests raise :class:`AccessDenied` and are recorded as ``denied``.
+Scope is enforced on the data, not by hiding widgets. A principal sees the disputes and persons
+of its scope (:mod:`security.scope`). Everything that leaves a :class:`ScopedRun` is restricted
+to that scope, masked for the role (:mod:`security.policy`, :mod:`security.masking`), and
+recorded in the audit log; refused requests raise :class:`AccessDenied` and are recorded as
+``denied``. The frames themselves are built by :mod:`security.read_model`.
 
 Graph expansion cannot leak: network results drop every node outside scope, then every node
-no longer connected to the starting node, so a kin link from an in-scope person to a party of
-another grid's dispute reveals neither that dispute nor its parties.
+no longer connected to the starting node (:meth:`security.scope.Scope.cut_network`).
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,29 +24,25 @@ from typing import Any
 import pandas as pd
 
 from config import Settings
-from etl.link import LINK_THRESHOLD
 from etl.schema import CanonicalTables
-from graph.store import EDGE_COLUMNS, NODE_COLUMNS, GraphStore
+from graph.store import GraphStore
+from security import read_model
 from security.audit import AuditLog, record_override
 from security.masking import (
     NameIndex,
     mask_address_for,
-    mask_id_number,
     mask_name,
+    mask_network,
     mask_person_columns,
-    mask_phone,
+    mask_search_terms,
     mask_text,
 )
-from security.policy import (
-    UNMASKABLE,
-    Role,
-    Visibility,
-    advisory_notice,
-    can,
-    visibility,
-)
+from security.policy import UNMASKABLE, Role, Visibility, can, visibility
+from security.principals import ConfigurationError, Principal, Session
+from security.read_model import DisputeRows, as_set
+from security.scope import Scope, stripped
 from security.search import CJK, SearchIndex, search
-from security.users import ConfigurationError, Principal, Session, SessionGuard
+from security.user_store import SessionGuard, users_frame
 
 RANKING_FILTERS = frozenset({"tier", "county", "township", "grid_id", "category", "min_probability", "limit"})
 EXPORTABLE = ("ranking", "disputes", "parties", "persons")
@@ -77,14 +70,13 @@ class ReasonRequired(AccessDenied):
     """The action needs a non-empty reason or justification."""
 
 
-def pseudonym_key(settings: Settings, env: Mapping[str, str] | None = None) -> bytes:
-    """The secret key of person pseudonyms: ``PSEUDONYM_KEY`` from the environment.
+def pseudonym_key(settings: Settings) -> bytes:
+    """The secret key of person pseudonyms: ``settings.pseudonym_key`` (``PSEUDONYM_KEY``).
 
     In demo mode a random key is created once in ``<users file folder>/pseudonym.key`` (mode
     0600) when the variable is unset; production mode refuses to run without the variable.
     """
-    env = os.environ if env is None else env
-    value = env.get("PSEUDONYM_KEY", "").strip()
+    value = settings.pseudonym_key
     if value:
         return value.encode("utf-8")
     if settings.app_mode == "production":
@@ -107,62 +99,6 @@ def embedded_store(tables: CanonicalTables) -> GraphStore:
     return store
 
 
-def _text(series: pd.Series) -> pd.Series:
-    return series.fillna("").astype(str).str.strip()
-
-
-def disputes_in_scope(disputes: pd.DataFrame, principal: Principal) -> pd.Series:
-    """Boolean mask over ``disputes``: which rows ``principal`` may see."""
-    if principal.role == Role.ADMIN:
-        return pd.Series(False, index=disputes.index)
-    allowed = pd.Series(True, index=disputes.index)
-    if principal.county is not None:
-        allowed &= _text(disputes["county"]) == principal.county
-    if principal.grids is not None:
-        allowed &= _text(disputes["grid_id"]).isin(principal.grids)
-    return allowed
-
-
-def persons_in_scope(tables: CanonicalTables, dispute_ids: set[str]) -> set[str]:
-    """Persons taking part in the given disputes: parties, persons of their calls and reports, and
-    persons of the cases those disputes turned into."""
-    parties = tables.dispute_parties
-    persons = set(_text(parties.loc[_text(parties["dispute_id"]).isin(dispute_ids), "person_id"]))
-    events = set(_text(tables.calls.loc[_text(tables.calls["dispute_id"]).isin(dispute_ids), "call_id"]))
-    events_r = set(
-        _text(tables.reports.loc[_text(tables.reports["dispute_id"]).isin(dispute_ids), "report_id"])
-    )
-    disputes = tables.disputes
-    cases = set(_text(disputes.loc[_text(disputes["dispute_id"]).isin(dispute_ids), "case_id"])) - {""}
-    records = tables.person_records
-    kind, event = _text(records["event_kind"]), _text(records["event_id"])
-    named = (
-        ((kind == "call") & event.isin(events))
-        | ((kind == "report") & event.isin(events_r))
-        | ((kind == "case") & event.isin(cases))
-    )
-    persons |= set(_text(records.loc[named, "person_id"]))
-    return persons - {""}
-
-
-def _as_set(value: object) -> set[str]:
-    """A filter value given as one string or an iterable of strings, as a set."""
-    if isinstance(value, str):
-        return {value}
-    if isinstance(value, Iterable):
-        return {str(v) for v in value}
-    return {str(value)}
-
-
-def _masked_query(name: str | None, id_number: str | None, phone: str | None) -> dict[str, object]:
-    # Search terms are personal data too: the audit log keeps them masked.
-    return {
-        "name": mask_name(name) if name else None,
-        "id_number": mask_id_number(id_number) if id_number else None,
-        "phone": mask_phone(phone) if phone else None,
-    }
-
-
 @dataclass
 class ScopedRun:
     """One principal's view of one run: tables, scores and the graph store, taken lazily.
@@ -172,7 +108,7 @@ class ScopedRun:
     and person search) and then kept, so the other pages never load a graph. Without
     ``store`` an embedded store is loaded from ``tables`` at that point. ``pseudonym_key`` is
     needed only when the principal may see pseudonymised data (see :func:`pseudonym_key`).
-    With a ``guard`` (:class:`~security.users.SessionGuard`) every query first re-checks the
+    With a ``guard`` (:class:`~security.user_store.SessionGuard`) every query first re-checks the
     session: once it expired or its account was disabled, removed, changed or given a new
     password, every query is refused (audited as ``denied``).
     """
@@ -195,7 +131,6 @@ class ScopedRun:
         settings: Settings,
         store: StoreSource | None = None,
         now: datetime | None = None,
-        env: Mapping[str, str] | None = None,
     ) -> ScopedRun:
         """The scoped view for a logged-in session; a session that expired, or whose account was
         disabled, removed, changed or given a new password, is refused (and audited), then and
@@ -211,86 +146,34 @@ class ScopedRun:
         if problem is not None:
             audit.record(principal.username, principal.role, "denied", "session", reason=problem)
             raise AccessDenied(f"{principal.username}: {problem}; log in again")
-        key = pseudonym_key(settings, env) if can(principal.role, "pseudonymised") else None
+        key = pseudonym_key(settings) if can(principal.role, "pseudonymised") else None
         return cls(tables, scores, principal, audit, store=store, pseudonym_key=key, guard=guard)
 
     # ----------------------------------------------------------------- scope
     @cached_property
+    def _scope(self) -> Scope:
+        return Scope(self.tables, self.principal)
+
+    @property
     def dispute_ids(self) -> set[str]:
         """The dispute_ids this principal may see."""
-        disputes = self.tables.disputes
-        return set(_text(disputes.loc[disputes_in_scope(disputes, self.principal), "dispute_id"]))
+        return self._scope.dispute_ids
 
-    @cached_property
+    @property
     def person_ids(self) -> set[str]:
         """The person_ids this principal may see: every person for a principal without a county or
         grid restriction (kin without a dispute of their own included), else the persons of its
         disputes."""
-        if (
-            self.principal.role != Role.ADMIN
-            and self.principal.county is None
-            and self.principal.grids is None
-        ):
-            return set(_text(self.tables.persons["person_id"])) - {""}
-        return persons_in_scope(self.tables, self.dispute_ids)
+        return self._scope.person_ids
 
-    @cached_property
+    @property
     def grid_ids(self) -> set[str]:
         """Grids this principal may see (its own, those of its county, those of its disputes)."""
-        grids = set(self.principal.grids or ())
-        if self.principal.county is not None:
-            table = self.tables.grids
-            grids |= set(_text(table.loc[_text(table["county"]) == self.principal.county, "grid_id"]))
-        if (
-            self.principal.grids is None
-            and self.principal.county is None
-            and self.principal.role != Role.ADMIN
-        ):
-            grids |= set(_text(self.tables.grids["grid_id"]))
-        disputes = self.tables.disputes
-        grids |= set(_text(disputes.loc[_text(disputes["dispute_id"]).isin(self.dispute_ids), "grid_id"]))
-        return grids - {""}
+        return self._scope.grid_ids
 
     @cached_property
-    def _event_dispute(self) -> dict[tuple[str, str], str]:
-        """(label, key) of every event node -> its dispute_id."""
-        mapping: dict[tuple[str, str], str] = {}
-        for label, frame, key in (
-            ("Call", self.tables.calls, "call_id"),
-            ("Report", self.tables.reports, "report_id"),
-            ("Mediation", self.tables.mediations, "mediation_id"),
-            ("Visit", self.tables.visits, "visit_id"),
-        ):
-            mapping.update(
-                {(label, k): d for k, d in zip(_text(frame[key]), _text(frame["dispute_id"]), strict=True)}
-            )
-        return mapping
-
-    @cached_property
-    def _case_ids(self) -> set[str]:
-        """Cases this principal may see: those of in-scope disputes, and those naming only in-scope
-        persons."""
-        disputes = self.tables.disputes
-        cases = set(_text(disputes.loc[_text(disputes["dispute_id"]).isin(self.dispute_ids), "case_id"]))
-        records = self.tables.person_records
-        case_rows = records[_text(records["event_kind"]) == "case"]
-        for case_id, group in case_rows.groupby(_text(case_rows["event_id"])):
-            if set(_text(group["person_id"])) <= self.person_ids:
-                cases.add(str(case_id))
-        return cases - {""}
-
-    @cached_property
-    def _address_ids(self) -> set[str]:
-        addresses = self.tables.addresses
-        disputes = self.tables.disputes
-        ids = set(_text(disputes.loc[_text(disputes["dispute_id"]).isin(self.dispute_ids), "address_id"]))
-        ids |= set(_text(addresses.loc[_text(addresses["grid_id"]).isin(self.grid_ids), "address_id"]))
-        return ids - {""}
-
-    @cached_property
-    def _station_ids(self) -> set[str]:
-        grids = self.tables.grids
-        return set(_text(grids.loc[_text(grids["grid_id"]).isin(self.grid_ids), "station_id"])) - {""}
+    def _rows(self) -> DisputeRows:
+        return DisputeRows(self.tables, self.scores)
 
     @cached_property
     def _known_names(self) -> NameIndex:
@@ -301,21 +184,7 @@ class ScopedRun:
             spellings.append(records["name_norm"])
         return NameIndex.of(pd.concat(spellings, ignore_index=True).dropna().unique())
 
-    @cached_property
-    def _row_index(self) -> dict[str, dict[str, list[int]]]:
-        return {}
-
-    def _rows_of(self, frame_name: str, dispute_id: str) -> pd.DataFrame:
-        """Rows of a table (or ``scores``) belonging to one dispute, via an index built once."""
-        frame: pd.DataFrame = self.scores if frame_name == "scores" else getattr(self.tables, frame_name)
-        if frame_name not in self._row_index:
-            index: dict[str, list[int]] = {}
-            for position, key in enumerate(_text(frame["dispute_id"])):
-                index.setdefault(key, []).append(position)
-            self._row_index[frame_name] = index
-        return frame.iloc[self._row_index[frame_name].get(str(dispute_id), [])]
-
-    # -------------------------------------------------------------- helpers
+    # ----------------------------------------------- enforcement and audit
     @property
     def role(self) -> str:
         """The principal's role."""
@@ -357,6 +226,10 @@ class ScopedRun:
         if str(dispute_id) not in self.dispute_ids:
             raise self._deny(f"dispute:{dispute_id}", "dispute outside scope or unknown")
 
+    def _require_person(self, person_id: str, obj: str) -> None:
+        if str(person_id) not in self.person_ids:
+            raise self._deny(obj, "person outside scope or unknown")
+
     def _mask(self, frame: pd.DataFrame, **kwargs: object) -> pd.DataFrame:
         return mask_person_columns(
             frame,
@@ -379,17 +252,11 @@ class ScopedRun:
         probabilities, or started a dispute although a candidate came near. No personal fields.
         """
         self._require("view_ranking", "link_review")
-        calls = self.tables.calls
-        columns = ["call_id", "received_at", "category", "dispute_id", "link_source", "link_probability"]
-        if "link_source" not in calls:  # run folders written before calls carried their link
-            return pd.Series(dtype="int64"), pd.DataFrame(columns=columns)
-        calls = calls[_text(calls["dispute_id"]).isin(self.dispute_ids)]
-        counts = calls["link_source"].value_counts()
-        scored = calls[calls["link_probability"].notna()]
-        margin = (scored["link_probability"] - LINK_THRESHOLD).abs()
-        closest = scored.assign(margin=margin).sort_values(["margin", "call_id"]).head(limit)
-        self._log("view", "link_review", rows=len(closest))
-        return counts, closest[columns].reset_index(drop=True)
+        frames = read_model.link_review_frames(self.tables.calls, self.dispute_ids, limit)
+        if frames is None:
+            return pd.Series(dtype="int64"), pd.DataFrame(columns=read_model.LINK_REVIEW_COLUMNS)
+        self._log("view", "link_review", rows=len(frames[1]))
+        return frames
 
     def ranking(self, filters: Mapping[str, object] | None = None) -> pd.DataFrame:
         """Scored disputes in scope, joined with their dispute attributes, sorted by rank.
@@ -403,34 +270,14 @@ class ScopedRun:
         unknown = set(filters) - RANKING_FILTERS
         if unknown:
             raise ValueError(f"unknown ranking filters {sorted(unknown)}; expected {sorted(RANKING_FILTERS)}")
-        requested_grids = filters.get("grid_id")
-        if requested_grids is not None:
-            wanted = _as_set(requested_grids)
+        if filters.get("grid_id") is not None:
+            wanted = as_set(filters["grid_id"])
             if not wanted <= self.grid_ids:
                 raise self._deny("ranking", "grid outside scope", grids=sorted(wanted - self.grid_ids))
         county = filters.get("county")
         if county is not None and self.principal.county not in (None, county):
             raise self._deny("ranking", "county outside scope", county=county)
-        dispute_columns = [
-            "dispute_id", "category", "grid_id", "township", "county", "station_id",
-            "first_event_at", "last_event_at", "n_calls", "n_reports",
-        ]  # fmt: skip
-        frame = self.scores.merge(self.tables.disputes[dispute_columns], on="dispute_id", how="inner")
-        frame = frame.merge(self.tables.grids[["grid_id", "grid_name"]], on="grid_id", how="left")
-        frame = frame[_text(frame["dispute_id"]).isin(self.dispute_ids)]
-        if "tier" in filters:
-            frame = frame[frame["tier"].isin(_as_set(filters["tier"]))]
-        for key in ("county", "township", "category"):
-            if filters.get(key) is not None:
-                frame = frame[_text(frame[key]) == str(filters[key])]
-        if requested_grids is not None:
-            frame = frame[_text(frame["grid_id"]).isin(wanted)]
-        if filters.get("min_probability") is not None:
-            frame = frame[frame["probability"] >= float(filters["min_probability"])]  # type: ignore[arg-type]
-        frame = frame.sort_values("rank", kind="stable")
-        if filters.get("limit") is not None:
-            frame = frame.head(int(filters["limit"]))  # type: ignore[call-overload]
-        frame = frame.assign(advisory=frame["tier"].map(advisory_notice)).reset_index(drop=True)
+        frame = read_model.ranking_frame(self.tables, self.scores, self.dispute_ids, filters)
         self._log("view", "ranking", rows=len(frame), filters={k: str(v) for k, v in filters.items()})
         return frame
 
@@ -440,20 +287,11 @@ class ScopedRun:
         Raises :class:`AccessDenied` (audited) for a dispute outside scope or unknown.
         """
         self._require_dispute(dispute_id)
-        found = self._rows_of("disputes", dispute_id).iloc[0]
-        row: dict[str, object] = {str(k): v for k, v in found.items()}
-        grid = self.tables.grids[_text(self.tables.grids["grid_id"]) == str(row.get("grid_id") or "")]
-        row["grid_name"] = grid["grid_name"].iloc[0] if not grid.empty else ""
-        address = self.tables.addresses[
-            _text(self.tables.addresses["address_id"]) == str(row.get("address_id"))
-        ]
-        raw_address = address["address"].iloc[0] if not address.empty else ""
-        if visibility(self.role, "address") is not Visibility.HIDDEN:
-            row["address"] = mask_address_for(raw_address, self.role)
-        score = self._rows_of("scores", dispute_id)
-        for column in ("probability", "rank", "tier", "top_factors", "as_of"):
-            row[column] = score[column].iloc[0] if not score.empty and column in score.columns else None
-        row["advisory"] = advisory_notice(row["tier"])  # type: ignore[arg-type]
+        row = read_model.dispute_record(self.tables, self._rows, dispute_id)
+        if visibility(self.role, "address") is Visibility.HIDDEN:
+            del row["address"]
+        else:
+            row["address"] = mask_address_for(row["address"], self.role)
         self._log("view", f"dispute:{dispute_id}", fields=["address"])
         return row
 
@@ -462,56 +300,7 @@ class ScopedRun:
         text`` (free text masked for the role), and for calls how they joined the dispute
         (``link_source`` ref / score / new, ``link_probability``)."""
         self._require_dispute(dispute_id)
-        t = self.tables
-        parts = []
-
-        def pick(name: str, kind: str, at: str, key: str, detail: str, staff: str | None, text: str):
-            rows = self._rows_of(name, dispute_id)
-            return pd.DataFrame(
-                {
-                    "at": rows[at],
-                    "kind": kind,
-                    "event_id": rows[key],
-                    "detail": rows[detail],
-                    "staff_id": rows[staff] if staff else "",
-                    "text": rows[text] if text else "",
-                }
-            )
-
-        calls = pick("calls", "call", "received_at", "call_id", "disposition", None, "narrative")
-        call_rows = self._rows_of("calls", dispute_id)
-        if "link_source" in call_rows:  # run folders written before calls carried their link
-            calls["link_source"] = call_rows["link_source"].to_numpy()
-            calls["link_probability"] = call_rows["link_probability"].to_numpy()
-        parts.append(calls)
-        parts.append(
-            pick("reports", "report", "reported_at", "report_id", "status", "staff_id", "description")
-        )
-        parts.append(
-            pick("mediations", "mediation", "started_at", "mediation_id", "outcome", "mediator_staff_id", "")
-        )
-        parts.append(pick("visits", "visit", "visited_at", "visit_id", "mood", "staff_id", "note"))
-        case_value = self._rows_of("disputes", dispute_id)["case_id"].iloc[0]
-        case_id = "" if pd.isna(case_value) else str(case_value).strip()
-        if case_id:
-            case = t.cases[_text(t.cases["case_id"]) == case_id]
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "at": case["filed_at"],
-                        "kind": "case",
-                        "event_id": case["case_id"],
-                        "detail": case["offence"],
-                        "staff_id": "",
-                        "text": case["summary"],
-                    }
-                )
-            )
-        parts = [p for p in parts if not p.empty]
-        columns = ["at", "kind", "event_id", "detail", "staff_id", "text", "link_source", "link_probability"]
-        frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
-        frame = frame.reindex(columns=columns)
-        frame = frame.sort_values(["at", "kind"], kind="stable").reset_index(drop=True)
+        frame = read_model.timeline_frame(self.tables, self._rows, dispute_id)
         frame = self._mask(frame, text_columns=("text",))
         self._log("view", f"timeline:{dispute_id}", fields=["text"], rows=len(frame))
         return frame
@@ -519,11 +308,7 @@ class ScopedRun:
     def parties(self, dispute_id: str) -> pd.DataFrame:
         """The resolved parties of a dispute in scope with their personal fields masked for the role."""
         self._require_dispute(dispute_id)
-        rows = self._rows_of("dispute_parties", dispute_id)
-        persons = self.tables.persons
-        persons = persons[persons["person_id"].isin(rows["person_id"])]
-        frame = rows.merge(persons, on="person_id", how="left").reset_index(drop=True)
-        frame = self._mask(frame)
+        frame = self._mask(read_model.parties_frame(self.tables, self._rows, dispute_id))
         self._log("view", f"parties:{dispute_id}", fields=self._personal_fields(frame), rows=len(frame))
         return frame
 
@@ -539,10 +324,10 @@ class ScopedRun:
         if not (name or id_number or phone):
             raise ValueError("give a name, an ID number or a phone to search for")
         found = self._graph.find_persons(name=name, id_number=id_number, phone=phone)
-        ids = set(_text(found["person_id"])) if "person_id" in found.columns else set()
-        hits = self.tables.persons[_text(self.tables.persons["person_id"]).isin(ids)]
-        visible = hits[_text(hits["person_id"]).isin(self.person_ids)].reset_index(drop=True)
-        query = _masked_query(name, id_number, phone)
+        ids = set(stripped(found["person_id"])) if "person_id" in found.columns else set()
+        hits = read_model.persons_frame(self.tables, ids)
+        visible = hits[stripped(hits["person_id"]).isin(self.person_ids)].reset_index(drop=True)
+        query = mask_search_terms(name, id_number, phone)
         hidden = len(hits) - len(visible)
         if hidden:
             self._log("denied", "persons:search", reason="matches outside scope", hidden=hidden, query=query)
@@ -574,25 +359,9 @@ class ScopedRun:
                 "denied", "search", reason="matches outside scope", hidden=int((~keep).sum()), query=query
             )
         shown = hits[keep].head(limit).reset_index(drop=True)
-        persons = self._mask(
-            self.tables.persons[_text(self.tables.persons["person_id"]).isin(set(shown["person_id"]))]
-        )
-        people = persons.set_index("person_id").reindex(columns=["name", "phone", "id_number", "birth_year"])
-        shown = shown.join(people, on="person_id")
-        info = self.tables.disputes.drop_duplicates("dispute_id").set_index("dispute_id")
-        for column in ("category", "county", "township"):
-            shown[column] = shown["dispute_id"].map(info[column])
-        shown["tier"] = shown["dispute_id"].map(
-            self.scores.drop_duplicates("dispute_id").set_index("dispute_id")["tier"]
-        )
-        places = self.tables.addresses.set_index("address_id")["address"]
-        shown["address"] = pd.Series(
-            [
-                mask_address_for(places.get(k, ""), self.role) if kind == "address" else ""
-                for kind, k in zip(shown["kind"], shown["key"], strict=True)
-            ],
-            index=shown.index,
-            dtype="object",
+        persons = self._mask(read_model.persons_frame(self.tables, set(shown["person_id"])))
+        shown = read_model.search_frame(
+            shown, persons, self.tables, self.scores, partial(mask_address_for, role=self.role)
         )
         self._log("view", "search", fields=self._personal_fields(shown), rows=len(shown), query=query)
         return shown
@@ -601,15 +370,12 @@ class ScopedRun:
         """One person in scope, masked for the role, with the disputes in scope they take part in."""
         obj = f"person:{person_id}"
         self._require("view_cases", obj)
-        if str(person_id) not in self.person_ids:
-            raise self._deny(obj, "person outside scope or unknown")
-        row = self._mask(self.tables.persons[_text(self.tables.persons["person_id"]) == str(person_id)])
+        self._require_person(person_id, obj)
+        row = self._mask(read_model.persons_frame(self.tables, {str(person_id)}))
         found: dict[str, object] = (
             {str(k): v for k, v in row.iloc[0].items()} if len(row) else {"person_id": person_id}
         )
-        parties = self.tables.dispute_parties
-        mine = set(_text(parties.loc[_text(parties["person_id"]) == str(person_id), "dispute_id"]))
-        found["dispute_ids"] = sorted(mine & self.dispute_ids)
+        found["dispute_ids"] = read_model.disputes_of_person(self.tables, person_id, self.dispute_ids)
         self._log("view", obj, fields=self._personal_fields(row))
         return found
 
@@ -628,44 +394,20 @@ class ScopedRun:
         if dispute_id is not None:
             self._require_dispute(dispute_id)
             root = ("Dispute", str(dispute_id))
-            starts = list(_text(self._rows_of("dispute_parties", dispute_id)["person_id"]))
+            starts = list(stripped(self._rows("dispute_parties", dispute_id)["person_id"]))
         else:
-            if str(person_id) not in self.person_ids:
-                raise self._deny(f"person:{person_id}", "person outside scope or unknown")
+            self._require_person(str(person_id), f"person:{person_id}")
             root = ("Person", str(person_id))
             starts = [str(person_id)]
-        nodes, edges = self._raw_network(dispute_id, starts, hops)
-        kept_nodes, kept_edges = self._filter_network(nodes, edges, root)
+        nodes, edges = read_model.network_around(self._graph, dispute_id, starts, hops)
+        kept_nodes, kept_edges = self._scope.cut_network(nodes, edges, root)
         hidden = len(nodes.drop_duplicates(["label", "key"])) - len(kept_nodes)
         obj = f"network:{root[0].lower()}:{root[1]}"
         if hidden:
             self._log("denied", obj, reason="network nodes outside scope", hidden=hidden)
-        kept_nodes = self._mask_captions(kept_nodes)
-        kept_edges = kept_edges.assign(detail=kept_edges["detail"].map(mask_text).astype(object))
+        kept_nodes, kept_edges = mask_network(kept_nodes, kept_edges, self.role)
         self._log("view", obj, fields=["name"], nodes=len(kept_nodes), edges=len(kept_edges), hops=hops)
         return kept_nodes, kept_edges
-
-    def _raw_network(
-        self, dispute_id: str | None, starts: list[str], hops: int
-    ) -> tuple[pd.DataFrame, pd.DataFrame]:
-        store = self._graph
-        node_parts: list[pd.DataFrame] = []
-        edge_parts: list[pd.DataFrame] = []
-        if dispute_id is not None:
-            n, e = store.dispute_subgraph(dispute_id)
-            node_parts.append(n)
-            edge_parts.append(e)
-        for person in starts:
-            n, e = store.ego_network(person, hops=hops)
-            node_parts.append(n)
-            edge_parts.append(e)
-        node_parts = [p for p in node_parts if not p.empty]
-        edge_parts = [p for p in edge_parts if not p.empty]
-        nodes = pd.concat(node_parts, ignore_index=True) if node_parts else pd.DataFrame(columns=NODE_COLUMNS)
-        edges = pd.concat(edge_parts, ignore_index=True) if edge_parts else pd.DataFrame(columns=EDGE_COLUMNS)
-        nodes = nodes.drop_duplicates(["label", "key"]).reset_index(drop=True)
-        edges = edges.drop_duplicates(["source", "target", "type"]).reset_index(drop=True)
-        return nodes, edges
 
     @cached_property
     def _graph(self) -> GraphStore:
@@ -679,69 +421,11 @@ class ScopedRun:
             raise TypeError(f"the store provider returned {type(store).__name__}, not a GraphStore")
         return store
 
-    def _node_allowed(self, label: str, key: str) -> bool:
-        if label == "Person":
-            return key in self.person_ids
-        if label == "Dispute":
-            return key in self.dispute_ids
-        if label in ("Call", "Report", "Mediation", "Visit"):
-            return self._event_dispute.get((label, key)) in self.dispute_ids
-        if label == "Case":
-            return key in self._case_ids
-        if label == "Address":
-            return key in self._address_ids
-        if label == "Grid":
-            return key in self.grid_ids
-        if label == "Station":
-            return key in self._station_ids
-        if label == "Staff":
-            return True
-        return False  # unknown labels: fail closed
-
-    def _filter_network(
-        self, nodes: pd.DataFrame, edges: pd.DataFrame, root: tuple[str, str]
-    ) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """Drop nodes outside scope, edges touching them, then whatever is cut off from ``root``."""
-        flags = [
-            self._node_allowed(str(lb), str(k)) for lb, k in zip(nodes["label"], nodes["key"], strict=True)
-        ]
-        allowed = nodes[pd.Series(flags, index=nodes.index, dtype=bool)]
-        # A visible person's home address may be shown even outside the principal's grids.
-        persons = set(_text(allowed.loc[allowed["label"] == "Person", "key"]))
-        lives = edges[(edges["type"] == "LIVES_AT") & _text(edges["source"]).isin(persons)]
-        extra = nodes[(nodes["label"] == "Address") & _text(nodes["key"]).isin(set(_text(lives["target"])))]
-        allowed = (
-            pd.concat([allowed, extra]).drop_duplicates(["label", "key"]) if not extra.empty else allowed
-        )
-        keys = set(_text(allowed["key"]))
-        edges = edges[_text(edges["source"]).isin(keys) & _text(edges["target"]).isin(keys)]
-        adjacency: dict[str, set[str]] = {}
-        for source, target in zip(_text(edges["source"]), _text(edges["target"]), strict=True):
-            adjacency.setdefault(source, set()).add(target)
-            adjacency.setdefault(target, set()).add(source)
-        reached = {root[1]}
-        queue = deque([root[1]])
-        while queue:
-            for neighbour in adjacency.get(queue.popleft(), ()):
-                if neighbour not in reached:
-                    reached.add(neighbour)
-                    queue.append(neighbour)
-        kept_nodes = allowed[_text(allowed["key"]).isin(reached)].reset_index(drop=True)
-        kept_edges = edges[_text(edges["source"]).isin(reached) & _text(edges["target"]).isin(reached)]
-        return kept_nodes, kept_edges.reset_index(drop=True)
-
-    def _mask_captions(self, nodes: pd.DataFrame) -> pd.DataFrame:
-        captions = []
-        name_seen = visibility(self.role, "name")
-        address_seen = visibility(self.role, "address")
-        for label, caption in zip(nodes["label"], nodes["caption"], strict=True):
-            if label == "Person" and name_seen is not Visibility.RAW:
-                captions.append(mask_name(caption))
-            elif label == "Address" and address_seen is not Visibility.RAW:
-                captions.append(mask_address_for(caption, self.role))
-            else:
-                captions.append(mask_text(caption))
-        return nodes.assign(caption=pd.Series(captions, index=nodes.index, dtype=object))
+    @property
+    def loaded_store(self) -> GraphStore | None:
+        """The graph store once a query has resolved it, else None; reading this never loads one."""
+        # A cached_property keeps its value in the instance dict: looking there does not compute it.
+        return vars(self).get("_graph")
 
     # ------------------------------------------------------ exports, unmask
     def export(self, frame_name: str, justification: str) -> pd.DataFrame:
@@ -753,18 +437,11 @@ class ScopedRun:
             raise self._deny(obj, "an export needs a justification", ReasonRequired)
         if frame_name not in EXPORTABLE:
             raise ValueError(f"unknown export {frame_name!r}; expected one of {EXPORTABLE}")
-        t = self.tables
         if frame_name == "ranking":
             frame = self.ranking()
-        elif frame_name == "disputes":
-            frame = t.disputes[_text(t.disputes["dispute_id"]).isin(self.dispute_ids)]
-            frame = frame.merge(t.addresses[["address_id", "address"]], on="address_id", how="left")
-        elif frame_name == "parties":
-            parties = t.dispute_parties[_text(t.dispute_parties["dispute_id"]).isin(self.dispute_ids)]
-            frame = parties.merge(t.persons, on="person_id", how="left")
         else:
-            frame = t.persons[_text(t.persons["person_id"]).isin(self.person_ids)]
-        frame = self._mask(frame.reset_index(drop=True))
+            frame = read_model.export_frame(self.tables, frame_name, self.dispute_ids, self.person_ids)
+        frame = self._mask(frame)
         self._log(
             "export", obj, fields=self._personal_fields(frame), reason=justification.strip(), rows=len(frame),
             columns=list(frame.columns),
@@ -785,10 +462,10 @@ class ScopedRun:
             raise self._deny(obj, "unmasking needs a reason", ReasonRequired)
         t = self.tables
         if field == "address" and str(record) in self.dispute_ids:
-            address_id = self._rows_of("disputes", record)["address_id"].iloc[0]
-            values = t.addresses.loc[_text(t.addresses["address_id"]) == str(address_id), "address"]
+            address_id = self._rows("disputes", record)["address_id"].iloc[0]
+            values = t.addresses.loc[stripped(t.addresses["address_id"]) == str(address_id), "address"]
         elif str(record) in self.person_ids:
-            values = t.persons.loc[_text(t.persons["person_id"]) == str(record), field]
+            values = t.persons.loc[stripped(t.persons["person_id"]) == str(record), field]
         else:
             raise self._deny(obj, "record outside scope or unknown")
         value = "" if values.empty or pd.isna(values.iloc[0]) else str(values.iloc[0])
@@ -805,7 +482,7 @@ class ScopedRun:
             raise ValueError(f"tier must be one of {TIERS}")
         if not (reason or "").strip():
             raise self._deny(obj, "an override needs a reason", ReasonRequired)
-        score = self._rows_of("scores", dispute_id)
+        score = self._rows("scores", dispute_id)
         model_tier = str(score["tier"].iloc[0]) if not score.empty else None
         return record_override(
             self.audit, self.principal.username, self.role, dispute_id, model_tier, decided_tier, reason
@@ -820,8 +497,8 @@ class ScopedRun:
         self._require(action, obj)
         if dispute_id is not None:
             self._require_dispute(dispute_id)
-        elif str(person_id) not in self.person_ids:
-            raise self._deny(obj, "person outside scope or unknown")
+        else:
+            self._require_person(str(person_id), obj)
         self._log("record", obj, "", "", kind=action, **detail)
 
     def record_assignment(self, dispute_id: str, staff_ids: list[str], note: str = "") -> None:
@@ -841,12 +518,9 @@ class ScopedRun:
             raise ValueError(f"unknown table {frame_name!r}; expected one of {PSEUDONYMISED}")
         if self.pseudonym_key is None:
             raise ConfigurationError("pseudonymised data needs a pseudonym key (PSEUDONYM_KEY)")
-        frame = self.scores if frame_name == "scores" else getattr(self.tables, frame_name)
-        if "dispute_id" in frame.columns:
-            frame = frame[_text(frame["dispute_id"]).isin(self.dispute_ids)]
-        frame = frame.drop(columns=[c for c in ("address_id",) if c in frame.columns])
+        source = self.scores if frame_name == "scores" else getattr(self.tables, frame_name)
         frame = mask_person_columns(
-            frame.reset_index(drop=True),
+            read_model.pseudonymised_source(source, self.dispute_ids),
             Role.DATA_SCIENTIST,
             pseudonym_key=self.pseudonym_key,
             known_names=self._known_names,
@@ -869,8 +543,6 @@ def read_audit(principal: Principal, audit: AuditLog) -> pd.DataFrame:
 
 def list_users(principal: Principal, users_file: Path, audit: AuditLog) -> pd.DataFrame:
     """The users (without password hashes) for the admin's user page; audited."""
-    from security.users import users_frame
-
     if not can(principal.role, "manage_users"):
         audit.record(principal.username, principal.role, "denied", "users", reason="may not manage users")
         raise AccessDenied(f"{principal.username}: role {principal.role} may not manage users")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from etl.resolve import pinyin_keys
+from etl.blocking import pinyin_keys
 from etl.schema import CanonicalTables
 
 HIT_COLUMNS = ["kind", "key", "dispute_id", "person_id", "how", "score"]

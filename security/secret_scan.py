@@ -21,7 +21,7 @@ Allowed on purpose:
   code may use as the fallback of the same environment variable (see ``config.py``).
 - Test code (``tests/``, ``test_*.py``, ``conftest.py``) may hold fake passwords.
 - A line carrying the marker ``secret-scan: allow`` (with its reason on the same line, e.g.
-  the public demo accounts of ``security/users.py``) is skipped for the hard-coded-secret rule.
+  the public demo accounts of ``security/demo_accounts.py``) is skipped for the hard-coded-secret rule.
 
 Files are those of ``git ls-files`` under PATH (or every file when PATH is not in a git
 work tree); binary files and files over 2 MB are skipped.

@@ -4,7 +4,7 @@ The browser holds only ``<session id>.<HMAC-SHA256 signature>`` (``SESSION_KEY``
 keeps each session as one small file (``SESSION_DIR``, named by a hash of the id, mode 0600)
 with its user, when it began, when it expires and whether it was ended. So a refresh or a deep
 link finds the session again, while logging out ends it on the server (a copied cookie is
-worthless afterwards), and the :class:`~security.users.SessionGuard` still ends every session
+worthless afterwards), and the :class:`~security.user_store.SessionGuard` still ends every session
 of a disabled, removed or changed account or one given a new password. A forged or altered
 token, an unknown id, an ended or expired session all resume nothing.
 """
@@ -22,7 +22,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from config import Settings
-from security.users import ConfigurationError, Principal, Session, _principal, load_users
+from security.principals import ConfigurationError, Principal, Session
+from security.user_store import load_users, principal_from_record
 
 COOKIE_NAME = "dr_session"
 # A session file is rewritten at most this often when activity renews it.
@@ -111,7 +112,7 @@ class SessionStore:
     def resume(self, token: str | None, users_file: Path, now: datetime) -> Session | None:
         """The live session a browser token names, with its principal read afresh from the users
         file; None for a bad signature, an unknown, ended or expired session, or a user who is
-        gone (the caller's :class:`~security.users.SessionGuard` judges disabled or changed
+        gone (the caller's :class:`~security.user_store.SessionGuard` judges disabled or changed
         accounts)."""
         session_id = self._session_id(token)
         record = self._read(session_id) if session_id else None
@@ -126,7 +127,7 @@ class SessionStore:
         user = load_users(users_file).get(str(record.get("username")))
         if user is None:
             return None
-        principal: Principal = _principal(str(record["username"]), user)
+        principal: Principal = principal_from_record(str(record["username"]), user)
         return Session(principal=principal, issued_at=issued, expires_at=expires, token=session_id)
 
     def renew(self, session: Session, now: datetime, minutes: int) -> Session:

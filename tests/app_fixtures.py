@@ -9,7 +9,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from security.users import DEMO_USERS
+from security.demo_accounts import DEMO_USERS
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PASSWORDS = {u.username: u.password for u in DEMO_USERS}

@@ -235,7 +235,7 @@ def check_torn_line() -> str:
 
 
 def check_signin_index() -> str:
-    from security.users import account_lock
+    from security.signin import account_lock
 
     with tempfile.TemporaryDirectory() as scratch:
         s = get_settings({"USERS_FILE": f"{scratch}/users.json", "AUDIT_LOG": f"{scratch}/audit.log"})
@@ -255,7 +255,8 @@ def _demo_settings(scratch: str, mode: str = "demo"):
 
 def check_weak_password() -> str:
     from security.audit import AuditLog
-    from security.users import create_user, login
+    from security.signin import login
+    from security.user_store import create_user
 
     with tempfile.TemporaryDirectory() as scratch:
         create_user(_demo_settings(scratch).users_file, "wang", "1", "analyst", mode="demo")
@@ -266,8 +267,10 @@ def check_weak_password() -> str:
 
 def check_disabled_session() -> str:
     from security.audit import AuditLog
+    from security.provisioning import ensure_users
     from security.scoped import AccessDenied, ScopedRun
-    from security.users import disable_user, ensure_users, login
+    from security.signin import login
+    from security.user_store import disable_user
     from tests.fixtures_tables import tiny_tables
     from tests.test_security_scope import tiny_scores
 
@@ -277,7 +280,7 @@ def check_disabled_session() -> str:
         audit = AuditLog(s.audit_log)
         session = login("commander", "demo-commander", audit, s)
         assert session is not None
-        run = ScopedRun.for_session(session, tiny_tables(), tiny_scores(), s, env={})
+        run = ScopedRun.for_session(session, tiny_tables(), tiny_scores(), s)
         run.ranking()
         disable_user(s, "commander", audit)
         try:
@@ -289,7 +292,8 @@ def check_disabled_session() -> str:
 
 def check_commander_lockout() -> str:
     from security.audit import AuditLog
-    from security.users import SignInClient, account_lock, ensure_users, login
+    from security.provisioning import ensure_users
+    from security.signin import SignInClient, account_lock, login
     from tests.fixtures_tables import tiny_tables
 
     with tempfile.TemporaryDirectory() as scratch:

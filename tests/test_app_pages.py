@@ -4,6 +4,8 @@ scope, masking, sessions, the graph store loaded only when needed."""
 from __future__ import annotations
 
 import json
+import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,8 +13,9 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from jobs.catalog import read_tables
+from jobs.catalog import read_reasons, read_tables
 from tests.app_fixtures import APP, PASSWORDS, ROLE_OF, all_text, graph_elements, logged_in, open_page
+from texts.reasons import render
 from ui.components import md_text
 from ui.views import allowed_pages
 
@@ -121,6 +124,22 @@ def test_language_switch_to_english(app_env: Path) -> None:
     open_page(at, "ranking")
     assert at.title[0].value == "Risk ranking"
     assert {"Tier in force", "Model tier", "Team"} <= set(at.dataframe[0].value.columns)
+    factors = at.dataframe[0].value["Top factors"]
+    assert len(factors) and not factors.str.contains(r"[\u3400-\u9fff]").any()
+
+
+def test_the_case_page_in_english_states_its_reasons_in_english(app_env: Path) -> None:
+    at = logged_in("commander")
+    at.selectbox(key="lang_choice").select("en").run()
+    at = open_page(at, "case")
+    titles = [h.value for h in at.subheader]
+    assert "Explanation" in titles
+    explanation = [m.value for m in at.markdown if m.value.startswith("- ")][0]
+    assert explanation and not re.search(r"[\u3400-\u9fff]", explanation)
+    assert not [w.value for w in at.warning if re.search(r"[\u3400-\u9fff]", w.value)]  # the advisory notice
+    kept = read_reasons(Path(os.environ["RUN_DIR"]))
+    sentences = {render(reason, "en") for found in kept.values() for reason in found}
+    assert {line[2:].replace("\\", "") for line in explanation.splitlines()} <= sentences
 
 
 def test_override_needs_reason_and_is_audited(app_env: Path) -> None:
@@ -199,7 +218,7 @@ def test_table_pages_never_load_the_graph_store(app_env: Path, store_opens: list
         at = logged_in(username)
         for page in pages:
             open_page(at, page)
-        assert "_graph" not in vars(at.session_state["scoped_run"][1]), username
+        assert at.session_state["scoped_run"][1].loaded_store is None, username
     assert store_opens == []
 
 
@@ -212,12 +231,12 @@ def test_network_page_loads_the_shared_store_once(app_env: Path, store_opens: li
     assert store_opens == ["memory"]
     assert graph_elements(at)["nodes"]
     scoped = at.session_state["scoped_run"][1]
-    assert "_graph" in vars(scoped)
+    assert scoped.loaded_store is not None
     # Another session's case network uses the store already loaded in this process.
     other = open_page(logged_in("analyst"), "case")
     assert graph_elements(other)["nodes"]
     assert store_opens == ["memory"]
-    assert vars(other.session_state["scoped_run"][1])["_graph"] is vars(scoped)["_graph"]
+    assert other.session_state["scoped_run"][1].loaded_store is scoped.loaded_store
 
 
 def test_unreachable_neo4j_warns_on_the_network_page_and_falls_back(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.dashboard import (
+from bench.dashboard_figures import (
     DASHBOARD_TARGETS,
     PAGE_CHANGES,
     STEPS,

@@ -5,15 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from etl.link import (
+from etl.link import build_dispute_parties, link_calls
+from etl.link_features import cause_phrase
+from etl.link_model import (
     DEFAULT_LINK_MODEL,
     LINK_FEATURES,
     LINK_THRESHOLD,
     MIN_EXAMPLES_PER_CLASS,
-    build_dispute_parties,
-    cause_phrase,
     fit_link_model,
-    link_calls,
 )
 from etl.outcomes import derive_outcomes
 

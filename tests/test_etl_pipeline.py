@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from etl.errors import DropError
-from etl.link import LINK_FEATURES
+from etl.link_model import LINK_FEATURES
 from etl.pipeline import ingest_drop
 from etl.quality import person_resolution_quality, predicted_person_keys
 from etl.schema import CANONICAL_COLUMNS

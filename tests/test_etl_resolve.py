@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+from etl.blocking import pinyin_keys
+from etl.match_weights import MATCH_THRESHOLD, explain_pair
 from etl.normalise import normalise_ids, normalise_names, normalise_phones
-from etl.resolve import MATCH_THRESHOLD, explain_pair, pinyin_keys, representative_persons, resolve_persons
+from etl.resolve import representative_persons, resolve_persons
 
 WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 
@@ -170,7 +172,8 @@ def test_representatives_take_most_frequent_values():
 
 
 def test_em_estimates_keep_agreement_levels_informative():
-    from etl.resolve import M_U, compare_pairs, estimate_m_u, prepare_records
+    from etl.blocking import prepare_records
+    from etl.match_weights import M_U, compare_pairs, estimate_m_u
 
     rows = []
     for k in range(30):

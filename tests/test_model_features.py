@@ -7,11 +7,12 @@ import pandas as pd
 import pytest
 
 from models.dataset import build_snapshot_frame
-from models.explain import phrase
+from models.explain import reason
 from models.features import build_event_index, history_features, seed_rule, text_cue_flags
 from models.snapshots import labels, open_disputes, review_dates, tables_as_of
 from models.tiers import assign_tiers, tier_capacity
 from tests.fixtures_tables import tiny_tables
+from texts.reasons import render
 
 
 def _delete_after(tables, cut):
@@ -108,10 +109,10 @@ def test_tiers_follow_thresholds_and_capacity():
 
 def test_phrases_read_as_reasons():
     row = pd.Series({"h_calls_90d": 3.0, "h_gap_shrinking": 1.0})
-    assert phrase("h_calls_90d", row) == "90天内报警3次且间隔缩短"
-    assert phrase("g_party_prior_violent_cases", row) == "当事人有暴力犯罪前科"
-    assert phrase("g_kin_escalated", row) == "亲属卷入另一起激化纠纷"
-    assert phrase("c_family", row) == "婚姻家庭类纠纷"
+    assert render(reason("h_calls_90d", row)) == "90天内报警3次且间隔缩短"
+    assert render(reason("g_party_prior_violent_cases", row)) == "当事人有暴力犯罪前科"
+    assert render(reason("g_kin_escalated", row)) == "亲属卷入另一起激化纠纷"
+    assert render(reason("c_family", row)) == "婚姻家庭类纠纷"
     assert not np.isnan(row["h_calls_90d"])
 
 

@@ -10,8 +10,8 @@ import pytest
 from graph.memory_store import MemoryStore
 from security.audit import AuditLog, verify
 from security.policy import Role
+from security.principals import Principal
 from security.scoped import AccessDenied, ReasonRequired, ScopedRun, StoreSource
-from security.users import Principal
 from tests.fixtures_tables import tiny_tables
 
 RAW_ID = "420502198001011235"

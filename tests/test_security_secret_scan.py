@@ -105,7 +105,7 @@ def test_allow_marker_and_names_that_are_not_secrets() -> None:
         'DEMO = User(password="demo-commander")  # secret-scan: allow (public demo account)\n'
         'TOKEN_TYPE = "bearer"\npassword_regex = "[a-z]+"\nparser.add_argument("--token")\n'
     )
-    assert list(scan_text("security/users.py", text, {})) == []
+    assert list(scan_text("security/demo_accounts.py", text, {})) == []
 
 
 def test_binary_files_are_skipped(tmp_path: Path) -> None:

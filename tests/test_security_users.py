@@ -3,48 +3,51 @@ advisory notice."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from argon2 import PasswordHasher
 
 from config import get_settings
-from security import users as users_module
+from security import user_store
 from security.audit import AuditLog, verify
+from security.demo_accounts import DEMO_USERS
 from security.policy import ACTIONS, PAGES, ROLES, advisory_notice, can, can_open
+from security.principals import ConfigurationError, Principal, scope_from_staff, start_session
+from security.provisioning import ensure_users
 from security.scoped import pseudonym_key
-from security.users import (
-    DEMO_USERS,
+from security.signin import (
     AccountThrottle,
-    ConfigurationError,
     LockStatus,
-    Principal,
-    SessionGuard,
     SignInClient,
     ThrottlePolicy,
     account_lock,
+    lock_status,
+    login,
+    signin_index,
+    unlock_user,
+)
+from security.user_store import (
+    SessionGuard,
     authenticate,
     create_user,
     disable_user,
     enable_user,
-    ensure_users,
     load_users,
-    lock_status,
-    login,
-    scope_from_staff,
     set_password,
-    signin_index,
-    start_session,
-    unlock_user,
 )
 from tests.fixtures_tables import tiny_tables
 from tests.run_fixtures import register_url_of, table_run  # noqa: F401
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")  # the dashboard shows every time in local time
+
 NOW = datetime(2025, 11, 20, 8, 0, tzinfo=UTC)
-PRODUCTION_HASHER = users_module._hasher
+PRODUCTION_HASHER = user_store._hasher
 
 
 @pytest.fixture(autouse=True)
@@ -52,11 +55,11 @@ def light_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
     # Real argon2id with a fresh salt per hash, at a lighter cost than production's RFC 9106
     # profile so these tests take a second rather than half a minute on two shared cores.
     monkeypatch.setattr(
-        users_module, "_hasher", lambda: PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
+        user_store, "_hasher", lambda: PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
     )
-    users_module._dummy_hash.cache_clear()
+    user_store._dummy_hash.cache_clear()
     yield
-    users_module._dummy_hash.cache_clear()
+    user_store._dummy_hash.cache_clear()
 
 
 def settings_for(tmp_path: Path, mode: str = "demo", minutes: int = 30, **extra: str):
@@ -125,11 +128,11 @@ def test_production_refuses_to_start_without_users_or_with_demo_users(tmp_path: 
 
 def test_production_needs_a_pseudonym_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="PSEUDONYM_KEY"):
-        pseudonym_key(settings_for(tmp_path, "production"), env={})
-    assert pseudonym_key(settings_for(tmp_path, "production"), env={"PSEUDONYM_KEY": "k" * 32}) == b"k" * 32
+        pseudonym_key(settings_for(tmp_path, "production"))
+    assert pseudonym_key(settings_for(tmp_path, "production", PSEUDONYM_KEY="k" * 32)) == b"k" * 32
     demo = settings_for(tmp_path, "demo")
-    first = pseudonym_key(demo, env={})
-    assert first == pseudonym_key(demo, env={}) and len(first) == 64
+    first = pseudonym_key(demo)
+    assert first == pseudonym_key(demo) and len(first) == 64
     assert stat.S_IMODE((demo.users_file.parent / "pseudonym.key").stat().st_mode) == 0o600
 
 
@@ -240,7 +243,7 @@ def test_cli_users_add_binds_scope_from_the_run(
 
 def test_scoped_run_for_session_refuses_expired_sessions(tmp_path: Path) -> None:
     from security.scoped import AccessDenied, ScopedRun
-    from security.users import logout
+    from security.signin import logout
     from tests.test_security_scope import tiny_scores
 
     s = settings_for(tmp_path, "demo", minutes=10)
@@ -248,18 +251,14 @@ def test_scoped_run_for_session_refuses_expired_sessions(tmp_path: Path) -> None
     audit = AuditLog(s.audit_log)
     session = login("gridworker", "demo-gridworker", audit, s, NOW)
     assert session is not None
-    run = ScopedRun.for_session(
-        session, tiny_tables(), tiny_scores(), s, now=NOW + timedelta(minutes=9), env={}
-    )
+    run = ScopedRun.for_session(session, tiny_tables(), tiny_scores(), s, now=NOW + timedelta(minutes=9))
     assert set(run.ranking()["dispute_id"]) == {"D-R1"} and run.pseudonym_key is None
     with pytest.raises(AccessDenied, match="expired"):
-        ScopedRun.for_session(
-            session, tiny_tables(), tiny_scores(), s, now=NOW + timedelta(minutes=10), env={}
-        )
+        ScopedRun.for_session(session, tiny_tables(), tiny_scores(), s, now=NOW + timedelta(minutes=10))
     scientist = login("scientist", "demo-scientist", audit, s, NOW)
     assert scientist is not None
     keyed = ScopedRun.for_session(
-        scientist, tiny_tables(), tiny_scores(), s, now=NOW, env={"PSEUDONYM_KEY": "k1"}
+        scientist, tiny_tables(), tiny_scores(), dataclasses.replace(s, pseudonym_key="k1"), now=NOW
     )
     assert keyed.pseudonym_key == b"k1"
     logout(session, audit, NOW)
@@ -419,7 +418,7 @@ def test_a_refusal_spends_the_same_argon2_work(tmp_path: Path, monkeypatch: pyte
             return super().verify(hash, password)
 
     hasher = CountingHasher(time_cost=1, memory_cost=8192, parallelism=1)
-    monkeypatch.setattr(users_module, "_hasher", lambda: hasher)
+    monkeypatch.setattr(user_store, "_hasher", lambda: hasher)
     s, audit = demo_setup(tmp_path)
     fail("analyst", seconds(0, 1, 2, 3), audit, s)
     assert len(verified) == 4
@@ -508,7 +507,7 @@ def test_login_refusal_message_says_until_when_in_both_languages() -> None:
     from ui.views import login_refusal
 
     waiting = LockStatus("analyst", NOW + timedelta(seconds=32), 8)
-    shown = (NOW + timedelta(seconds=32)).astimezone().strftime("%H:%M:%S")
+    shown = (NOW + timedelta(seconds=32)).astimezone(SHANGHAI).strftime("%H:%M:%S")
     try:
         set_language("zh")
         assert "失败次数过多" in login_refusal(waiting) and shown in login_refusal(waiting)
@@ -557,7 +556,7 @@ def test_login_page_shows_the_wait_without_judging_the_password(
     shown = sign_in(at, "analyst", "demo-analyst")
     assert "失败次数过多" in shown and "错误" not in shown
     until = account_lock("analyst", s).locked_until
-    assert until is not None and until.astimezone().strftime("%H:%M:%S") in shown
+    assert until is not None and until.astimezone(SHANGHAI).strftime("%H:%M:%S") in shown
     assert "auth_session" not in at.session_state
     assert login_details(AuditLog(s.audit_log))[-1] == {
         "ok": False,
@@ -598,9 +597,7 @@ def test_disabling_a_user_ends_their_live_sessions(tmp_path: Path) -> None:
     s, audit = demo_setup(tmp_path)
     session = login("commander", "demo-commander", audit, s, NOW)
     assert session is not None
-    run = ScopedRun.for_session(
-        session, tiny_tables(), tiny_scores(), s, now=NOW + timedelta(minutes=1), env={}
-    )
+    run = ScopedRun.for_session(session, tiny_tables(), tiny_scores(), s, now=NOW + timedelta(minutes=1))
     assert len(run.ranking()) == 4
     disable_user(s, "commander", audit, by="cli:ops", now=NOW + timedelta(minutes=2))
     for query in (run.ranking, lambda: run.dispute("D-R1"), lambda: run.unmask("phone", "P000001", "核实")):
@@ -626,10 +623,10 @@ def test_the_session_guard_sees_expiry_removal_and_changed_scope(tmp_path: Path)
     assert guard.problem(session.principal, NOW + timedelta(minutes=31)) == "session expired"
     users = load_users(s.users_file)
     users["gridworker"]["grids"] = ["G9"]
-    users_module.save_users(s.users_file, users)
+    user_store.save_users(s.users_file, users)
     assert guard.problem(session.principal) == "account changed"
     del users["gridworker"]
-    users_module.save_users(s.users_file, users)
+    user_store.save_users(s.users_file, users)
     assert guard.problem(session.principal) == "account removed"
     current[0] = None
     assert guard.problem(session.principal) == "signed out"

@@ -10,8 +10,9 @@ import pytest
 
 from config import get_settings
 from security.audit import AuditLog
+from security.principals import ConfigurationError, start_session
 from security.session_store import SessionStore, session_key
-from security.users import ConfigurationError, SessionGuard, create_user, disable_user, start_session
+from security.user_store import SessionGuard, create_user, disable_user
 
 NOW = datetime(2025, 11, 20, 9, 0, tzinfo=UTC)
 

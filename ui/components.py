@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Literal
 
 import networkx as nx
 import pandas as pd
@@ -13,7 +14,8 @@ from ui.i18n import label, t
 
 TIER_HEX = {"red": "#d62728", "orange": "#ff7f0e", "yellow": "#e6be00", "green": "#2ca02c"}
 TIER_EMOJI = {"red": "🔴", "orange": "🟠", "yellow": "🟡", "green": "🟢"}
-TIER_BADGE = {"red": "red", "orange": "orange", "yellow": "yellow", "green": "green"}
+BadgeColour = Literal["red", "orange", "yellow", "green", "gray"]
+TIER_BADGE: dict[str, BadgeColour] = {"red": "red", "orange": "orange", "yellow": "yellow", "green": "green"}
 NODE_COLOURS = {
     "Person": "#1f77b4",
     "Dispute": "#d62728",
@@ -36,7 +38,7 @@ def tier_badge(tier: object) -> str:
     return f"{TIER_EMOJI.get(code, '⚪')} {label('tier', code)}"
 
 
-def tier_colour_name(tier: object) -> str:
+def tier_colour_name(tier: object) -> BadgeColour:
     """The ``st.badge`` colour of a tier."""
     return TIER_BADGE.get(str(tier or ""), "gray")
 

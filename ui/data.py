@@ -14,6 +14,7 @@ from jobs import catalog
 from models.artifacts import load_evaluation, model_dir
 from models.snapshots import tables_as_of
 from register.store import Register
+from texts.reasons import REASONS_COLUMN
 
 
 class RunNotFound(FileNotFoundError):
@@ -88,10 +89,16 @@ def batch_choices(settings: Settings, register: Register | None = None) -> list[
 def load_run(run_dir: Path) -> RunData:
     """Read every file of a run folder the dashboard uses; missing optional files stay empty.
 
-    The canonical tables are cut to the scores' as-of date (nothing after it is shown).
+    The canonical tables are cut to the scores' as-of date (nothing after it is shown); the
+    scores carry their reasons as codes (column ``reasons``) when the run kept them.
     """
     run_dir = Path(run_dir)
     scores = catalog.read_scores(run_dir)
+    reasons = catalog.read_reasons(run_dir)
+    if reasons:
+        # The codes go with the scores through the query layer, to be written in each session's
+        # language; a run without them is read from its top_factors text (ui.reasons).
+        scores[REASONS_COLUMN] = scores["dispute_id"].map(reasons)
     tables = catalog.read_tables(run_dir)
     if not scores.empty:
         # The drop may hold events after the scoring date: show the city as it stood then.

@@ -18,6 +18,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from security.exports import neutralise_cell, neutralise_frame
 from ui.format import local
 from ui.i18n import label, t
+from ui.reasons import factor_column
 
 PERCENT_FORMAT = "0.0%"
 TIME_FORMAT = "yyyy-mm-dd hh:mm"
@@ -133,6 +134,6 @@ def ranking_export(exported: pd.DataFrame, shown: pd.DataFrame) -> pd.DataFrame:
             t("grid"): rows["grid_name"].fillna(rows["grid_id"]).to_numpy(),
             t("n_calls"): pd.to_numeric(rows["n_calls"], errors="coerce").astype("Int64").to_numpy(),
             t("last_event"): [local(v) for v in rows["last_event_at"]],
-            t("top_factors"): rows["top_factors"].fillna("").str.replace(";", "；", regex=False).to_numpy(),
+            t("top_factors"): factor_column(rows).to_numpy(),
         }
     )

@@ -3,13 +3,16 @@
 ``t(key)`` looks a key up in :data:`STRINGS` for the current language (``set_language``); a
 missing English text falls back to Chinese, and a missing key raises ``KeyError`` in tests
 rather than showing a raw key to a commander. Code values of the canonical tables (tiers,
-categories, roles, event kinds…) are translated with :func:`label`.
+categories, roles, event kinds…) are translated with :func:`label`, from the platform's one
+table (:mod:`texts.labels`) and the dashboard's own kinds.
 """
 
 from __future__ import annotations
 
 from contextvars import ContextVar
 
+from texts import labels as core
+from texts.templates import TEMPLATES
 from ui.strings_workplace import WORKPLACE_STRINGS
 
 LANGUAGES = {"zh": "中文", "en": "English"}
@@ -112,10 +115,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "no_coordinates": ("网格没有经纬度，无法绘制地图。", "The grids have no coordinates to map."),
     "grid_table": ("网格风险一览", "Grids by risk"),
     # ranking
-    "advisory": (
-        "风险排序为辅助研判建议，最终处置由责任人决定；系统不自动作出任何处置决定。",
-        "The ranking is advice for the responsible people, who decide; the system decides nothing.",
-    ),
+    "advisory": TEMPLATES["advisory"],
     "filters": ("筛选", "Filters"),
     "all": ("全部", "All"),
     "county": ("县市区", "County"),
@@ -128,6 +128,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "probability": ("转刑风险概率", "Probability"),
     "rank": ("排名", "Rank"),
     "top_factors": ("主要风险因素", "Top factors"),
+    "reasons_separator": ("；", "; "),
     "dispute_id": ("纠纷编号", "Dispute"),
     "last_event": ("最近事件", "Last event"),
     "last_visit": ("最近走访", "Last visit"),
@@ -340,81 +341,37 @@ STRINGS: dict[str, tuple[str, str]] = {
     **WORKPLACE_STRINGS,
 }
 
+# The labels of the core's codes are texts.labels' (one table for the platform); the
+# dashboard adds its own: its users' roles and the kinds it alone shows.
 LABELS: dict[str, dict[str, tuple[str, str]]] = {
-    "tier": {
-        "red": ("红色", "Red"),
-        "orange": ("橙色", "Orange"),
-        "yellow": ("黄色", "Yellow"),
-        "green": ("绿色", "Green"),
-    },
-    "category": {
-        "family": ("婚姻家庭", "Family"),
-        "neighbour": ("邻里", "Neighbour"),
-        "land": ("土地山林", "Land"),
-        "labour": ("劳资", "Labour"),
-        "debt": ("债务", "Debt"),
-        "medical": ("医患", "Medical"),
-        "traffic": ("交通事故", "Traffic"),
-        "property": ("物业", "Property"),
-        "other": ("其他", "Other"),
-    },
+    **{kind: core.LABELS[kind] for kind in ("tier", "category", "relation", "alert", "stage", "duty")},
     "role": {
         "commander": ("指挥长", "Commander"),
         "analyst": ("研判分析员", "Analyst"),
-        "grid_worker": ("网格员", "Grid worker"),
-        "community_officer": ("社区民警", "Community officer"),
         "data_scientist": ("数据分析师", "Data scientist"),
         "admin": ("系统管理员", "Administrator"),
-        "leader": ("责任领导", "Leader"),
-        "mediator": ("调解员", "Mediator"),
-        "lawyer": ("法律援助律师", "Lawyer"),
-        "caller": ("报警人", "Caller"),
-        "party": ("当事人", "Party"),
-        "counterparty": ("对方当事人", "Counterparty"),
-        "witness": ("证人", "Witness"),
-        "suspect": ("犯罪嫌疑人", "Suspect"),
-        "victim": ("被害人", "Victim"),
+        **core.STAFF_ROLE,
+        **core.PERSON_ROLE,
     },
+    "status": {**core.STATUS, "unknown": ("无上报", "No report")},
+    # One column shows each event's result: a call's disposition, a report's status, a
+    # mediation's outcome, a visit's mood, a case's offence, a follow-up's kind.
+    "detail": {
+        **core.DISPOSITION,
+        **core.STATUS,
+        **core.OUTCOME,
+        "failed": ("失败", "Failed"),  # a report's or a mediation's: the column says which event
+        **{code: ("情绪" + zh, en) for code, (zh, en) in core.MOOD.items()},
+        **core.OFFENCE,
+        **core.LABELS["duty"],
+    },
+    "gender": {**core.GENDER, **{zh: (zh, en) for zh, en in core.GENDER.values()}},
     "kind": {
         "call": ("110警情", "110 call"),
         "report": ("网格上报", "Report"),
         "mediation": ("调解", "Mediation"),
         "visit": ("走访", "Visit"),
         "case": ("刑事案件", "Criminal case"),
-    },
-    "status": {
-        "open": ("待化解", "Open"),
-        "in_progress": ("化解中", "In progress"),
-        "resolved": ("已化解", "Resolved"),
-        "failed": ("化解失败", "Failed"),
-        "unknown": ("无上报", "No report"),
-    },
-    "detail": {
-        "mediated_on_site": ("现场调解", "Mediated on site"),
-        "referred": ("移交调解", "Referred"),
-        "admin_case": ("转治安案件", "Administrative case"),
-        "criminal_case": ("转刑事案件", "Criminal case"),
-        "no_action": ("其他", "No action"),
-        "open": ("待化解", "Open"),
-        "in_progress": ("化解中", "In progress"),
-        "resolved": ("已化解", "Resolved"),
-        "failed": ("失败", "Failed"),
-        "agreed": ("达成协议", "Agreed"),
-        "partial": ("部分达成", "Partial"),
-        "ongoing": ("进行中", "Ongoing"),
-        "calm": ("情绪平稳", "Calm"),
-        "unsettled": ("情绪波动", "Unsettled"),
-        "agitated": ("情绪激动", "Agitated"),
-        "homicide": ("故意杀人", "Homicide"),
-        "injury": ("故意伤害", "Injury"),
-        "affray": ("寻衅滋事", "Affray"),
-        "detention": ("非法拘禁", "Detention"),
-        "property_damage": ("故意毁坏财物", "Property damage"),
-        "arson": ("放火", "Arson"),
-        "poisoning": ("投放危险物质", "Poisoning"),
-        "other": ("其他", "Other"),
-        "first_visit": ("首次走访", "First visit"),
-        "revisit": ("再次走访", "Revisit"),
     },
     "node": {
         "Person": ("人员", "Person"),
@@ -438,23 +395,6 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "feedback": ("回访反馈", "feedback"),
         "intervention": ("干预处置", "intervention"),
     },
-    "gender": {
-        "M": ("男", "male"),
-        "F": ("女", "female"),
-        "男": ("男", "male"),
-        "女": ("女", "female"),
-    },
-    "rule": {
-        "red": (
-            "红色预警：24小时内首次走访，每周走访，每月20日研判",
-            "Red: first visit within 24 h, weekly visits, review on the 20th",
-        ),
-        "orange": (
-            "橙色预警：72小时内首次走访，每14天走访",
-            "Orange: first visit within 72 h, a visit every 14 days",
-        ),
-        "yellow": ("黄色预警：每月回访", "Yellow: a visit every month"),
-    },
     "match": {
         "id": ("编号", "id"),
         "id_part": ("编号片段", "part of an id"),
@@ -473,26 +413,6 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "report": ("网格上报", "Report"),
         "address": ("地址", "Address"),
         "person": ("人员", "Person"),
-    },
-    "alert": {
-        "new_event_serious": ("红橙案件新事件", "New event on a red/orange case"),
-        "second_call": ("30天内再次报警", "Second call within 30 days"),
-        "threat": ("扬言极端行为", "Threat of extreme behaviour"),
-        "entered_red": ("升为红色预警", "Became red"),
-        "entered_orange": ("升为橙色预警", "Became orange"),
-        "follow_up_overdue": ("跟进逾期", "Follow-up overdue"),
-        "turned_criminal": ("已转为刑事案件", "Turned criminal"),
-    },
-    "relation": {
-        "spouse": ("配偶", "Spouse"),
-        "ex_spouse": ("前配偶", "Ex-spouse"),
-        "parent_child": ("父母子女", "Parent/child"),
-        "sibling": ("兄弟姐妹", "Sibling"),
-        "relative": ("其他亲属", "Relative"),
-        "neighbour": ("邻居", "Neighbour"),
-        "coworker": ("同事", "Co-worker"),
-        "landlord_tenant": ("房东租户", "Landlord/tenant"),
-        "creditor_debtor": ("债权债务", "Creditor/debtor"),
     },
 }
 

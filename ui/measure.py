@@ -60,7 +60,7 @@ def measure(run_dir: Path, repeat: int = 3, user: str = "commander") -> dict:
     """Timings (seconds) of the dashboard on ``run_dir`` as demo user ``user`` (demo mode)."""
     from streamlit.testing.v1 import AppTest
 
-    from security.users import DEMO_USERS
+    from security.demo_accounts import DEMO_USERS
 
     if repeat < 1:
         raise ValueError("repeat must be at least 1")

@@ -22,6 +22,7 @@ from models.review import MonthlyReview
 from ui.exports import xlsx_bytes
 from ui.format import fmt_day, local
 from ui.i18n import label, t
+from ui.reasons import factor_column
 
 CJK_FONT = "WenQuanYiMicroHei"
 # Debian's fonts-wqy-microhei (the first face of the collection is the proportional one).
@@ -91,7 +92,7 @@ def review_tables(
             t("county"): top["county"],
             t("township"): top["township"],
             t("category"): top["category"].map(lambda v: label("category", v)),
-            t("top_factors"): top["top_factors"].fillna("").str.replace(";", "；", regex=False),
+            t("top_factors"): factor_column(top),
         }
     )
     if review.changes is not None:
@@ -285,40 +286,3 @@ def _widths(frame: pd.DataFrame, total: float) -> list[float]:
             t("decision_why"): 1.6}  # fmt: skip
     weights = [wide.get(str(c), 1.0) for c in frame.columns]
     return [total * w / sum(weights) for w in weights]
-
-
-def write_review(run_dir: Path, out: Path, month: str | None = None) -> dict:
-    """`cli.py report`: the city-wide review of a run folder written as PDF and XLSX into ``out``.
-
-    Last month's scores come from a sibling run folder when one exists. Returns a summary.
-    """
-    from config import get_settings
-    from jobs.daily import follow_up_due
-    from models.review import build_review, ranking_frame
-    from register.store import Register
-    from ui.data import load_run, previous_scores
-    from ui.reads import as_of_moment, responsibility_for
-
-    run = load_run(Path(run_dir))
-    ranking = ranking_frame(run.scores, run.tables)
-    with Register.from_settings() as register:
-        previous = previous_scores(get_settings(), run.as_of, register, exclude=run.run_dir)
-        late = follow_up_due(register, run.tables, run.scores, as_of_moment(run)) if run.as_of else None
-        who = responsibility_for(register, ranking.head(TOP_N), run.tables.staff)
-    review = build_review(run.tables, ranking, month, previous_scores=previous, overdue=late, top_n=TOP_N)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    title = f"{t('page_review')} {review.month}"
-    pdf_path, xlsx_path = out / f"review_{review.month}.pdf", out / f"review_{review.month}.xlsx"
-    pdf_path.write_bytes(review_pdf(review, title, who))
-    xlsx_path.write_bytes(review_xlsx(review, who))
-    return {
-        "month": review.month,
-        "as_of": review.as_of,
-        "top_risk": len(review.top_risk),
-        "new_disputes": len(review.new_disputes),
-        "escalations": len(review.escalations),
-        "tier_changes": None if review.changes is None else len(review.changes),
-        "overdue": None if review.overdue is None else len(review.overdue),
-        "files": [str(pdf_path), str(xlsx_path)],
-    }

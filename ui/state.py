@@ -20,10 +20,13 @@ from graph.store import GraphStore
 from jobs.catalog import MANIFEST, SCORES
 from register.store import Register
 from security.audit import AuditLog
+from security.principals import Principal, Session
+from security.provisioning import ensure_users
 from security.scoped import ScopedRun, pseudonym_key
 from security.search import SearchIndex
 from security.session_store import SessionStore
-from security.users import Principal, Session, SessionGuard, SignInClient, ensure_users, login
+from security.signin import SignInClient, login
+from security.user_store import SessionGuard
 from ui import cookies
 from ui.data import RunData, load_run, resolve_run_dir
 from ui.i18n import t

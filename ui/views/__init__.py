@@ -9,7 +9,9 @@ import pandas as pd
 import streamlit as st
 
 from config import Settings
-from security.users import DEMO_USERS, ConfigurationError, LockStatus, ThrottlePolicy, account_lock
+from security.demo_accounts import DEMO_USERS
+from security.principals import ConfigurationError
+from security.signin import LockStatus, ThrottlePolicy, account_lock
 from ui import state
 from ui.components import md_text
 from ui.data import RunData, RunNotFound

@@ -9,11 +9,13 @@ import streamlit as st
 from register.decisions import DecisionError
 from security.policy import can
 from security.scoped import AccessDenied, ReasonRequired
+from texts.reasons import REASONS_COLUMN
 from ui.components import md_text, tier_badge, tier_colour_name
 from ui.format import fmt_day, fmt_time, times
 from ui.i18n import label, t
 from ui.network_view import collapse, node_id, reason_evidence
 from ui.reads import decisions_for, plan_for, teams_for
+from ui.reasons import factor_lines, follow_up_rule, reason_text
 from ui.views.common import PageContext, guarded
 from ui.views.graph_panel import fetch_neighbourhood, network_panel
 from ui.views.records import follow_up_form, follow_up_log, notes_section
@@ -93,7 +95,10 @@ def render(ctx: PageContext) -> None:
                              decisions_for(ctx.register, [dispute_id])).iloc[0]  # fmt: skip
     _header(ctx, dispute, decided)
     fetched = collapse(*fetch_neighbourhood(ctx, node_id("Dispute", dispute_id)))
-    _explanation(dispute, *fetched, ctx.scoped.parties(dispute_id))
+    # The query layer let the dispute through: its score's reasons as codes come from the same run.
+    codes = ctx.run.scores.loc[ctx.run.scores["dispute_id"] == dispute_id].get(REASONS_COLUMN)
+    reasons = codes.iloc[0] if codes is not None and len(codes) else None
+    _explanation(dispute, reasons, *fetched, ctx.scoped.parties(dispute_id))
 
     left, right = st.columns([1, 1.2], gap="large")
     with left:
@@ -140,8 +145,8 @@ def _header(ctx: PageContext, dispute: dict, decided: pd.Series) -> None:
         else:
             st.markdown(t("no_decision"))
     if dispute.get("advisory"):
-        st.warning(dispute["advisory"], icon="⚖️")
-    cols = st.columns(5)
+        st.warning(reason_text(dispute["advisory"]), icon="⚖️")
+    cols = list(st.columns(5))
     probability = dispute.get("probability")
     cols[0].metric(t("probability"), f"{probability:.1%}" if probability is not None else t("not_available"))
     cols[1].metric(t("rank"), f"{dispute.get('rank')}")
@@ -154,9 +159,11 @@ def _header(ctx: PageContext, dispute: dict, decided: pd.Series) -> None:
     )
 
 
-def _explanation(dispute: dict, nodes: pd.DataFrame, edges: pd.DataFrame, parties: pd.DataFrame) -> None:
+def _explanation(
+    dispute: dict, reasons: object, nodes: pd.DataFrame, edges: pd.DataFrame, parties: pd.DataFrame
+) -> None:
     st.subheader(t("explanation"))
-    factors = [f for f in str(dispute.get("top_factors") or "").split(";") if f]
+    factors = factor_lines(reasons, dispute.get("top_factors"))
     st.markdown("\n".join(f"- {md_text(f)}" for f in factors) or t("not_available"))
     evidence = reason_evidence(
         nodes, edges, list(parties.get("person_id", pd.Series(dtype="str")).astype("str"))
@@ -172,7 +179,7 @@ def _explanation(dispute: dict, nodes: pd.DataFrame, edges: pd.DataFrame, partie
     )
     st.markdown(f"**{t('evidence')}**")
     st.markdown("\n".join(
-        "- " + t("evidence_line", party=md_text(names.get(row.party, row.party)), relation=label("relation", row.relation),
+        "- " + t("evidence_line", party=md_text(names.get(str(row.party), str(row.party))), relation=label("relation", row.relation),
                  relative=md_text(row.relative_name or row.relative), role=label("role", row.role), case=md_text(row.case_id),
                  offence=label("detail", row.offence), day=fmt_day(row.filed_at))
         for row in evidence.head(8).itertuples()
@@ -192,7 +199,7 @@ def _team(ctx: PageContext, dispute_id: str) -> None:
                 t("name"): team["staff_id"].map(staff["name"]).fillna(""),
                 t("phone"): team["staff_id"].map(staff["phone"]).fillna(""),
                 t("staff"): team["staff_id"],
-                t("reason"): team["reason"],
+                t("reason"): team["reason"].map(reason_text),
                 t("since"): times(team["since"]),
             }
         )
@@ -206,7 +213,7 @@ def _team(ctx: PageContext, dispute_id: str) -> None:
         missing = ctx.run.unfilled[ctx.run.unfilled["dispute_id"] == dispute_id]
         if not missing.empty:
             st.caption(t("unfilled") + "：" + "；".join(
-                f"{label('role', r)}（{md_text(why)}）" for r, why in zip(missing["role_in_team"], missing["reason"], strict=True)
+                f"{label('role', r)}（{md_text(reason_text(why))}）" for r, why in zip(missing["role_in_team"], missing["reason"], strict=True)
             ))  # fmt: skip
 
 
@@ -218,7 +225,7 @@ def _follow_ups(ctx: PageContext, dispute_id: str, decided: pd.Series) -> None:
         st.info(t("no_followups"))
     else:
         row = plan.iloc[0]
-        st.markdown(f"- {label('rule', row['tier'])}\n- {t('last_visit')}：{fmt_time(row['last_visit_at'])}\n"
+        st.markdown(f"- {follow_up_rule(row['tier'])}\n- {t('last_visit')}：{fmt_time(row['last_visit_at'])}\n"
                     f"- ⏰ {fmt_time(row['next_due_at'])}（{label('detail', row['due_kind'])}）")  # fmt: skip
     follow_up_form(ctx, dispute_id, "case_follow_up")
     st.markdown(f"**{t('follow_ups_recorded')}**")

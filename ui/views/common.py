@@ -11,8 +11,8 @@ import streamlit as st
 from config import Settings, get_settings
 from register.store import Register
 from security.policy import can_open
+from security.principals import ConfigurationError, Principal
 from security.scoped import AccessDenied, ScopedRun
-from security.users import ConfigurationError, Principal
 from ui import state
 from ui.components import md_text
 from ui.data import RunData, RunNotFound

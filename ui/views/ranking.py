@@ -14,6 +14,7 @@ from ui.exports import csv_bytes, ranking_export, xlsx_bytes
 from ui.format import fmt_day
 from ui.i18n import label, t
 from ui.reads import ranking_with_decisions, teams_for
+from ui.reasons import factor_column
 from ui.views.common import PageContext, guarded
 from ui.workplace import team_roster
 
@@ -60,7 +61,7 @@ def display_frame(frame: pd.DataFrame) -> pd.DataFrame:
             t("status"): frame["status"].map(lambda s: label("status", s)),
             t("n_calls"): frame["n_calls"],
             t("last_event"): frame["last_event_at"].map(fmt_day),
-            t("top_factors"): frame["top_factors"].str.replace(";", "；", regex=False),
+            t("top_factors"): factor_column(frame),
         }
     )
 
@@ -70,7 +71,9 @@ def _restore_filters(ctx: PageContext) -> None:
     after another page, a case, a reload or a new sign-in."""
     if any(key in st.session_state for key in FILTER_KEYS):
         return
-    saved = ctx.register.preference(ctx.principal.username, PREFERENCE, {}) or {}
+    saved = ctx.register.preference(ctx.principal.username, PREFERENCE, {})
+    if not isinstance(saved, dict):
+        return
     for key in FILTER_KEYS:
         if key in saved:
             st.session_state[key] = saved[key]

@@ -15,6 +15,7 @@ from security.scoped import AccessDenied
 from ui.components import md_text
 from ui.format import fmt_time, now_local
 from ui.i18n import label, t
+from ui.reasons import alert_message
 from ui.views.common import PageContext
 
 
@@ -101,12 +102,12 @@ def alerts_section(ctx: PageContext, alerts: pd.DataFrame, key: str, limit: int 
         with st.container(border=True):
             c1, c2 = st.columns([5, 1], vertical_alignment="center")
             c1.markdown(f"**{label('alert', row.kind)}** · {md_text(row.dispute_id)} · {fmt_time(row.at)}  \n"
-                        f"{md_text(row.message)}")  # fmt: skip
+                        f"{md_text(alert_message(row.message, row.dispute_id))}")  # fmt: skip
             if c2.button(t("acknowledge"), key=f"{key}_ack_{row.alert_id}"):
                 try:
-                    ctx.scoped.record_decision("note", dispute_id=str(row.dispute_id), alert=int(row.alert_id),
+                    ctx.scoped.record_decision("note", dispute_id=str(row.dispute_id), alert=int(str(row.alert_id)),
                                                acknowledged=True)  # fmt: skip
-                    ctx.register.acknowledge_alert(int(row.alert_id), ctx.principal.username)
+                    ctx.register.acknowledge_alert(int(str(row.alert_id)), ctx.principal.username)
                 except (DecisionError, AccessDenied) as exc:
                     st.error(t("access_denied", error=md_text(exc)))
                     return

@@ -14,6 +14,7 @@ from security.policy import can
 from ui.components import md_text, tier_colour_name
 from ui.format import times
 from ui.i18n import label, t
+from ui.reasons import reason_text
 from ui.views.common import PageContext, guarded
 
 
@@ -27,7 +28,7 @@ def team_log_frame(events: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
             t("role"): events["role_in_team"].map(lambda r: label("role", r)),
             t("name"): events["staff_id"].map(names).fillna("") + " " + events["staff_id"],
             t("action"): events["action"].map(lambda a: label("team_action", a)),
-            t("reason"): events["reason"],
+            t("reason"): events["reason"].map(reason_text),
             t("decided_by"): events["decided_by"].where(~events["by_system"].astype(bool), t("system")),
         }
     )
@@ -46,7 +47,7 @@ def render(ctx: PageContext) -> None:
         st.info(t("no_team"))
         return
     staff = run.tables.staff
-    names = staff.set_index("staff_id")["name"].to_dict()
+    names = {str(k): str(v) for k, v in zip(staff["staff_id"], staff["name"], strict=True)}
     phones = staff.set_index("staff_id")["phone"].to_dict()
     ranking = ctx.scoped.ranking()
     info = ranking.set_index("dispute_id")
@@ -64,13 +65,13 @@ def render(ctx: PageContext) -> None:
         pd.DataFrame({t("role"): team["role_in_team"].map(lambda r: label("role", r)),
                       t("name"): team["staff_id"].map(names).fillna(""), t("staff"): team["staff_id"],
                       t("phone"): team["staff_id"].map(phones).fillna(""),
-                      t("reason"): team["reason"], t("since"): times(team["since"])}),
+                      t("reason"): team["reason"].map(reason_text), t("since"): times(team["since"])}),
         hide_index=True, width="stretch",
     )  # fmt: skip
     if run.unfilled is not None:
         missing = run.unfilled[run.unfilled["dispute_id"] == dispute_id]
         for role, why in zip(missing["role_in_team"], missing["reason"], strict=True):
-            st.caption(f"{t('unfilled')}：{label('role', role)} — {md_text(why)}")
+            st.caption(f"{t('unfilled')}：{label('role', role)} — {md_text(reason_text(why))}")
 
     if can(ctx.principal.role, "assign"):
         _replace(ctx, dispute_id, team, teams)
@@ -125,7 +126,7 @@ def _replace(ctx: PageContext, dispute_id: str, team: pd.DataFrame, teams: pd.Da
     refused = others[~others["eligible"]] if len(others) else others
     if len(refused):
         st.caption(t("not_offered") + "：" + "；".join(
-            f"{md_text(names.get(s, s))}（{md_text(why)}）" for s, why in zip(refused["staff_id"], refused["why_not"], strict=True)
+            f"{md_text(names.get(s, s))}（{md_text(reason_text(why))}）" for s, why in zip(refused["staff_id"], refused["why_not"], strict=True)
         ))  # fmt: skip
     if eligible.empty:
         st.caption(t("no_replacement"))
@@ -146,7 +147,7 @@ def _replace(ctx: PageContext, dispute_id: str, team: pd.DataFrame, teams: pd.Da
             ctx.scoped.record_assignment(dispute_id, [new], note=f"replace {out}: {reason}")
             replace_member(ctx.register, dispute_id, out, new, reason, ctx.principal.username)
         except DecisionError as exc:
-            st.error(t("record_refused", error=md_text(exc)))
+            st.error(t("record_refused", error=md_text(reason_text(exc))))
             return
         st.session_state["team_saved"] = True
         st.rerun()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import pandas as pd
 import streamlit as st
 
@@ -56,7 +58,7 @@ def watchlist_section(ctx: PageContext, cases: pd.DataFrame) -> None:
                 if row.subject_id not in info.index:
                     st.markdown(f"**{md_text(row.subject_id)}** · {t('watch_closed')}")
                     continue
-                case = info.loc[row.subject_id]
+                case = info.loc[str(row.subject_id)]
                 st.markdown(f"{TIER_EMOJI.get(str(case['tier']), '⚪')} **{md_text(row.subject_id)}** · "
                             f"{label('tier', case['tier'])} · {t('last_event')} {fmt_day(case['last_event_at'])} · "
                             f"{t('watch_since')} {fmt_time(row.since)}")  # fmt: skip
@@ -64,11 +66,11 @@ def watchlist_section(ctx: PageContext, cases: pd.DataFrame) -> None:
                           args=("case",), kwargs={"case_id": str(row.subject_id)})  # fmt: skip
             else:
                 try:
-                    person = ctx.scoped.person(row.subject_id)
+                    person = ctx.scoped.person(str(row.subject_id))
                 except AccessDenied:
                     st.markdown(f"**{md_text(row.subject_id)}** · {t('watch_out_of_scope')}")
                     continue
-                disputes = "、".join(md_text(d) for d in person["dispute_ids"]) or "—"
+                disputes = "、".join(md_text(d) for d in cast("list[str]", person["dispute_ids"])) or "—"
                 st.markdown(f"👤 **{md_text(person['name'])}** ({md_text(row.subject_id)}) · "
                             f"{t('person_disputes')}：{disputes} · {t('watch_since')} {fmt_time(row.since)}")  # fmt: skip
             if row.note:

@@ -118,7 +118,7 @@ def render(ctx: PageContext) -> None:
         st.caption(t("visits_none"))
     else:
         for row in due.itertuples():
-            st.markdown(f"{TIER_EMOJI.get(row.tier, '⚪')} **{md_text(row.dispute_id)}** · "
+            st.markdown(f"{TIER_EMOJI.get(str(row.tier), '⚪')} **{md_text(row.dispute_id)}** · "
                         f"{label('detail', row.due_kind)} · {t('deadline')} {fmt_time(row.due_at)}"
                         + (f" · ⏰ **{t('overdue_days', n=row.days_overdue)}**" if row.overdue else ""))  # fmt: skip
         pick = st.selectbox(t("choose_case"), list(due["dispute_id"]), key="wp_visit_pick")
