@@ -62,6 +62,17 @@ SHOT_STEPS = ("landing", "ranking_filter", "case", "expand", "search")
 # --- the AppTest stage ----------------------------------------------------------------------
 
 
+def forget_ranking_filters(username: str) -> None:
+    """Clear the ranking filters the register keeps for ``username`` (an earlier repeat's filter
+    would come back on sign-in and make the timed filter change a no-op)."""
+    from config import get_settings
+    from register.store import Register
+    from ui.views.ranking import PREFERENCE
+
+    with Register(get_settings().register_url) as register:
+        register.set_preference(username, PREFERENCE, {})
+
+
 @stage
 def stage_dashboard(ctx: StageContext) -> dict:
     """The dashboard headless (streamlit AppTest, embedded store): first render (run loading and
@@ -79,6 +90,7 @@ def stage_dashboard(ctx: StageContext) -> dict:
         APP_MODE="demo",
         STORE="memory",
     )
+    forget_ranking_filters("analyst")
     app = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=1800)
     _, first_s = timed(app.run)
     app.text_input(key="login_user").input("analyst")

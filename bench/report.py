@@ -322,15 +322,16 @@ def render_markdown(results: dict[str, dict]) -> str:
 
 def _invocations(result: dict) -> list[dict]:
     """The bench commands that made an entry (one, unless entries were merged)."""
-    if "invocations" in result:
-        return list(result["invocations"])
-    keys = ("date", "command", "total_seconds", "load_average_start")
+    if "invocations" in result:  # entries merged before invocations kept their conditions
+        return [{"conditions": result.get("conditions") or "", **i} for i in result["invocations"]]
+    keys = ("date", "command", "total_seconds", "load_average_start", "conditions")
     return [{key: result.get(key) for key in keys}]
 
 
 def merge_results(old: dict, new: dict) -> dict:
     """``new`` added to the entry ``old`` of the same label: stages (and growth) measured in
-    ``new`` replace those of ``old``, the others stay; every command and its date are kept."""
+    ``new`` replace those of ``old``, the others stay; every command, its date and the machine's
+    conditions it was run in are kept."""
     merged = {**old, **new}
     merged["stages"] = {**old.get("stages", {}), **new.get("stages", {})}
     merged["growth"] = {**old.get("growth", {}), **new.get("growth", {})}
@@ -343,6 +344,9 @@ def merge_results(old: dict, new: dict) -> dict:
     merged["command"] = "; then ".join(str(i["command"]) for i in merged["invocations"])
     merged["total_seconds"] = sum(i.get("total_seconds") or 0.0 for i in merged["invocations"])
     merged["load_average_start"] = merged["invocations"][0].get("load_average_start")
+    merged["conditions"] = "; then ".join(
+        dict.fromkeys(str(c) for i in merged["invocations"] if (c := i.get("conditions")))
+    )
     return derive(merged)
 
 

@@ -211,6 +211,17 @@ def test_merging_keeps_earlier_stages_and_replaces_remeasured_ones():
     assert {t["target"]: t["value"] for t in merged["targets"]}["rescore"] == 5.0
 
 
+def test_merging_keeps_the_conditions_of_each_command():
+    def entry(date: str, conditions: str) -> dict:
+        return {"label": "small", "scale": "small", "date": date, "command": f"bench at {date}", "versions": {},
+                "total_seconds": 1.0, "conditions": conditions, "stages": {}}  # fmt: skip
+
+    merged = merge_results(entry("15:00", "quiet machine"), entry("16:00", "busy: other jobs"))
+    assert merged["conditions"] == "quiet machine; then busy: other jobs"
+    again = merge_results(merged, entry("17:00", ""))
+    assert again["conditions"] == "quiet machine; then busy: other jobs"
+
+
 def test_stand_in_scores_rank_the_disputes_open_at_the_date():
     scores = stand_in_scores(tiny_tables(), "2025-04-20", seed=1)
     assert set(scores["dispute_id"]) == {"D-R2", "D-R3", "D-C5"}  # D-R1 turned criminal before

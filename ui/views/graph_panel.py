@@ -8,6 +8,8 @@ import pandas as pd
 import streamlit as st
 from streamlit_cytoscape import EdgeStyle, InfopanelAction, NodeStyle, streamlit_cytoscape
 
+from security.scoped import AccessDenied
+from ui import state
 from ui.components import md_text
 from ui.i18n import label, t
 from ui.network_view import Canvas, collapse, elements, view
@@ -66,11 +68,20 @@ def fetch_neighbourhood(ctx: PageContext, node: str) -> tuple[pd.DataFrame, pd.D
     return cache[key]
 
 
-def network_panel(
-    ctx: PageContext, root: str, key: str, height: int = 520
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Draw the explorer around ``root`` (a canvas id, ``Dispute:…`` or ``Person:…``); returns the
-    whole person-centric network fetched so far (nodes, edges) for the page's own use."""
+@st.fragment
+def network_panel(ctx: PageContext, root: str, key: str, height: int = 520) -> None:
+    """Draw the explorer around ``root`` (a canvas id, ``Dispute:…`` or ``Person:…``). A fragment:
+    expanding, hiding or pinning reruns the explorer alone, not the page around it."""
+    principal, _ended = state.active_principal(ctx.settings)  # a rerun of this alone renews the session too
+    if principal is None:
+        st.rerun()  # the whole app, which asks to sign in again
+    try:
+        _draw(ctx, root, key, height)
+    except AccessDenied as exc:
+        st.error(t("access_denied", error=md_text(exc)))
+
+
+def _draw(ctx: PageContext, root: str, key: str, height: int) -> None:
     canvas: Canvas = st.session_state.get(key) or Canvas(root)
     if canvas.root != root:
         canvas = Canvas(root)
@@ -80,7 +91,7 @@ def network_panel(
     nodes, edges = collapse(raw_nodes, raw_edges)
     if nodes.empty:
         st.info(t("network_empty"))
-        return nodes, edges
+        return
     shown, shown_edges, held_back = view(nodes, edges, canvas)
     node_styles, edge_styles = _styles()
     event = streamlit_cytoscape(
@@ -92,13 +103,12 @@ def network_panel(
     if stamp is not None and stamp != st.session_state.get(f"{key}_stamp"):
         st.session_state[f"{key}_stamp"] = stamp
         st.session_state[key] = canvas.apply(event)
-        st.rerun()
+        st.rerun(scope="fragment")
     st.caption(
         " · ".join(f"{EDGE_SWATCH[k]} {t(f'edge_{k.lower()}')}" for k in EDGE_LOOK) + " · " + t("graph_help")
     )
     _controls(canvas, shown, key, held_back)
     st.session_state[key] = canvas
-    return nodes, edges
 
 
 def _controls(canvas: Canvas, shown: pd.DataFrame, key: str, held_back: int) -> None:
@@ -110,22 +120,22 @@ def _controls(canvas: Canvas, shown: pd.DataFrame, key: str, held_back: int) -> 
                         format_func=lambda n: f"{label('node', n.split(':', 1)[0])} {names.get(n) or n.split(':', 1)[1]}")  # fmt: skip
     if c2.button(t("graph_expand"), key=f"{key}_expand"):
         st.session_state[key] = canvas.expand(pick)
-        st.rerun()
+        st.rerun(scope="fragment")
     if c3.button(t("graph_hide"), key=f"{key}_hide"):
         st.session_state[key] = canvas.hide({pick})
-        st.rerun()
+        st.rerun(scope="fragment")
     if c4.button(t("graph_unpin") if pick in canvas.pinned else t("graph_pin"), key=f"{key}_pin"):
         st.session_state[key] = canvas.pin(pick)
-        st.rerun()
+        st.rerun(scope="fragment")
     c5, c6 = st.columns(2)
     if held_back and c5.button(t("graph_more", n=held_back), key=f"{key}_more"):
         st.session_state[key] = canvas.more()
-        st.rerun()
+        st.rerun(scope="fragment")
     if (canvas.hidden or canvas.expanded or canvas.pinned) and c6.button(
         t("graph_reset"), key=f"{key}_reset"
     ):
         st.session_state[key] = Canvas(canvas.root)
-        st.rerun()
+        st.rerun(scope="fragment")
     if canvas.hidden:
         st.caption(t("graph_hidden", n=len(canvas.hidden)))
     if held_back:

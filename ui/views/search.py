@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from security.policy import UNMASKABLE
+from security.policy import UNMASKABLE, can
 from security.scoped import AccessDenied, ReasonRequired
 from ui import state
 from ui.components import TIER_EMOJI, md_text
@@ -68,6 +68,7 @@ def render(ctx: PageContext) -> None:
         st.warning(t("search_no_hit"))
         return
     st.caption(t("search_results", n=len(hits)))
+    watched = ctx.register.watchlist(ctx.principal.username) if can(ctx.principal.role, "watch") else None
     for i, row in hits.iterrows():
         with st.container(border=True):
             st.markdown(hit_title(row))
@@ -76,10 +77,12 @@ def render(ctx: PageContext) -> None:
                 c1.button(t("open_network"), key=f"hit_net_{i}", on_click=state.go_next, args=("network",),
                           kwargs={"net_focus": str(row["person_id"])})  # fmt: skip
                 with c2:
-                    watch_button(ctx, "person", str(row["person_id"]), key=f"hit_watch_{i}")
+                    watch_button(ctx, "person", str(row["person_id"]), key=f"hit_watch_{i}", watched=watched)
                 _unmask(ctx, str(row["person_id"]))
             else:
                 c1.button(t("open_case"), key=f"hit_open_{i}", on_click=state.go_next, args=("case",),
                           kwargs={"case_id": str(row["dispute_id"])})  # fmt: skip
                 with c2:
-                    watch_button(ctx, "dispute", str(row["dispute_id"]), key=f"hit_watch_{i}")
+                    watch_button(
+                        ctx, "dispute", str(row["dispute_id"]), key=f"hit_watch_{i}", watched=watched
+                    )

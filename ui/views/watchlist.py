@@ -17,11 +17,15 @@ from ui.i18n import label, t
 from ui.views.common import PageContext
 
 
-def watch_button(ctx: PageContext, kind: str, subject_id: str, key: str) -> None:
-    """A toggle that puts a dispute or a person on (or off) the user's watchlist (audited)."""
+def watch_button(
+    ctx: PageContext, kind: str, subject_id: str, key: str, watched: pd.DataFrame | None = None
+) -> None:
+    """A toggle that puts a dispute or a person on (or off) the user's watchlist (audited).
+    ``watched``: the user's watchlist when the page already read it (a page of many buttons)."""
     if not can(ctx.principal.role, "watch"):
         return
-    watched = ctx.register.watchlist(ctx.principal.username)
+    if watched is None:
+        watched = ctx.register.watchlist(ctx.principal.username)
     on = (
         bool(((watched["kind"] == kind) & (watched["subject_id"] == subject_id)).any())
         if len(watched)
