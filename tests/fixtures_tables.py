@@ -389,3 +389,31 @@ def tiny_tables() -> CanonicalTables:
         disputes=disputes,
         dispute_parties=dispute_parties,
     )
+
+
+ALERTS_AS_OF = pd.Timestamp("2025-04-20")
+
+
+def tiers(**by_dispute: str) -> pd.Series:
+    """Tiers by dispute id, written as keywords (``D_R2="red"`` for D-R2)."""
+    return pd.Series({d.replace("_", "-"): tier for d, tier in by_dispute.items()}, dtype="str")
+
+
+def alerts_for(**changes) -> pd.DataFrame:
+    """The alerts of the hand-made city with nothing new as of 2025-04-20, except ``changes``."""
+    from models.alerts import build_alerts
+
+    tables = tiny_tables()
+    arguments = {
+        "tables": tables,
+        "tiers_now": tiers(D_R2="green", D_C5="green", D_R3="green"),
+        "tiers_before": tiers(D_R2="green", D_C5="green", D_R3="green"),
+        "new_calls": tables.calls.iloc[0:0],
+        "new_reports": tables.reports.iloc[0:0],
+        "new_visits": tables.visits.iloc[0:0],
+        "overdue": pd.DataFrame(columns=["dispute_id", "next_due_at", "due_kind", "days_overdue"]),
+        "turned_criminal_since": ALERTS_AS_OF,
+        "as_of": ALERTS_AS_OF,
+        "teams": pd.DataFrame(columns=["dispute_id", "staff_id"]),
+    }
+    return build_alerts(**{**arguments, **changes})

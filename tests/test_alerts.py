@@ -8,8 +8,7 @@ import re
 
 import pandas as pd
 
-from models.alerts import build_alerts
-from tests.fixtures_tables import tiny_tables
+from tests.fixtures_tables import alerts_for, tiers, tiny_tables
 from texts.reasons import read_alert, render
 from texts.templates import ALERTS
 from ui.i18n import set_language
@@ -18,27 +17,6 @@ from ui.reasons import alert_message
 T = pd.Timestamp
 AS_OF = T("2025-04-20")
 CHINESE = re.compile(r"[\u3400-\u9fff]")
-
-
-def tiers(**by_dispute: str) -> pd.Series:
-    return pd.Series({d.replace("_", "-"): tier for d, tier in by_dispute.items()}, dtype="str")
-
-
-def alerts_for(**changes) -> pd.DataFrame:
-    tables = tiny_tables()
-    arguments = {
-        "tables": tables,
-        "tiers_now": tiers(D_R2="green", D_C5="green", D_R3="green"),
-        "tiers_before": tiers(D_R2="green", D_C5="green", D_R3="green"),
-        "new_calls": tables.calls.iloc[0:0],
-        "new_reports": tables.reports.iloc[0:0],
-        "new_visits": tables.visits.iloc[0:0],
-        "overdue": pd.DataFrame(columns=["dispute_id", "next_due_at", "due_kind", "days_overdue"]),
-        "turned_criminal_since": AS_OF,
-        "as_of": AS_OF,
-        "teams": pd.DataFrame(columns=["dispute_id", "staff_id"]),
-    }
-    return build_alerts(**{**arguments, **changes})
 
 
 def every_kind() -> pd.DataFrame:

@@ -14,37 +14,15 @@ import pytest
 from jobs import catalog
 from jobs.batch import run_job
 from jobs.daily import UpdateRefused, deliver_alerts, update_job
-from models.alerts import build_alerts
 from register.store import BatchRecord, Register, local_now
 from synth.cut import cut_drop
 from synth.generate import generate_drop
-from tests.fixtures_tables import tiny_tables
+from tests.fixtures_tables import alerts_for, tiers, tiny_tables
 
 T = pd.Timestamp
 AS_OF = T("2025-04-20")
 NO_TEAMS = pd.DataFrame(columns=["dispute_id", "staff_id"])
 EMPTY = pd.DataFrame()
-
-
-def tiers(**by_dispute: str) -> pd.Series:
-    return pd.Series({d.replace("_", "-"): tier for d, tier in by_dispute.items()}, dtype="str")
-
-
-def alerts_for(**changes) -> pd.DataFrame:
-    tables = tiny_tables()
-    arguments = {
-        "tables": tables,
-        "tiers_now": tiers(D_R2="green", D_C5="green", D_R3="green"),
-        "tiers_before": tiers(D_R2="green", D_C5="green", D_R3="green"),
-        "new_calls": tables.calls.iloc[0:0],
-        "new_reports": tables.reports.iloc[0:0],
-        "new_visits": tables.visits.iloc[0:0],
-        "overdue": pd.DataFrame(columns=["dispute_id", "next_due_at", "due_kind", "days_overdue"]),
-        "turned_criminal_since": AS_OF,
-        "as_of": AS_OF,
-        "teams": NO_TEAMS,
-    }
-    return build_alerts(**{**arguments, **changes})
 
 
 def test_nothing_new_fires_nothing():
