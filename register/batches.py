@@ -284,11 +284,9 @@ class BatchCommit(RegisterCore):
 
     def _alerted_before(self, conn: Connection, alerts: pd.DataFrame) -> np.ndarray:
         """Per alert, whether the register holds one of its dispute and kind on its day."""
-        existing = self._frame(
-            conn,
-            sa.select(t.alerts.c.dispute_id, t.alerts.c.kind, t.alerts.c.day).where(
-                t.alerts.c.dispute_id.in_(sorted(set(alerts["dispute_id"])))
-            ),
+        query = sa.select(t.alerts.c.dispute_id, t.alerts.c.kind, t.alerts.c.day)
+        existing = self._frame_in(
+            conn, query, t.alerts.c.dispute_id, sorted(set(alerts["dispute_id"])), ["dispute_id"]
         )
         seen = (
             set(

@@ -82,10 +82,8 @@ class Casework(RegisterCore):
     def follow_ups(self, dispute_ids: Sequence[str] | None = None) -> pd.DataFrame:
         """Follow-ups recorded in the platform, oldest first."""
         query = sa.select(t.follow_ups).order_by(t.follow_ups.c.follow_up_id)
-        if dispute_ids is not None:
-            query = query.where(t.follow_ups.c.dispute_id.in_(list(dispute_ids)))
         with self._read() as conn:
-            return self._frame(conn, query)
+            return self._frame_in(conn, query, t.follow_ups.c.dispute_id, dispute_ids, ["follow_up_id"])
 
     def set_closure(self, dispute_id: str, action: str, reason: str, user: str) -> dict:
         """Close a dispute (结案: its team is released) or reopen it."""
@@ -136,10 +134,8 @@ class Casework(RegisterCore):
             query = query.where(a.c.batch_id == batch_id)
         if since is not None:
             query = query.where(a.c.at >= since)
-        if dispute_ids is not None:
-            query = query.where(a.c.dispute_id.in_(list(dispute_ids)))
         with self._read() as conn:
-            return self._frame(conn, query)
+            return self._frame_in(conn, query, a.c.dispute_id, dispute_ids, ["-at", "-alert_id"])
 
     def acknowledge_alert(self, alert_id: int, user: str) -> dict:
         """Record that ``user`` has seen and taken on an alert."""

@@ -28,6 +28,7 @@ from register.decisions import DecisionError, require_text
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 INSERT_CHUNK = 20_000
+IN_CHUNK = 10_000  # ids per ``IN (…)``: SQLite allows 32,766 bound values, PostgreSQL 65,535
 
 
 def local_now() -> datetime:
@@ -140,6 +141,27 @@ class RegisterCore:
     def _frame(self, conn: Connection, query: sa.Select) -> pd.DataFrame:
         result = conn.execute(query)
         return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+    def _frame_in(
+        self, conn: Connection, query: sa.Select, column: sa.ColumnElement, values: Any, order: list[str]
+    ) -> pd.DataFrame:
+        """``query`` narrowed to rows whose ``column`` is one of ``values`` (None: all rows), asked
+        in chunks of :data:`IN_CHUNK` ids so a city's worth of them stays within the database's
+        limit on bound values; the chunks come back in the query's ``order`` (column names, each
+        ascending, or descending when prefixed with ``-``)."""
+        if values is None:
+            return self._frame(conn, query)
+        wanted = list(dict.fromkeys(str(v) for v in values))
+        if len(wanted) <= IN_CHUNK:
+            return self._frame(conn, query.where(column.in_(wanted)))
+        parts = [
+            self._frame(conn, query.where(column.in_(wanted[start : start + IN_CHUNK])))
+            for start in range(0, len(wanted), IN_CHUNK)
+        ]
+        frame = pd.concat([p for p in parts if not p.empty] or parts[:1], ignore_index=True)
+        names = [name.lstrip("-") for name in order]
+        return frame.sort_values(names, ascending=[not n.startswith("-") for n in order], kind="stable",
+                                 ignore_index=True)  # fmt: skip
 
     def _insert(self, conn: Connection, table: sa.Table, frame: pd.DataFrame | list[dict]) -> int:
         rows = _records(frame) if isinstance(frame, pd.DataFrame) else frame

@@ -52,10 +52,8 @@ class Overrides(RegisterCore):
     def tier_decisions(self, dispute_ids: Sequence[str] | None = None) -> pd.DataFrame:
         """Every tier decision, oldest first."""
         query = sa.select(t.tier_decisions).order_by(t.tier_decisions.c.decision_id)
-        if dispute_ids is not None:
-            query = query.where(t.tier_decisions.c.dispute_id.in_(list(dispute_ids)))
         with self._read() as conn:
-            return self._frame(conn, query)
+            return self._frame_in(conn, query, t.tier_decisions.c.dispute_id, dispute_ids, ["decision_id"])
 
     def tiers_in_force(self, dispute_ids: Sequence[str] | None = None) -> pd.DataFrame:
         """The tier decision in force per dispute (register.decisions.TIER_IN_FORCE_COLUMNS), of
@@ -67,10 +65,8 @@ class Overrides(RegisterCore):
     def team_events(self, dispute_ids: Sequence[str] | None = None) -> pd.DataFrame:
         """Every team event (joins and leaves), oldest first."""
         query = sa.select(t.team_events).order_by(t.team_events.c.event_id)
-        if dispute_ids is not None:
-            query = query.where(t.team_events.c.dispute_id.in_(list(dispute_ids)))
         with self._read() as conn:
-            return self._frame(conn, query)
+            return self._frame_in(conn, query, t.team_events.c.dispute_id, dispute_ids, ["event_id"])
 
     def teams_in_force(self, dispute_ids: Sequence[str] | None = None) -> pd.DataFrame:
         """Members in force per dispute and role (register.decisions.TEAM_COLUMNS)."""

@@ -61,20 +61,19 @@ class Reads(RegisterCore):
         """Tier changes per dispute and batch (dispute_id, batch_id, as_of, tier, model_tier,
         probability), oldest first."""
         query = sa.select(t.tier_history).order_by(t.tier_history.c.as_of, t.tier_history.c.batch_id)
-        if dispute_ids is not None:
-            query = query.where(t.tier_history.c.dispute_id.in_(list(dispute_ids)))
         with self._read() as conn:
-            return self._frame(conn, query)
+            return self._frame_in(
+                conn, query, t.tier_history.c.dispute_id, dispute_ids, ["as_of", "batch_id"]
+            )
 
     # --- ids, records and staff ------------------------------------------------------------
 
     def known_disputes(self, dispute_ids: Sequence[str]) -> set[str]:
         """Which of ``dispute_ids`` the register has issued."""
+        query = sa.select(t.disputes.c.dispute_id)
         with self._read() as conn:
-            found = conn.execute(
-                sa.select(t.disputes.c.dispute_id).where(t.disputes.c.dispute_id.in_(list(dispute_ids)))
-            )
-            return {str(d) for d in found.scalars()}
+            found = self._frame_in(conn, query, t.disputes.c.dispute_id, dispute_ids, ["dispute_id"])
+        return {str(d) for d in found["dispute_id"]}
 
     def staff_frame(self) -> pd.DataFrame:
         """The staff table of the latest batch."""

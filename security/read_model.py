@@ -8,6 +8,7 @@ around every call and passes in what these functions need.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 
 import pandas as pd
 
@@ -15,13 +16,10 @@ from etl.link_model import LINK_THRESHOLD
 from etl.schema import CanonicalTables
 from graph.store import EDGE_COLUMNS, NODE_COLUMNS, GraphStore
 from security.policy import advisory_notice
+from security.run_index import RunIndex
 from security.scope import stripped
 
 LINK_REVIEW_COLUMNS = ["call_id", "received_at", "category", "dispute_id", "link_source", "link_probability"]
-RANKING_DISPUTE_COLUMNS = [
-    "dispute_id", "category", "grid_id", "township", "county", "station_id",
-    "first_event_at", "last_event_at", "n_calls", "n_reports",
-]  # fmt: skip
 SCORE_COLUMNS = ("probability", "rank", "tier", "top_factors", "as_of")
 # The events of a dispute besides its calls: table, kind, time, key, detail, staff and text columns.
 OTHER_EVENTS = (
@@ -41,26 +39,6 @@ def as_set(value: object) -> set[str]:
     return {str(value)}
 
 
-class DisputeRows:
-    """The rows of a table (or of the scores) belonging to one dispute, found through an index
-    of each table built the first time it is asked for."""
-
-    def __init__(self, tables: CanonicalTables, scores: pd.DataFrame) -> None:
-        self.tables = tables
-        self.scores = scores
-        self._index: dict[str, dict[str, list[int]]] = {}
-
-    def __call__(self, frame_name: str, dispute_id: str) -> pd.DataFrame:
-        """The rows of ``frame_name`` (a table, or ``scores``) whose dispute is ``dispute_id``."""
-        frame: pd.DataFrame = self.scores if frame_name == "scores" else getattr(self.tables, frame_name)
-        if frame_name not in self._index:
-            index: dict[str, list[int]] = {}
-            for position, key in enumerate(stripped(frame["dispute_id"])):
-                index.setdefault(key, []).append(position)
-            self._index[frame_name] = index
-        return frame.iloc[self._index[frame_name].get(str(dispute_id), [])]
-
-
 def link_review_frames(
     calls: pd.DataFrame, dispute_ids: set[str], limit: int
 ) -> tuple[pd.Series, pd.DataFrame] | None:
@@ -77,15 +55,12 @@ def link_review_frames(
     return counts, closest[LINK_REVIEW_COLUMNS].reset_index(drop=True)
 
 
-def ranking_frame(
-    tables: CanonicalTables, scores: pd.DataFrame, dispute_ids: set[str], filters: Mapping[str, object]
-) -> pd.DataFrame:
+def ranking_frame(index: RunIndex, dispute_ids: set[str], filters: Mapping[str, object]) -> pd.DataFrame:
     """Scored disputes of ``dispute_ids`` joined with their attributes and grid name, narrowed by
     ``filters`` (keys of :data:`security.scoped.RANKING_FILTERS`), sorted by rank, with the
     advisory notice of each tier."""
-    frame = scores.merge(tables.disputes[RANKING_DISPUTE_COLUMNS], on="dispute_id", how="inner")
-    frame = frame.merge(tables.grids[["grid_id", "grid_name"]], on="grid_id", how="left")
-    frame = frame[stripped(frame["dispute_id"]).isin(dispute_ids)]
+    base = index.ranking_base
+    frame = base[base["_dispute"].isin(dispute_ids)].drop(columns="_dispute")
     if "tier" in filters:
         frame = frame[frame["tier"].isin(as_set(filters["tier"]))]
     for key in ("county", "township", "category"):
@@ -101,15 +76,15 @@ def ranking_frame(
     return frame.assign(advisory=frame["tier"].map(advisory_notice)).reset_index(drop=True)
 
 
-def dispute_record(tables: CanonicalTables, rows: DisputeRows, dispute_id: str) -> dict[str, object]:
+def dispute_record(index: RunIndex, dispute_id: str) -> dict[str, object]:
     """One dispute's attributes, grid name, raw ``address``, score columns and advisory notice."""
-    found = rows("disputes", dispute_id).iloc[0]
+    found = index.of_dispute("disputes", dispute_id).iloc[0]
     record: dict[str, object] = {str(k): v for k, v in found.items()}
-    grid = tables.grids[stripped(tables.grids["grid_id"]) == str(record.get("grid_id") or "")]
+    grid = index.rows("grids", "grid_id", record.get("grid_id") or "")
     record["grid_name"] = grid["grid_name"].iloc[0] if not grid.empty else ""
-    address = tables.addresses[stripped(tables.addresses["address_id"]) == str(record.get("address_id"))]
+    address = index.rows("addresses", "address_id", record.get("address_id"))
     record["address"] = address["address"].iloc[0] if not address.empty else ""
-    score = rows("scores", dispute_id)
+    score = index.of_dispute("scores", dispute_id)
     for column in SCORE_COLUMNS:
         record[column] = score[column].iloc[0] if not score.empty and column in score.columns else None
     record["advisory"] = advisory_notice(record["tier"])  # type: ignore[arg-type]
@@ -131,9 +106,10 @@ def _events(
     )
 
 
-def timeline_frame(tables: CanonicalTables, rows: DisputeRows, dispute_id: str) -> pd.DataFrame:
+def timeline_frame(index: RunIndex, dispute_id: str) -> pd.DataFrame:
     """The events of one dispute, oldest first, in :data:`TIMELINE_COLUMNS`: its calls (with how
     they joined the dispute), reports, mediations, visits and the case it turned into."""
+    rows = index.of_dispute
     call_rows = rows("calls", dispute_id)
     calls = _events(call_rows, "call", "received_at", "call_id", "disposition", None, "narrative")
     if "link_source" in call_rows:  # run folders written before calls carried their link
@@ -145,7 +121,7 @@ def timeline_frame(tables: CanonicalTables, rows: DisputeRows, dispute_id: str) 
     case_value = rows("disputes", dispute_id)["case_id"].iloc[0]
     case_id = "" if pd.isna(case_value) else str(case_value).strip()
     if case_id:
-        case = tables.cases[stripped(tables.cases["case_id"]) == case_id]
+        case = index.rows("cases", "case_id", case_id)
         parts.append(_events(case, "case", "filed_at", "case_id", "offence", None, "summary"))
     parts = [p for p in parts if not p.empty]
     frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=TIMELINE_COLUMNS)
@@ -153,44 +129,37 @@ def timeline_frame(tables: CanonicalTables, rows: DisputeRows, dispute_id: str) 
     return frame.sort_values(["at", "kind"], kind="stable").reset_index(drop=True)
 
 
-def parties_frame(tables: CanonicalTables, rows: DisputeRows, dispute_id: str) -> pd.DataFrame:
+def parties_frame(index: RunIndex, dispute_id: str) -> pd.DataFrame:
     """The resolved parties of one dispute joined with their person records."""
-    parties = rows("dispute_parties", dispute_id)
-    persons = tables.persons[tables.persons["person_id"].isin(parties["person_id"])]
+    parties = index.of_dispute("dispute_parties", dispute_id)
+    persons = persons_frame(index, set(stripped(parties["person_id"])))
     return parties.merge(persons, on="person_id", how="left").reset_index(drop=True)
 
 
-def persons_frame(tables: CanonicalTables, person_ids: set[str]) -> pd.DataFrame:
+def persons_frame(index: RunIndex, person_ids: set[str]) -> pd.DataFrame:
     """The person records of ``person_ids``."""
-    return tables.persons[stripped(tables.persons["person_id"]).isin(person_ids)]
+    return index.rows_of("persons", "person_id", person_ids)
 
 
-def disputes_of_person(tables: CanonicalTables, person_id: str, dispute_ids: set[str]) -> list[str]:
+def disputes_of_person(index: RunIndex, person_id: str, dispute_ids: set[str]) -> list[str]:
     """The disputes among ``dispute_ids`` that ``person_id`` is a party of, sorted."""
-    parties = tables.dispute_parties
-    mine = set(stripped(parties.loc[stripped(parties["person_id"]) == str(person_id), "dispute_id"]))
+    mine = set(stripped(index.rows("dispute_parties", "person_id", person_id)["dispute_id"]))
     return sorted(mine & dispute_ids)
 
 
 def search_frame(
-    hits: pd.DataFrame,
-    persons: pd.DataFrame,
-    tables: CanonicalTables,
-    scores: pd.DataFrame,
-    address: Callable[[object], object],
+    hits: pd.DataFrame, persons: pd.DataFrame, index: RunIndex, address: Callable[[object], object]
 ) -> pd.DataFrame:
     """Search ``hits`` with what the results list shows of each: the person's name, phone,
     id_number and birth_year (from ``persons``, already masked), the dispute's category, county,
     township and tier, and for address hits the address as ``address`` renders it."""
     people = persons.set_index("person_id").reindex(columns=["name", "phone", "id_number", "birth_year"])
     shown = hits.join(people, on="person_id")
-    info = tables.disputes.drop_duplicates("dispute_id").set_index("dispute_id")
+    info = index.dispute_info
     for column in ("category", "county", "township"):
         shown[column] = shown["dispute_id"].map(info[column])
-    shown["tier"] = shown["dispute_id"].map(
-        scores.drop_duplicates("dispute_id").set_index("dispute_id")["tier"]
-    )
-    places = tables.addresses.set_index("address_id")["address"]
+    shown["tier"] = shown["dispute_id"].map(index.tier_of)
+    places = index.address_text
     shown["address"] = pd.Series(
         [
             address(places.get(k, "")) if kind == "address" else ""
@@ -214,7 +183,7 @@ def export_frame(
         parties = tables.dispute_parties[stripped(tables.dispute_parties["dispute_id"]).isin(dispute_ids)]
         frame = parties.merge(tables.persons, on="person_id", how="left")
     elif frame_name == "persons":
-        frame = persons_frame(tables, person_ids)
+        frame = tables.persons[stripped(tables.persons["person_id"]).isin(person_ids)]
     else:
         raise ValueError(f"no export frame {frame_name!r}")
     return frame.reset_index(drop=True)
@@ -250,3 +219,24 @@ def network_around(
     nodes = nodes.drop_duplicates(["label", "key"]).reset_index(drop=True)
     edges = edges.drop_duplicates(["source", "target", "type"]).reset_index(drop=True)
     return nodes, edges
+
+
+def aggregate_tables(tables: CanonicalTables, dispute_ids: set[str]) -> CanonicalTables:
+    """The tables' dispute-level frames limited to ``dispute_ids``, for aggregate indicators.
+
+    Person tables are emptied: aggregates never need them, and nothing personal should travel
+    outside the query layer.
+    """
+    keep = {
+        name: frame[stripped(frame["dispute_id"]).isin(dispute_ids)]
+        for name, frame in (
+            ("disputes", tables.disputes),
+            ("calls", tables.calls),
+            ("reports", tables.reports),
+            ("mediations", tables.mediations),
+            ("visits", tables.visits),
+            ("dispute_parties", tables.dispute_parties),
+        )
+    }
+    empty = {name: getattr(tables, name).iloc[0:0] for name in ("persons", "person_records", "relations")}
+    return replace(tables, **keep, **empty)

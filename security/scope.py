@@ -14,6 +14,7 @@ another grid's dispute reveals neither that dispute nor its parties.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -64,12 +65,30 @@ def persons_in_scope(tables: CanonicalTables, dispute_ids: set[str]) -> set[str]
     return persons - {""}
 
 
+def event_disputes(tables: CanonicalTables) -> dict[tuple[str, str], str]:
+    """(label, key) of every event node (call, report, mediation, visit) -> its dispute_id."""
+    mapping: dict[tuple[str, str], str] = {}
+    for label, frame, key in (
+        ("Call", tables.calls, "call_id"),
+        ("Report", tables.reports, "report_id"),
+        ("Mediation", tables.mediations, "mediation_id"),
+        ("Visit", tables.visits, "visit_id"),
+    ):
+        mapping.update(zip(zip([label] * len(frame), stripped(frame[key]), strict=True),
+                           stripped(frame["dispute_id"]), strict=True))  # fmt: skip
+    return mapping
+
+
 @dataclass
 class Scope:
-    """What ``principal`` may see of ``tables``; each set is computed when first asked for."""
+    """What ``principal`` may see of ``tables``; each set is computed when first asked for.
+
+    ``event_dispute`` gives the map of :func:`event_disputes` when it is shared with other
+    scopes (:class:`security.run_index.RunIndex`); without it the scope builds its own."""
 
     tables: CanonicalTables
     principal: Principal
+    event_dispute: Callable[[], dict[tuple[str, str], str]] | None = None
 
     @property
     def unrestricted(self) -> bool:
@@ -140,21 +159,7 @@ class Scope:
 
     @cached_property
     def _event_dispute(self) -> dict[tuple[str, str], str]:
-        """(label, key) of every event node -> its dispute_id."""
-        mapping: dict[tuple[str, str], str] = {}
-        for label, frame, key in (
-            ("Call", self.tables.calls, "call_id"),
-            ("Report", self.tables.reports, "report_id"),
-            ("Mediation", self.tables.mediations, "mediation_id"),
-            ("Visit", self.tables.visits, "visit_id"),
-        ):
-            mapping.update(
-                {
-                    (label, k): d
-                    for k, d in zip(stripped(frame[key]), stripped(frame["dispute_id"]), strict=True)
-                }
-            )
-        return mapping
+        return self.event_dispute() if self.event_dispute is not None else event_disputes(self.tables)
 
     def allows(self, label: str, key: str) -> bool:
         """Whether the principal may see the graph node ``(label, key)``; unknown labels never."""

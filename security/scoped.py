@@ -39,7 +39,8 @@ from security.masking import (
 )
 from security.policy import UNMASKABLE, Role, Visibility, can, visibility
 from security.principals import ConfigurationError, Principal, Session
-from security.read_model import DisputeRows, as_set
+from security.read_model import as_set
+from security.run_index import RunIndex
 from security.scope import Scope, stripped
 from security.search import CJK, SearchIndex, search
 from security.user_store import SessionGuard, users_frame
@@ -121,6 +122,7 @@ class ScopedRun:
     pseudonym_key: bytes | None = field(default=None, repr=False)
     guard: SessionGuard | None = field(default=None, repr=False)
     search_index: SearchIndex | Callable[[], SearchIndex] | None = field(default=None, repr=False)
+    index: RunIndex | None = field(default=None, repr=False)
 
     @classmethod
     def for_session(
@@ -151,8 +153,14 @@ class ScopedRun:
 
     # ----------------------------------------------------------------- scope
     @cached_property
+    def _index(self) -> RunIndex:
+        """The run's shared lookups: the index given (one per run for every session), else this
+        view's own."""
+        return self.index if self.index is not None else RunIndex(self.tables, self.scores)
+
+    @cached_property
     def _scope(self) -> Scope:
-        return Scope(self.tables, self.principal)
+        return self._index.scope(self.principal)
 
     @property
     def dispute_ids(self) -> set[str]:
@@ -171,18 +179,12 @@ class ScopedRun:
         """Grids this principal may see (its own, those of its county, those of its disputes)."""
         return self._scope.grid_ids
 
-    @cached_property
-    def _rows(self) -> DisputeRows:
-        return DisputeRows(self.tables, self.scores)
+    def _rows(self, frame_name: str, dispute_id: str) -> pd.DataFrame:
+        return self._index.of_dispute(frame_name, dispute_id)
 
-    @cached_property
+    @property
     def _known_names(self) -> NameIndex:
-        """Every spelling of a name in the run: each person's, and each mention's as typed."""
-        records = self.tables.person_records
-        spellings = [self.tables.persons["name"], records["name"]]
-        if "name_norm" in records.columns:
-            spellings.append(records["name_norm"])
-        return NameIndex.of(pd.concat(spellings, ignore_index=True).dropna().unique())
+        return self._index.known_names
 
     # ----------------------------------------------- enforcement and audit
     @property
@@ -277,9 +279,20 @@ class ScopedRun:
         county = filters.get("county")
         if county is not None and self.principal.county not in (None, county):
             raise self._deny("ranking", "county outside scope", county=county)
-        frame = read_model.ranking_frame(self.tables, self.scores, self.dispute_ids, filters)
+        frame = read_model.ranking_frame(self._index, self.dispute_ids, filters)
         self._log("view", "ranking", rows=len(frame), filters={k: str(v) for k, v in filters.items()})
         return frame
+
+    def aggregate_tables(self) -> CanonicalTables:
+        """The run's dispute-level tables cut to the disputes in scope, person tables emptied: what
+        indicators, the map and the monthly review count (:func:`read_model.aggregate_tables`).
+        Built once per scope and shared; never mutate the frames."""
+        self._require("view_ranking", "indicators")
+        return self._index.per_scope(
+            self.principal,
+            "aggregate_tables",
+            lambda: read_model.aggregate_tables(self.tables, self.dispute_ids),
+        )
 
     def dispute(self, dispute_id: str) -> dict[str, object]:
         """One dispute in scope: its attributes, grid, (masked) address, score and advisory notice.
@@ -287,7 +300,7 @@ class ScopedRun:
         Raises :class:`AccessDenied` (audited) for a dispute outside scope or unknown.
         """
         self._require_dispute(dispute_id)
-        row = read_model.dispute_record(self.tables, self._rows, dispute_id)
+        row = read_model.dispute_record(self._index, dispute_id)
         if visibility(self.role, "address") is Visibility.HIDDEN:
             del row["address"]
         else:
@@ -300,7 +313,7 @@ class ScopedRun:
         text`` (free text masked for the role), and for calls how they joined the dispute
         (``link_source`` ref / score / new, ``link_probability``)."""
         self._require_dispute(dispute_id)
-        frame = read_model.timeline_frame(self.tables, self._rows, dispute_id)
+        frame = read_model.timeline_frame(self._index, dispute_id)
         frame = self._mask(frame, text_columns=("text",))
         self._log("view", f"timeline:{dispute_id}", fields=["text"], rows=len(frame))
         return frame
@@ -308,7 +321,7 @@ class ScopedRun:
     def parties(self, dispute_id: str) -> pd.DataFrame:
         """The resolved parties of a dispute in scope with their personal fields masked for the role."""
         self._require_dispute(dispute_id)
-        frame = self._mask(read_model.parties_frame(self.tables, self._rows, dispute_id))
+        frame = self._mask(read_model.parties_frame(self._index, dispute_id))
         self._log("view", f"parties:{dispute_id}", fields=self._personal_fields(frame), rows=len(frame))
         return frame
 
@@ -325,7 +338,7 @@ class ScopedRun:
             raise ValueError("give a name, an ID number or a phone to search for")
         found = self._graph.find_persons(name=name, id_number=id_number, phone=phone)
         ids = set(stripped(found["person_id"])) if "person_id" in found.columns else set()
-        hits = read_model.persons_frame(self.tables, ids)
+        hits = read_model.persons_frame(self._index, ids)
         visible = hits[stripped(hits["person_id"]).isin(self.person_ids)].reset_index(drop=True)
         query = mask_search_terms(name, id_number, phone)
         hidden = len(hits) - len(visible)
@@ -359,9 +372,9 @@ class ScopedRun:
                 "denied", "search", reason="matches outside scope", hidden=int((~keep).sum()), query=query
             )
         shown = hits[keep].head(limit).reset_index(drop=True)
-        persons = self._mask(read_model.persons_frame(self.tables, set(shown["person_id"])))
+        persons = self._mask(read_model.persons_frame(self._index, set(shown["person_id"])))
         shown = read_model.search_frame(
-            shown, persons, self.tables, self.scores, partial(mask_address_for, role=self.role)
+            shown, persons, self._index, partial(mask_address_for, role=self.role)
         )
         self._log("view", "search", fields=self._personal_fields(shown), rows=len(shown), query=query)
         return shown
@@ -371,11 +384,11 @@ class ScopedRun:
         obj = f"person:{person_id}"
         self._require("view_cases", obj)
         self._require_person(person_id, obj)
-        row = self._mask(read_model.persons_frame(self.tables, {str(person_id)}))
+        row = self._mask(read_model.persons_frame(self._index, {str(person_id)}))
         found: dict[str, object] = (
             {str(k): v for k, v in row.iloc[0].items()} if len(row) else {"person_id": person_id}
         )
-        found["dispute_ids"] = read_model.disputes_of_person(self.tables, person_id, self.dispute_ids)
+        found["dispute_ids"] = read_model.disputes_of_person(self._index, person_id, self.dispute_ids)
         self._log("view", obj, fields=self._personal_fields(row))
         return found
 
@@ -460,12 +473,11 @@ class ScopedRun:
             raise self._deny(obj, f"role {self.role} may not unmask {field}")
         if not (reason or "").strip():
             raise self._deny(obj, "unmasking needs a reason", ReasonRequired)
-        t = self.tables
         if field == "address" and str(record) in self.dispute_ids:
             address_id = self._rows("disputes", record)["address_id"].iloc[0]
-            values = t.addresses.loc[stripped(t.addresses["address_id"]) == str(address_id), "address"]
+            values = self._index.rows("addresses", "address_id", address_id)["address"]
         elif str(record) in self.person_ids:
-            values = t.persons.loc[stripped(t.persons["person_id"]) == str(record), field]
+            values = self._index.rows("persons", "person_id", record)[field]
         else:
             raise self._deny(obj, "record outside scope or unknown")
         value = "" if values.empty or pd.isna(values.iloc[0]) else str(values.iloc[0])

@@ -88,6 +88,21 @@ def test_tier_decisions_are_validated_appended_and_the_latest_is_in_force(regist
     )
 
 
+def test_a_city_of_dispute_ids_is_asked_in_chunks_and_comes_back_in_order(register):
+    """More ids than either database binds in one statement (SQLite 32,766; PostgreSQL 65,535)."""
+    first_batch(register)
+    register.decide_tier("D-R2", "red", "扬言报复", "commander")
+    register.decide_tier("D-R3", "orange", "已调解", "commander")
+    register.decide_tier("D-R2", "orange", "已调解, 降级观察", "county-commander")
+    many = [f"D-X{i:06d}" for i in range(70_000)] + ["D-R3", "D-R2"]
+    decisions = register.tier_decisions(many)
+    assert decisions["decision_id"].is_monotonic_increasing and len(decisions) == 3
+    force = register.tiers_in_force(many).set_index("dispute_id")["decided_tier"].to_dict()
+    assert force == {"D-R2": "orange", "D-R3": "orange"}
+    assert register.known_disputes(many) == {"D-R2", "D-R3"}
+    assert register.follow_ups(many).empty and register.alerts(dispute_ids=many).empty
+
+
 def test_team_members_are_replaced_with_a_reason_and_refusals_write_nothing(register):
     first_batch(register, team_events=team(("D-R2", "mediator", "M1"), ("D-R2", "leader", "L2")))
     assert register.teams_in_force()[["role_in_team", "staff_id"]].values.tolist() == [

@@ -462,6 +462,20 @@ def test_timeline_says_how_each_call_joined_its_dispute(audit: AuditLog) -> None
     assert link_note("new", float("nan")) == "首次报警" and link_note(float("nan"), float("nan")) == ""
 
 
+def test_timeline_names_the_staff_behind_each_event(audit: AuditLog) -> None:
+    from ui.views.case import staff_label
+
+    tables = tiny_tables()
+    names = tables.staff.drop_duplicates("staff_id").set_index("staff_id")["name"].to_dict()
+    timeline = scoped("commander_city", audit).timeline("D-R1")
+    staffed = timeline[timeline["staff_id"].fillna("").astype(str).str.strip() != ""]
+    assert not staffed.empty
+    for staff_id in staffed["staff_id"]:
+        assert staff_label(staff_id, names) == f"{names[staff_id]}（{staff_id}）"
+    assert staff_label("S-UNKNOWN", names) == "S-UNKNOWN"
+    assert staff_label("", names) == "" and staff_label(float("nan"), names) == ""
+
+
 def test_link_review_counts_and_closest_links_stay_in_scope(audit: AuditLog) -> None:
     counts, closest = scoped("commander_city", audit).link_review()
     assert counts.to_dict() == {"ref": 2, "score": 1, "new": 1}
@@ -474,3 +488,43 @@ def test_link_review_counts_and_closest_links_stay_in_scope(audit: AuditLog) -> 
     with pytest.raises(AccessDenied):
         scoped("admin", audit).link_review()
     assert "link_review" in set(audit.entries()["object"])
+
+
+def test_sessions_sharing_the_run_index_see_what_each_would_see_alone(
+    tmp_path: Path, store: MemoryStore
+) -> None:
+    """One RunIndex serves every session of a run: each principal gets exactly what a view with its
+    own index returns, principals of one restriction share one scope, and nobody's reads change
+    the shared frames."""
+    from security.run_index import RunIndex
+
+    tables, scores = tiny_tables(), tiny_scores()
+    shared = RunIndex(tables, scores)
+    for who in sorted(set(IN_SCOPE) | {"data_scientist"}):
+        alone = ScopedRun(tiny_tables(), tiny_scores(), PRINCIPALS[who], AuditLog(tmp_path / f"{who}-a.log"),
+                          store=store, pseudonym_key=b"test-pseudonym-key")  # fmt: skip
+        together = ScopedRun(tables, scores, PRINCIPALS[who], AuditLog(tmp_path / f"{who}-b.log"), store=store,
+                             pseudonym_key=b"test-pseudonym-key", index=shared)  # fmt: skip
+        assert _everything_returned(together, who) == _everything_returned(alone, who), who
+        assert together.dispute_ids == IN_SCOPE.get(who, together.dispute_ids)
+    base = shared.ranking_base.copy()
+    second = Principal("cmd-xl-2", Role.COMMANDER, "另一指挥", "L9", "西陵区", None)
+    assert shared.scope(second) is shared.scope(PRINCIPALS["commander_xiling"])
+    assert shared.scope(PRINCIPALS["grid_worker"]) is not shared.scope(PRINCIPALS["community_officer"])
+    ScopedRun(tables, scores, second, AuditLog(tmp_path / "x.log"), store=store, index=shared).ranking(
+        {"tier": "red"}
+    )
+    pd.testing.assert_frame_equal(shared.ranking_base, base)
+    pd.testing.assert_frame_equal(scores, tiny_scores())
+
+
+def test_aggregate_tables_hold_only_the_scope_and_no_person(audit: AuditLog) -> None:
+    run = scoped("grid_worker", audit)
+    tables = run.aggregate_tables()
+    for name in ("disputes", "calls", "reports", "mediations", "visits", "dispute_parties"):
+        assert set(getattr(tables, name)["dispute_id"]) <= IN_SCOPE["grid_worker"], name
+    assert set(tables.disputes["dispute_id"]) == IN_SCOPE["grid_worker"]
+    assert tables.persons.empty and tables.person_records.empty and tables.relations.empty
+    assert run.aggregate_tables() is tables  # built once for the scope
+    with pytest.raises(AccessDenied):
+        scoped("admin", audit).aggregate_tables()

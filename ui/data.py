@@ -3,7 +3,7 @@ can use it too)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -134,24 +134,3 @@ def previous_scores(
         if batch["as_of"][:7] == wanted:
             return catalog.read_scores(Path(batch["run_dir"]))
     return None
-
-
-def restrict_tables(tables: CanonicalTables, dispute_ids: set[str]) -> CanonicalTables:
-    """The tables' dispute-level frames limited to ``dispute_ids`` (for aggregate indicators).
-
-    Person tables are emptied: aggregates never need them, and nothing personal should travel
-    outside the query layer.
-    """
-    keep = {
-        name: frame[frame["dispute_id"].astype(str).isin(dispute_ids)]
-        for name, frame in (
-            ("disputes", tables.disputes),
-            ("calls", tables.calls),
-            ("reports", tables.reports),
-            ("mediations", tables.mediations),
-            ("visits", tables.visits),
-            ("dispute_parties", tables.dispute_parties),
-        )
-    }
-    empty = {name: getattr(tables, name).iloc[0:0] for name in ("persons", "person_records", "relations")}
-    return replace(tables, **keep, **empty)

@@ -136,6 +136,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "n_calls": ("报警次数", "Calls"),
     "n_reports": ("上报次数", "Reports"),
     "grid_name": ("网格名称", "Grid name"),
+    "ranking_page": ("页码（共 {pages} 页，每页 {n} 件）", "Page (of {pages}, {n} disputes each)"),
     "shown_rows": ("共 {n} 件在办纠纷（筛选后），按风险概率排序。", "{n} open disputes (filtered), by risk."),
     "empty_ranking": (
         "没有符合条件的在办纠纷。请放宽筛选条件。",

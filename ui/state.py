@@ -22,6 +22,7 @@ from register.store import Register
 from security.audit import AuditLog
 from security.principals import Principal, Session
 from security.provisioning import ensure_users
+from security.run_index import RunIndex
 from security.scoped import ScopedRun, pseudonym_key
 from security.search import SearchIndex
 from security.session_store import SessionStore
@@ -38,6 +39,7 @@ CLIENT_KEY = "signin_client"
 ENDED_KEY = "session_ended"
 BROWSER_KEY = "browser_session"
 DEEP_LINK_KEY = "deep_link_dispute"
+RUNS_KEPT = 3  # batches held in memory at once: the latest and the ones picked beside it
 T = TypeVar("T")
 
 
@@ -68,7 +70,7 @@ def _long_lived(value: T) -> T:
     return value
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=RUNS_KEPT)
 def _cached_run(run_dir: str, version: float) -> RunData:
     return _long_lived(load_run(Path(run_dir)))
 
@@ -81,7 +83,7 @@ def current_run(settings: Settings) -> RunData:
     return _cached_run(str(run_dir), _version(run_dir))
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=RUNS_KEPT)
 def _cached_store(run_dir: str, version: float, kind: str) -> GraphStore:
     from graph.open import open_store
 
@@ -118,7 +120,7 @@ def store_provider(settings: Settings, run: RunData) -> Callable[[], GraphStore]
     return provide
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=RUNS_KEPT)
 def _cached_search_index(run_dir: str, version: float) -> SearchIndex:
     return _long_lived(SearchIndex.of(_cached_run(run_dir, version).tables))
 
@@ -127,6 +129,19 @@ def search_index_provider(run: RunData) -> Callable[[], SearchIndex]:
     """What a :class:`ScopedRun` calls when the search box is first used: the run's search index,
     built once per process for all sessions."""
     return lambda: _cached_search_index(str(run.run_dir), _version(run.run_dir))
+
+
+@st.cache_resource(show_spinner=False, max_entries=RUNS_KEPT)
+def _cached_run_index(run_dir: str, version: float) -> RunIndex:
+    run = _cached_run(run_dir, version)
+    return RunIndex(run.tables, run.scores)
+
+
+def run_index(run: RunData) -> RunIndex:
+    """The run's lookups shared by every session (:class:`~security.run_index.RunIndex`): built
+    as pages first need them, once per process and run, dropped with the run when a new batch
+    is shown."""
+    return _cached_run_index(str(run.run_dir), _version(run.run_dir))
 
 
 def session_store(settings: Settings) -> SessionStore:
@@ -275,6 +290,7 @@ def scoped_run(settings: Settings, run: RunData, principal: Principal) -> Scoped
         pseudonym_key=pseudonym_key(settings),
         guard=session_guard(settings),
         search_index=search_index_provider(run),
+        index=run_index(run),
     )
     st.session_state[SCOPED_KEY] = (key, scoped)
     return scoped

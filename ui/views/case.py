@@ -37,7 +37,16 @@ def link_note(source: object, probability: object) -> str:
     return ""
 
 
-def _timeline_frame(timeline: pd.DataFrame) -> pd.DataFrame:
+def staff_label(staff_id: object, names: dict[str, str]) -> str:
+    """A staff member as the timeline shows them: the name with the staff id (the id alone when the
+    staff table does not know it; nothing for an event with no staff)."""
+    if not isinstance(staff_id, str) or not staff_id.strip():
+        return ""
+    name = names.get(staff_id.strip())
+    return f"{name}（{staff_id.strip()}）" if name else staff_id.strip()
+
+
+def _timeline_frame(timeline: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
     return pd.DataFrame(
         {
             t("time"): times(timeline["at"]),
@@ -47,7 +56,7 @@ def _timeline_frame(timeline: pd.DataFrame) -> pd.DataFrame:
                 link_note(s, p)
                 for s, p in zip(timeline["link_source"], timeline["link_probability"], strict=True)
             ],
-            t("staff"): timeline["staff_id"],
+            t("staff"): [staff_label(s, names) for s in timeline["staff_id"]],
             t("text"): timeline["text"],
         }
     )
@@ -64,8 +73,11 @@ def _parties_frame(parties: pd.DataFrame) -> pd.DataFrame:
     return shown.rename(columns=columns)
 
 
+PICKER_CASES = 300  # the picker offers the top of the ranking; any other case opens from search or a queue
+
+
 def _pick_case(ctx: PageContext) -> str | None:
-    options = ctx.scoped.ranking()["dispute_id"].tolist()
+    options = ctx.scoped.ranking({"limit": PICKER_CASES})["dispute_id"].tolist()
     if not options:
         st.info(t("no_scores"))
         return None
@@ -107,7 +119,8 @@ def render(ctx: PageContext) -> None:
         if timeline.empty:
             st.info(t("no_events"))
         else:
-            st.dataframe(_timeline_frame(timeline), hide_index=True, width="stretch",
+            names = ctx.run.tables.staff.drop_duplicates("staff_id").set_index("staff_id")["name"].to_dict()
+            st.dataframe(_timeline_frame(timeline, names), hide_index=True, width="stretch",
                          height=min(38 + 35 * len(timeline), 420))  # fmt: skip
         st.subheader(t("parties"))
         parties = ctx.scoped.parties(dispute_id)

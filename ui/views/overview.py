@@ -8,7 +8,7 @@ import streamlit as st
 
 from models.indicators import grid_risk, indicator_comparison, red_orange_by_month
 from ui.components import TIER_EMOJI, percent, tier_badge
-from ui.data import previous_scores, restrict_tables
+from ui.data import previous_scores
 from ui.i18n import label, t
 from ui.map_layers import map_layers
 from ui.views.common import PageContext, guarded
@@ -58,7 +58,7 @@ def render(ctx: PageContext) -> None:
     st.title(t("page_overview"))
     scoped = ctx.scoped
     ranking = scoped.ranking()
-    tables = restrict_tables(ctx.run.tables, scoped.dispute_ids)
+    tables = scoped.aggregate_tables()
     months = _months(ctx.run.as_of, pd.to_datetime(tables.disputes["first_event_at"]).min())
     month = st.columns([1, 3])[0].selectbox(t("month"), months, key="overview_month")
     known = red_orange_by_month(ranking)

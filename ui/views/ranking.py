@@ -22,9 +22,10 @@ TIERS = ["red", "orange", "yellow", "green"]
 STATUSES = ["open", "in_progress", "resolved", "failed", "unknown"]
 FILTER_KEYS = ("f_county", "f_township", "f_station", "f_grid", "f_category", "f_tier", "f_status")
 PREFERENCE = "ranking_filters"
+PAGE_ROWS = 200  # rows per page of the table: a city's ranking is tens of thousands of disputes
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
+@st.cache_resource(show_spinner=False, max_entries=4)
 def _status(run_dir: str, _tables: object) -> pd.Series:
     return dispute_status(_tables)  # type: ignore[arg-type]
 
@@ -159,8 +160,9 @@ def render(ctx: PageContext) -> None:
         st.warning(t("empty_ranking"))
         return
     st.caption(t("shown_rows", n=len(frame)))
+    page = _page(frame)
     event = st.dataframe(
-        display_frame(frame),
+        display_frame(page),
         hide_index=True,
         width="stretch",
         height=480,
@@ -173,14 +175,15 @@ def render(ctx: PageContext) -> None:
         },
     )
     selected_rows = list(getattr(getattr(event, "selection", None), "rows", []) or [])
-    options = frame["dispute_id"].head(500).tolist()
-    chosen = frame["dispute_id"].iloc[selected_rows[0]] if selected_rows else None
+    options = page["dispute_id"].tolist()
+    chosen = (
+        page["dispute_id"].iloc[selected_rows[0]] if selected_rows and selected_rows[0] < len(page) else None
+    )
     left, right = st.columns([3, 1], vertical_alignment="bottom")
     with left:
         index = options.index(chosen) if chosen in options else 0
         captions = {
-            d: _case_caption(row)
-            for d, row in zip(frame["dispute_id"], frame.head(500).itertuples(), strict=False)
+            d: _case_caption(row) for d, row in zip(page["dispute_id"], page.itertuples(), strict=True)
         }
         pick = st.selectbox(t("choose_case"), options, index=index, key="ranking_pick",
                             format_func=lambda d: captions.get(d, d))  # fmt: skip
@@ -190,6 +193,20 @@ def render(ctx: PageContext) -> None:
 
     if can(ctx.principal.role, "export"):
         _export(ctx, frame)
+
+
+def _page(frame: pd.DataFrame) -> pd.DataFrame:
+    """The page of the ranking the user is on (:data:`PAGE_ROWS` rows; a pager when there are more)."""
+    pages = max(1, -(-len(frame) // PAGE_ROWS))
+    if pages == 1:
+        st.session_state.pop("ranking_page", None)
+        return frame
+    if int(st.session_state.get("ranking_page", 1)) > pages:  # the filters now leave fewer pages
+        st.session_state["ranking_page"] = pages
+    number = st.number_input(t("ranking_page", pages=pages, n=PAGE_ROWS), min_value=1, max_value=pages, step=1,
+                             key="ranking_page")  # fmt: skip
+    start = (int(number) - 1) * PAGE_ROWS
+    return frame.iloc[start : start + PAGE_ROWS].reset_index(drop=True)
 
 
 def _case_caption(row: object) -> str:

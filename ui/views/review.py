@@ -8,7 +8,7 @@ import streamlit as st
 
 from models.closed_loop import overdue
 from models.review import MonthlyReview, build_review
-from ui.data import previous_scores, restrict_tables
+from ui.data import previous_scores
 from ui.i18n import language, t
 from ui.reads import as_of_moment, plan_for, ranking_with_decisions, responsibility_for
 from ui.review_export import TOP_N, percent_columns, review_notes, review_pdf, review_tables, review_xlsx
@@ -28,7 +28,7 @@ def render(ctx: PageContext) -> None:
     st.caption(t("review_scope_note"))
     scoped = ctx.scoped
     ranking = scoped.ranking()
-    tables = restrict_tables(ctx.run.tables, scoped.dispute_ids)
+    tables = scoped.aggregate_tables()
     as_of = ctx.run.as_of
     end = pd.Period(pd.Timestamp(as_of), freq="M")
     months = [str(end - i) for i in range(12)]
