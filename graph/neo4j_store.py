@@ -263,9 +263,10 @@ class Neo4jStore:
         """The nodes with these element ids and the relationships among them."""
         if not ids:
             return node_frame([]), edge_frame([])
+        # One seek per id: the planner scans every node for `elementId(n) IN $ids`.
         nodes = self.runner.read(
-            "MATCH (n) WHERE elementId(n) IN $ids RETURN elementId(n) AS id, labels(n) AS labels, "
-            "properties(n) AS props",
+            "UNWIND $ids AS id MATCH (n) WHERE elementId(n) = id "
+            "RETURN elementId(n) AS id, labels(n) AS labels, properties(n) AS props",
             ids=ids,
         )
         keys, labelled = {}, []
@@ -274,7 +275,11 @@ class Neo4jStore:
             keys[record["id"]] = str(record["props"][NODE_KEYS[label]])
             labelled.append((label, record["props"]))
         edges = self.runner.read(
-            "MATCH (a)-[r]->(b) WHERE elementId(a) IN $ids AND elementId(b) IN $ids "
+            # Seek each start node, then expand from it inside a subquery: written as one pattern,
+            # the planner scans every relationship of the database instead.
+            "UNWIND $ids AS id MATCH (a) WHERE elementId(a) = id "
+            "CALL (a) { MATCH (a)-[r]->(b) RETURN r, b } "
+            "WITH a, r, b WHERE elementId(b) IN $ids "
             "AND ($types IS NULL OR type(r) IN $types) "
             "AND (type(r) <> 'RELATED_TO' OR $relations IS NULL OR r.relation IN $relations) "
             "RETURN elementId(a) AS a, elementId(b) AS b, type(r) AS type, properties(r) AS props",
