@@ -7,6 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 from streamlit_cytoscape import EdgeStyle, InfopanelAction, NodeStyle, streamlit_cytoscape
+from streamlit_cytoscape.layouts import LAYOUTS
 
 from security.scoped import AccessDenied
 from ui import state
@@ -28,6 +29,8 @@ EDGE_LOOK = {  # colour, width, line style
     "CASE": ("#7f0000", 3, "dotted"),
     "ADDRESS": ("#8c564b", 2, "dashed"),
 }
+# The force layout placed at once: its half-second closing animation held every case page back.
+LAYOUT = {**LAYOUTS["cose"], "animate": False}
 EDGE_SWATCH = {"KIN": "🟥", "SOCIAL": "⬜", "PARTY": "🟦", "CASE": "🟫", "ADDRESS": "🟧"}
 
 
@@ -95,7 +98,7 @@ def _draw(ctx: PageContext, root: str, key: str, height: int) -> None:
     shown, shown_edges, held_back = view(nodes, edges, canvas)
     node_styles, edge_styles = _styles()
     event = streamlit_cytoscape(
-        elements(shown, shown_edges, canvas), layout="cose", node_styles=node_styles, edge_styles=edge_styles,
+        elements(shown, shown_edges, canvas), layout=LAYOUT, node_styles=node_styles, edge_styles=edge_styles,
         height=height, key=f"{key}_graph", node_actions=["remove", "expand"],
         infopanel_actions=[InfopanelAction("pin", t("graph_pin"), icon="lock")],
     )  # fmt: skip
