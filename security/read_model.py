@@ -55,12 +55,17 @@ def link_review_frames(
     return counts, closest[LINK_REVIEW_COLUMNS].reset_index(drop=True)
 
 
-def ranking_frame(index: RunIndex, dispute_ids: set[str], filters: Mapping[str, object]) -> pd.DataFrame:
-    """Scored disputes of ``dispute_ids`` joined with their attributes and grid name, narrowed by
-    ``filters`` (keys of :data:`security.scoped.RANKING_FILTERS`), sorted by rank, with the
-    advisory notice of each tier."""
-    base = index.ranking_base
+def ranking_in_scope(base: pd.DataFrame, dispute_ids: set[str]) -> pd.DataFrame:
+    """The rows of the run's ranking (:attr:`RunIndex.ranking_base`) whose dispute is in
+    ``dispute_ids``, by rank, with the advisory notice of each tier."""
     frame = base[base["_dispute"].isin(dispute_ids)].drop(columns="_dispute")
+    return frame.assign(advisory=frame["tier"].map(advisory_notice)).reset_index(drop=True)
+
+
+def ranking_frame(in_scope: pd.DataFrame, filters: Mapping[str, object]) -> pd.DataFrame:
+    """A scope's ranking (:func:`ranking_in_scope`) narrowed by ``filters`` (keys of
+    :data:`security.scoped.RANKING_FILTERS`), sorted by rank."""
+    frame = in_scope
     if "tier" in filters:
         frame = frame[frame["tier"].isin(as_set(filters["tier"]))]
     for key in ("county", "township", "category"):
@@ -73,7 +78,7 @@ def ranking_frame(index: RunIndex, dispute_ids: set[str], filters: Mapping[str, 
     frame = frame.sort_values("rank", kind="stable")
     if filters.get("limit") is not None:
         frame = frame.head(int(filters["limit"]))  # type: ignore[call-overload]
-    return frame.assign(advisory=frame["tier"].map(advisory_notice)).reset_index(drop=True)
+    return frame.reset_index(drop=True)
 
 
 def dispute_record(index: RunIndex, dispute_id: str) -> dict[str, object]:

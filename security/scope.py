@@ -32,6 +32,15 @@ def stripped(series: pd.Series) -> pd.Series:
     return series.fillna("").astype(str).str.strip()
 
 
+def members(series: pd.Series, allowed: set[str]) -> pd.Series:
+    """Boolean mask: which values of ``series`` are in ``allowed``. A few values against a large
+    set are looked up one by one; ``Series.isin`` would first convert the whole set (a city's
+    persons: seconds) to match a handful of rows."""
+    if len(series) * 8 < len(allowed):
+        return pd.Series([value in allowed for value in series], index=series.index, dtype=bool)
+    return series.isin(allowed)
+
+
 def disputes_in_scope(disputes: pd.DataFrame, principal: Principal) -> pd.Series:
     """Boolean mask over ``disputes``: which rows ``principal`` may see."""
     if principal.role == Role.ADMIN:

@@ -41,7 +41,7 @@ from security.policy import UNMASKABLE, Role, Visibility, can, visibility
 from security.principals import ConfigurationError, Principal, Session
 from security.read_model import as_set
 from security.run_index import RunIndex
-from security.scope import Scope, stripped
+from security.scope import Scope, members, stripped
 from security.search import CJK, SearchIndex, search
 from security.user_store import SessionGuard, users_frame
 
@@ -279,7 +279,12 @@ class ScopedRun:
         county = filters.get("county")
         if county is not None and self.principal.county not in (None, county):
             raise self._deny("ranking", "county outside scope", county=county)
-        frame = read_model.ranking_frame(self._index, self.dispute_ids, filters)
+        in_scope = self._index.per_scope(
+            self.principal,
+            "ranking",
+            lambda: read_model.ranking_in_scope(self._index.ranking_base, self.dispute_ids),
+        )
+        frame = read_model.ranking_frame(in_scope, filters)
         self._log("view", "ranking", rows=len(frame), filters={k: str(v) for k, v in filters.items()})
         return frame
 
@@ -339,7 +344,7 @@ class ScopedRun:
         found = self._graph.find_persons(name=name, id_number=id_number, phone=phone)
         ids = set(stripped(found["person_id"])) if "person_id" in found.columns else set()
         hits = read_model.persons_frame(self._index, ids)
-        visible = hits[stripped(hits["person_id"]).isin(self.person_ids)].reset_index(drop=True)
+        visible = hits[members(stripped(hits["person_id"]), self.person_ids)].reset_index(drop=True)
         query = mask_search_terms(name, id_number, phone)
         hidden = len(hits) - len(visible)
         if hidden:
@@ -363,8 +368,8 @@ class ScopedRun:
         self._require("view_cases", "search")
         hits = search(self._search_index, text, limit=2000)
         events = hits["kind"].ne("person")
-        keep = (events & hits["dispute_id"].isin(self.dispute_ids)) | (
-            ~events & hits["person_id"].isin(self.person_ids)
+        keep = (events & members(hits["dispute_id"], self.dispute_ids)) | (
+            ~events & members(hits["person_id"], self.person_ids)
         )
         query = mask_text(mask_name(text) if CJK.fullmatch(str(text).strip() or " ") else str(text))
         if int((~keep).sum()):

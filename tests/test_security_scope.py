@@ -528,3 +528,14 @@ def test_aggregate_tables_hold_only_the_scope_and_no_person(audit: AuditLog) -> 
     assert run.aggregate_tables() is tables  # built once for the scope
     with pytest.raises(AccessDenied):
         scoped("admin", audit).aggregate_tables()
+
+
+def test_members_agrees_with_isin_both_ways() -> None:
+    from security.scope import members
+
+    allowed = {f"P{i:06d}" for i in range(1000)}
+    few = pd.Series(["P000001", "P999999", "P000999", ""], index=[5, 6, 7, 8])
+    many = pd.Series([f"P{i:06d}" for i in range(0, 2000, 3)])
+    for series in (few, many):
+        pd.testing.assert_series_equal(members(series, allowed), series.isin(allowed))
+    assert members(few, allowed).tolist() == [True, False, True, False]
