@@ -119,7 +119,8 @@ def render(ctx: PageContext) -> None:
         if timeline.empty:
             st.info(t("no_events"))
         else:
-            names = ctx.run.tables.staff.drop_duplicates("staff_id").set_index("staff_id")["name"].to_dict()
+            staff = ctx.run.tables.staff.drop_duplicates("staff_id")
+            names = dict(zip(staff["staff_id"].astype(str), staff["name"].astype(str), strict=True))
             st.dataframe(_timeline_frame(timeline, names), hide_index=True, width="stretch",
                          height=min(38 + 35 * len(timeline), 420))  # fmt: skip
         st.subheader(t("parties"))
