@@ -357,14 +357,32 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def tree_rss_mib(pid: int) -> float | None:
-    """Resident memory of process ``pid`` and all its descendants (MiB); None once it is gone."""
+def server_healthy(url: str) -> bool:
+    """Whether the Streamlit server at ``url`` answers its health check."""
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:  # noqa: S310
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def process_tree(pid: int) -> list | None:
+    """Process ``pid`` and all its descendants (psutil), or None once it is gone."""
     import psutil
 
     try:
         root = psutil.Process(pid)
-        processes = [root, *root.children(recursive=True)]
+        return [root, *root.children(recursive=True)]
     except psutil.NoSuchProcess:
+        return None
+
+
+def tree_rss_mib(pid: int) -> float | None:
+    """Resident memory of process ``pid`` and all its descendants (MiB); None once it is gone."""
+    import psutil
+
+    processes = process_tree(pid)
+    if processes is None:
         return None
     total = 0
     for process in processes:
@@ -377,10 +395,8 @@ def tree_cpu_seconds(pid: int) -> float | None:
     """CPU seconds (user + system) used so far by process ``pid`` and its living descendants."""
     import psutil
 
-    try:
-        root = psutil.Process(pid)
-        processes = [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
+    processes = process_tree(pid)
+    if processes is None:
         return None
     total = 0.0
     for process in processes:
@@ -454,12 +470,9 @@ def dashboard_server(run_dir: Path, folder: Path, store: str) -> Iterator[tuple[
                 if process.poll() is not None or time.monotonic() > deadline:
                     tail = (folder / "streamlit.log").read_text(encoding="utf-8")[-1500:]
                     raise RuntimeError(f"the dashboard server did not start: {tail}")
-                try:
-                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:  # noqa: S310
-                        if response.status == 200:
-                            break
-                except OSError:
-                    time.sleep(0.3)
+                if server_healthy(url):
+                    break
+                time.sleep(0.3)
             yield url, process
         finally:
             process.terminate()

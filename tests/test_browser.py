@@ -11,12 +11,12 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from bench.dashboard import server_healthy
 from jobs.catalog import read_tables
 from tests.run_fixtures import register_url_of, tiny_run  # noqa: F401
 
@@ -54,12 +54,9 @@ def server(tiny_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:  # noqa: S310
-                if response.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.5)
+        if server_healthy(url):
+            break
+        time.sleep(0.5)
     else:
         process.terminate()
         pytest.fail(f"streamlit did not start; log: {(var / 'streamlit.log').read_text()[-2000:]}")
