@@ -47,7 +47,7 @@ demo-run: demo-data
 
 run: demo-run
 	@echo "starting the dashboard: http://127.0.0.1:$(PORT) (another port: make run PORT=8502; stop with Ctrl-C)"
-	@RUN_DIR=$(DEMO_RUN) .venv/bin/streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
+	@RUN_DIR=$(DEMO_RUN) .venv/bin/streamlit run serve.py --server.address 127.0.0.1 --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
 
 test: setup
 	@$(MAKE) --no-print-directory neo4j-up postgres-up

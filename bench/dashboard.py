@@ -2,7 +2,7 @@
 
 - ``dashboard``: the script headless (streamlit AppTest, embedded store): first render, sign-in,
   the ranking page, a filter change. Python time only: no browser, no network, no drawing.
-- ``dashboard_browser``: the real server (``streamlit run app.py`` on a free localhost port over
+- ``dashboard_browser``: the real server (``streamlit run serve.py`` on a free localhost port over
   the bench's run; the embedded graph store, or Neo4j with the run loaded into it first) driven
   by Debian's Chromium through Playwright. Each session is a thread with its own Chromium and
   one browser context (its cache warmed by one untimed visit, as a returning user's), signing
@@ -439,7 +439,7 @@ class MemorySampler:
 
 @contextlib.contextmanager
 def dashboard_server(run_dir: Path, folder: Path, store: str) -> Iterator[tuple[str, subprocess.Popen]]:
-    """``streamlit run app.py`` on a free localhost port over ``run_dir`` with the graph store
+    """``streamlit run serve.py`` on a free localhost port over ``run_dir`` with the graph store
     ``store``, users, audit log and sessions in ``folder`` and the bench's register; yields the
     base URL and the process. Its output goes to ``folder/streamlit.log``."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -459,7 +459,7 @@ def dashboard_server(run_dir: Path, folder: Path, store: str) -> Iterator[tuple[
     # DASHBOARD_PROFILE_DIR: the same server with each script run profiled (bench.profile_server).
     launcher = "bench.profile_server" if env.get("DASHBOARD_PROFILE_DIR") else "streamlit"
     command = [sys.executable, "-m", launcher, *(["run"] if launcher == "streamlit" else []),
-               str(PROJECT_ROOT / "app.py"), "--server.address", "127.0.0.1", "--server.port", str(port),
+               str(PROJECT_ROOT / "serve.py"), "--server.address", "127.0.0.1", "--server.port", str(port),
                "--server.headless", "true", "--browser.gatherUsageStats", "false"]  # fmt: skip
     with (folder / "streamlit.log").open("w", encoding="utf-8") as log:
         process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

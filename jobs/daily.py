@@ -104,6 +104,8 @@ def follow_up_plan(
         {"dispute_id": scores["dispute_id"], "as_of": as_of, "tier": effective_tiers(scores).to_numpy()}
     )
     visits = tables.visits[["dispute_id", "visited_at"]]
+    if dispute_ids is not None:
+        visits = visits[visits["dispute_id"].isin(wanted)]
     recorded = register.follow_ups(ids)
     if len(recorded):
         done = recorded[recorded["kind"].eq("visit")].rename(columns={"happened_at": "visited_at"})

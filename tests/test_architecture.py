@@ -18,7 +18,10 @@ MAX_LINES = 600
 
 def project_modules() -> dict[str, Path]:
     """Every module of the project by dotted name (tests, notebooks and migrations aside)."""
-    found = {path.stem: ROOT / path.name for path in (ROOT / "app.py", ROOT / "cli.py", ROOT / "config.py")}
+    found = {
+        path.stem: ROOT / path.name
+        for path in (ROOT / "app.py", ROOT / "serve.py", ROOT / "cli.py", ROOT / "config.py")
+    }
     for package in PACKAGES:
         for path in (ROOT / package).rglob("*.py"):
             if "migrations" in path.parts:

@@ -1,4 +1,4 @@
-"""The dashboard in a real browser: ``streamlit run app.py`` driven by Debian's Chromium (Playwright).
+"""The dashboard in a real browser: ``streamlit run serve.py`` driven by Debian's Chromium (Playwright).
 
 Screenshots land in ``test-artifacts/`` (gitignored). Never downloads a browser.
 """
@@ -39,7 +39,7 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(tiny_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:  # noqa: F811
-    """``streamlit run app.py`` on a free port with the tiny run; yields the base URL."""
+    """``streamlit run serve.py`` on a free port with the tiny run; yields the base URL."""
     var = tmp_path_factory.mktemp("browser_var")
     port = free_port()
     env = {**os.environ, "RUN_DIR": str(tiny_run), "USERS_FILE": str(var / "users.json"),
@@ -47,7 +47,7 @@ def server(tiny_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator
            "REGISTER_URL": register_url_of(tiny_run)}  # fmt: skip
     log = (var / "streamlit.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.address", "127.0.0.1",
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "serve.py"), "--server.address", "127.0.0.1",
          "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
@@ -138,6 +138,9 @@ def test_commander_flow(server: str, browser) -> None:  # noqa: ANN001
     assert 0 < after < before
     shot(page, "04_ranking_filtered")
 
+    widget_files: dict[str, str | None] = {}
+    page.on("response", lambda r: widget_files.__setitem__(r.url.split("?")[0], r.headers.get("cache-control"))
+            if "/component/" in r.url else None)  # fmt: skip
     page.get_by_role("button", name="打开案件详情").click()
     page.get_by_role("heading", name="案件详情").wait_for(timeout=TIMEOUT_MS)
     graph = page.frame_locator("iframe[title*='streamlit_cytoscape']").locator("canvas").first
@@ -146,6 +149,12 @@ def test_commander_flow(server: str, browser) -> None:  # noqa: ANN001
     page.wait_for_timeout(1500)  # the layout animation settles
     shot(page, "05_case")
     assert shot_login is not None
+    # The graph widget's hashed bundles are kept by the browser; its page is asked for each time.
+    bundles = {u: c for u, c in widget_files.items() if u.endswith(".bundle.js")}
+    pages = {u: c for u, c in widget_files.items() if u.endswith(".html")}
+    assert bundles and pages, widget_files
+    assert set(bundles.values()) == {"public, max-age=31536000, immutable"}, bundles
+    assert set(pages.values()) == {"no-cache"}, pages
     page.close()
 
 
@@ -311,6 +320,12 @@ def test_a_replaced_member_shows_on_the_case_page_at_once(server: str, browser, 
         .or_(page.locator("[data-testid='stDataFrame']"))
     )
     team.first.wait_for(timeout=TIMEOUT_MS)
+    # The grids fill their cells once drawn: wait for the member, then read every cell.
+    page.wait_for_function(
+        "id => [...document.querySelectorAll(\"[data-testid='stDataFrame'] [role='gridcell']\")]"
+        ".some((c) => c.innerText.includes(id))",
+        arg=new, timeout=TIMEOUT_MS,
+    )  # fmt: skip
     cells = " ".join(page.locator("[data-testid='stDataFrame'] [role='gridcell']").all_inner_texts())
     assert new in cells and new_name in cells, f"{new} {new_name} not on the case page"
     shot(page, "14_case_after_replacement")

@@ -13,11 +13,11 @@ from texts.reasons import REASONS_COLUMN
 from ui.components import md_text, tier_badge, tier_colour_name
 from ui.format import fmt_day, fmt_time, times
 from ui.i18n import label, t
-from ui.network_view import collapse, node_id, reason_evidence
+from ui.network_view import node_id, reason_evidence
 from ui.reads import decisions_for, plan_for, teams_for
 from ui.reasons import factor_lines, follow_up_rule, reason_text
 from ui.views.common import PageContext, guarded
-from ui.views.graph_panel import fetch_neighbourhood, network_panel
+from ui.views.graph_panel import network_panel, network_view
 from ui.views.records import follow_up_form, follow_up_log, notes_section
 from ui.views.watchlist import watch_button
 from ui.workplace import team_roster, with_decisions
@@ -50,8 +50,8 @@ def _timeline_frame(timeline: pd.DataFrame, names: dict[str, str]) -> pd.DataFra
     return pd.DataFrame(
         {
             t("time"): times(timeline["at"]),
-            t("kind"): timeline["kind"].map(lambda k: label("kind", k)),
-            t("detail"): timeline["detail"].map(lambda d: label("detail", d)),
+            t("kind"): [label("kind", k) for k in timeline["kind"]],
+            t("detail"): [label("detail", d) for d in timeline["detail"]],
             t("linked_by"): [
                 link_note(s, p)
                 for s, p in zip(timeline["link_source"], timeline["link_probability"], strict=True)
@@ -106,13 +106,17 @@ def render(ctx: PageContext) -> None:
     decided = with_decisions(pd.DataFrame([{"dispute_id": dispute_id, "tier": dispute.get("tier")}]),
                              decisions_for(ctx.register, [dispute_id])).iloc[0]  # fmt: skip
     _header(ctx, dispute, decided)
-    fetched = collapse(*fetch_neighbourhood(ctx, node_id("Dispute", dispute_id)))
+    fetched = network_view(ctx, node_id("Dispute", dispute_id))
     # The query layer let the dispute through: its score's reasons as codes come from the same run.
     codes = ctx.run.scores.loc[ctx.run.scores["dispute_id"] == dispute_id].get(REASONS_COLUMN)
     reasons = codes.iloc[0] if codes is not None and len(codes) else None
-    _explanation(dispute, reasons, *fetched, ctx.scoped.parties(dispute_id))
+    parties = ctx.scoped.parties(dispute_id)
+    _explanation(dispute, reasons, *fetched, parties)
 
     left, right = st.columns([1, 1.2], gap="large")
+    with right:  # drawn first: the browser loads the graph widget while the tables are read
+        st.subheader(t("network"))
+        network_panel(ctx, node_id("Dispute", dispute_id), "case_canvas")
     with left:
         st.subheader(t("timeline"))
         timeline = ctx.scoped.timeline(dispute_id)
@@ -124,14 +128,10 @@ def render(ctx: PageContext) -> None:
             st.dataframe(_timeline_frame(timeline, names), hide_index=True, width="stretch",
                          height=min(38 + 35 * len(timeline), 420))  # fmt: skip
         st.subheader(t("parties"))
-        parties = ctx.scoped.parties(dispute_id)
         if parties.empty:
             st.info(t("no_parties"))
         else:
             st.dataframe(_parties_frame(parties), hide_index=True, width="stretch")
-    with right:
-        st.subheader(t("network"))
-        network_panel(ctx, node_id("Dispute", dispute_id), "case_canvas")
 
     _team(ctx, dispute_id)
     _follow_ups(ctx, dispute_id, decided)

@@ -31,6 +31,7 @@ EDGE_LOOK = {  # colour, width, line style
 }
 # The force layout placed at once: its half-second closing animation held every case page back.
 LAYOUT = {**LAYOUTS["cose"], "animate": False}
+VIEWS_KEPT = 32  # collapsed views a session keeps
 EDGE_SWATCH = {"KIN": "🟥", "SOCIAL": "⬜", "PARTY": "🟦", "CASE": "🟫", "ADDRESS": "🟧"}
 
 
@@ -71,6 +72,23 @@ def fetch_neighbourhood(ctx: PageContext, node: str) -> tuple[pd.DataFrame, pd.D
     return cache[key]
 
 
+def network_view(
+    ctx: PageContext, root: str, expanded: tuple[str, ...] = ()
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The person-centric view (:func:`ui.network_view.collapse`) of ``root`` and the nodes
+    ``expanded`` around it, made once per session for each such set (the case page's reasons and
+    its explorer draw on the same one)."""
+    cache = st.session_state.setdefault("_graph_views", {})
+    key = (str(ctx.run.run_dir), ctx.principal.username, root, expanded)
+    if key not in cache:
+        fetched = [fetch_neighbourhood(ctx, n) for n in (root, *expanded)]
+        while len(cache) >= VIEWS_KEPT:  # the oldest first: a session walks through many cases
+            cache.pop(next(iter(cache)))
+        cache[key] = collapse(pd.concat([n for n, _ in fetched], ignore_index=True),
+                              pd.concat([e for _, e in fetched], ignore_index=True))  # fmt: skip
+    return cache[key]
+
+
 @st.fragment
 def network_panel(ctx: PageContext, root: str, key: str, height: int = 520) -> None:
     """Draw the explorer around ``root`` (a canvas id, ``Dispute:…`` or ``Person:…``). A fragment:
@@ -88,10 +106,7 @@ def _draw(ctx: PageContext, root: str, key: str, height: int) -> None:
     canvas: Canvas = st.session_state.get(key) or Canvas(root)
     if canvas.root != root:
         canvas = Canvas(root)
-    fetched = [fetch_neighbourhood(ctx, n) for n in (root, *canvas.expanded)]
-    raw_nodes = pd.concat([n for n, _ in fetched], ignore_index=True)
-    raw_edges = pd.concat([e for _, e in fetched], ignore_index=True)
-    nodes, edges = collapse(raw_nodes, raw_edges)
+    nodes, edges = network_view(ctx, root, canvas.expanded)
     if nodes.empty:
         st.info(t("network_empty"))
         return
