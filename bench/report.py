@@ -77,6 +77,11 @@ def _stage_note(name: str, figures: dict) -> str:
         ),
         "run": lambda f: f"{fmt(f['disputes_scored'])} open disputes scored",
         "score": lambda f: f"{fmt(f['disputes_scored'])} disputes",
+        "update": lambda f: (
+            f"new rows: {fmt(f['new_rows']['calls'].get('new', 0))} new calls, "
+            f"{fmt(f['new_rows']['person_records']['new'])} new person rows; "
+            f"{fmt(f['new_rows']['disputes_scored'])} open disputes scored"
+        ),
         "assign": lambda f: (
             f"{fmt(f['disputes'])} disputes, {fmt(f['share_fully_staffed'] * 100, 1)}% fully staffed, "
             f"solver {fmt(f['solve_seconds'])} s"

@@ -229,6 +229,10 @@ def stage_run(ctx: StageContext) -> dict:
     from jobs.batch import run_job
 
     month = _month(ctx)
+    # A run starts the bench's own register afresh: batches of an earlier bench in this folder
+    # (an update as of a later day) would otherwise stay the newest and be what `update` builds on.
+    for name in ("register.db", "register.db-wal", "register.db-shm", "register-before-update.db"):
+        (ctx.work / name).unlink(missing_ok=True)
     summary, seconds = timed(lambda: run_job(month, ctx.as_of, ctx.run_dir, store="memory"))
     return {
         "seconds": seconds,
@@ -265,8 +269,11 @@ def stage_update(ctx: StageContext) -> dict:
     if not full.exists():
         cut_drop(ctx.sources, full, day, truth=False)
     register = ctx.work / "register.db"
+    # The register as the run left it, kept once: every repeat of this stage applies the same
+    # day to the same batch (copying it again would build on the previous repeat's update).
     saved = ctx.work / "register-before-update.db"
-    shutil.copy2(register, saved)
+    if not saved.exists():
+        shutil.copy2(register, saved)
     figures: dict = {"substages": {}}
     for name, export in (("new_rows", new_rows), ("full_export", full)):
         shutil.copy2(saved, register)

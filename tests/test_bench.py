@@ -166,6 +166,20 @@ def test_targets_are_judged_only_at_city_scale():
     assert small["rescore"] == "n/a at small scale"
 
 
+def test_the_small_update_ratio_is_judged_at_small_scale_only():
+    def stages(update_s: float) -> dict:
+        ok = {"status": "ok", "max_rss_mib": 500.0, "substages": {}, "figures": {}}
+        return {"run": {**ok, "seconds": 60.0}, "update": {**ok, "seconds": update_s}}
+
+    def verdicts(update_s: float, scale: str) -> dict:
+        return {t["target"]: t["verdict"] for t in evaluate_targets(stages(update_s), scale)}
+
+    assert verdicts(7.0, "small")["update_vs_run_small"] == "met"  # 8.6×
+    assert verdicts(15.0, "small")["update_vs_run_small"] == "missed"  # 4×
+    assert verdicts(7.0, "small")["update_vs_run"] == "n/a at small scale"
+    assert verdicts(7.0, "city")["update_vs_run_small"] == "n/a at city scale"
+
+
 def test_a_new_scale_is_added_beside_the_old_one(tmp_path: Path):
     def result(scale: str, seconds: float) -> dict:
         stages = {"score": {**summarise_runs([{"seconds": seconds, "max_rss_mib": 80.0, "process_seconds": 2.0,

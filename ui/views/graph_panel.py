@@ -29,8 +29,9 @@ EDGE_LOOK = {  # colour, width, line style
     "CASE": ("#7f0000", 3, "dotted"),
     "ADDRESS": ("#8c564b", 2, "dashed"),
 }
-# The force layout placed at once: its half-second closing animation held every case page back.
-LAYOUT = {**LAYOUTS["cose"], "animate": False}
+# The force layout placed at once: its half-second closing animation held every case page back;
+# cooling faster settles the 40 nodes shown in about 130 rounds instead of about 700.
+LAYOUT = {**LAYOUTS["cose"], "animate": False, "coolingFactor": 0.95}
 VIEWS_KEPT = 32  # collapsed views a session keeps
 EDGE_SWATCH = {"KIN": "🟥", "SOCIAL": "⬜", "PARTY": "🟦", "CASE": "🟫", "ADDRESS": "🟧"}
 
