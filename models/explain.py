@@ -148,6 +148,7 @@ def contributions(model: TrainedModel, frame: pd.DataFrame) -> pd.DataFrame:
 def explain(model: TrainedModel, frame: pd.DataFrame, k: int = 3) -> pd.Series:
     """The ``k`` strongest risk-raising reasons per row (a tuple of :class:`Reason`, strongest
     first; ``(NO_FACTOR,)`` when nothing raised the risk)."""
+    frame = model.with_text_score(frame)
     shap = contributions(model, frame)
     columns = list(shap.columns)
     values = shap.to_numpy().copy()

@@ -57,6 +57,7 @@ def score_frame(model: TrainedModel, current: pd.DataFrame, known: CanonicalTabl
     their reasons as codes (column ``reasons``, kept apart from scores.csv)."""
     if current.empty:
         return pd.DataFrame(columns=[*SCORE_COLUMNS, REASONS_COLUMN])
+    current = model.with_text_score(current)
     probability = pd.Series(model.predict_proba(current), index=current.index)
     order = probability.sort_values(ascending=False, kind="mergesort").index
     rank = pd.Series(np.arange(1, len(order) + 1), index=order).reindex(current.index)

@@ -79,9 +79,9 @@ class TrainedModel:
     text_model: TextModel | None = None
     metadata: dict = field(default_factory=dict)
 
-    def design(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """The model's inputs for ``frame``; the learned text score is computed from the
-        row's texts when the frame does not carry it."""
+    def with_text_score(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` carrying the learned text score the model reads (computed from the row's
+        texts when missing), so that predicting and explaining hash the texts once."""
         if SCORE_COLUMN in self.feature_columns and SCORE_COLUMN not in frame.columns:
             scores = (
                 self.text_model.score(hash_texts(frame[TEXT_COLUMN]))
@@ -89,7 +89,11 @@ class TrainedModel:
                 else np.full(len(frame), np.nan)
             )
             frame = frame.assign(**{SCORE_COLUMN: scores})
-        return frame[self.feature_columns]
+        return frame
+
+    def design(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The model's inputs for ``frame`` (:meth:`with_text_score`)."""
+        return self.with_text_score(frame)[self.feature_columns]
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         """Calibrated probability of escalation within 90 days for each row of ``frame``."""

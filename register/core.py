@@ -140,7 +140,9 @@ class RegisterCore:
 
     def _frame(self, conn: Connection, query: sa.Select) -> pd.DataFrame:
         result = conn.execute(query)
-        return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+        # Plain tuples: handed Row objects, pandas probes each one's attributes (a miss costs a
+        # raised KeyError inside SQLAlchemy), which took longer than the query on a city's rows.
+        return pd.DataFrame.from_records([tuple(row) for row in result], columns=list(result.keys()))
 
     def _frame_in(
         self, conn: Connection, query: sa.Select, column: sa.ColumnElement, values: Any, order: list[str]
