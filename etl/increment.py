@@ -114,17 +114,20 @@ def resolve_new_records(records: pd.DataFrame, is_new: pd.Series) -> pd.Series:
     is_new = is_new.reset_index(drop=True).astype(bool)
     prep = prepare_records(evidence)
     block_sets: list[np.ndarray] = []
+    fresh = is_new.to_numpy()
     for name, key in block_keys(prep).items():
         key = key.dropna()
         if key.empty:
             continue
-        sizes = key.map(key.value_counts())
-        key = key[(sizes >= 2) & (sizes <= BLOCK_CAPS[name])]
-        hot = set(key[is_new.reindex(key.index).to_numpy()])
-        members = key[key.isin(hot)]
-        if members.empty:
+        codes, _ = pd.factorize(key, sort=False)
+        position = key.index.to_numpy()
+        sizes = np.bincount(codes)[codes]
+        fits = (sizes >= 2) & (sizes <= BLOCK_CAPS[name])
+        hot = np.unique(codes[fits & fresh[position]])
+        members = fits & np.isin(codes, hot)
+        if not members.any():
             continue
-        frame = pd.DataFrame({"k": members.to_numpy(), "i": members.index.to_numpy()})
+        frame = pd.DataFrame({"k": codes[members], "i": position[members]})
         pairs = frame.merge(frame, on="k", suffixes=("", "_j"))
         pairs = pairs[pairs["i"] < pairs["i_j"]]
         block_sets.append(np.stack([pairs["i"].to_numpy(), pairs["i_j"].to_numpy()], axis=1))
@@ -156,10 +159,23 @@ def _join_groups(
     labels: np.ndarray, prep: pd.DataFrame, pairs: pd.DataFrame, weights: np.ndarray
 ) -> np.ndarray:
     """Union the groups of accepted pairs (strongest first), never joining two valid ids."""
-    valid = prep["id_number"].where(prep["id_valid"]).to_numpy(dtype=object)
+    # Only the groups a pair touches can change: the union runs over their records alone (a
+    # day's few hundred pairs, not a city's two million records).
+    involved = set(labels[pairs["i"].to_numpy()]) | set(labels[pairs["j"].to_numpy()])
+    positions = np.flatnonzero(pd.Series(labels).isin(involved).to_numpy())
+    out = labels.copy()
+    out[positions] = _union_groups(labels, positions, prep, pairs, weights)
+    return out
+
+
+def _union_groups(
+    labels: np.ndarray, positions: np.ndarray, prep: pd.DataFrame, pairs: pd.DataFrame, weights: np.ndarray
+) -> np.ndarray:
+    """The new labels of the records at ``positions`` (every record of a group some pair touches)."""
+    valid = prep["id_number"].where(prep["id_valid"]).to_numpy(dtype=object)[positions]
     parent: dict[str, str] = {}
     ids: dict[str, set[str]] = {}
-    for label, number in zip(labels, valid, strict=True):
+    for label, number in zip(labels[positions], valid, strict=True):
         parent.setdefault(label, label)
         if isinstance(number, str):
             ids.setdefault(label, set()).add(number)
@@ -184,14 +200,15 @@ def _join_groups(
         ra, rb = min(ra, rb), max(ra, rb)
         parent[rb] = ra
         ids[ra] = ia | ib
-    roots = np.array([find(label) for label in labels], dtype=object)
+    own = labels[positions]
+    roots = np.array([find(label) for label in own], dtype=object)
     # A group that gained members keeps no single old label: name it by its root so that the
     # register's reconciliation decides which id it carries.
     grown = (
         pd.Series(roots).groupby(roots).transform("size").to_numpy()
-        != pd.Series(labels).groupby(labels).transform("size").to_numpy()
+        != pd.Series(own).groupby(own).transform("size").to_numpy()
     )
-    return np.where(grown | (roots != labels), "G" + pd.Series(roots).astype("str").to_numpy(), labels)
+    return np.where(grown | (roots != own), "G" + pd.Series(roots).astype("str").to_numpy(), own)
 
 
 def _alias_map(calls: pd.DataFrame, reports: pd.DataFrame) -> dict[str, str]:
