@@ -120,14 +120,14 @@ def resolve_new_records(records: pd.DataFrame, is_new: pd.Series) -> pd.Series:
         if key.empty:
             continue
         codes, _ = pd.factorize(key, sort=False)
-        position = key.index.to_numpy()
+        at = key.index.to_numpy()  # the records' positions
         sizes = np.bincount(codes)[codes]
         fits = (sizes >= 2) & (sizes <= BLOCK_CAPS[name])
-        hot = np.unique(codes[fits & fresh[position]])
+        hot = np.unique(codes[fits & fresh[at]])
         members = fits & np.isin(codes, hot)
         if not members.any():
             continue
-        frame = pd.DataFrame({"k": codes[members], "i": position[members]})
+        frame = pd.DataFrame({"k": codes[members], "i": at[members]})
         pairs = frame.merge(frame, on="k", suffixes=("", "_j"))
         pairs = pairs[pairs["i"] < pairs["i_j"]]
         block_sets.append(np.stack([pairs["i"].to_numpy(), pairs["i_j"].to_numpy()], axis=1))
