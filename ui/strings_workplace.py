@@ -97,6 +97,8 @@ WORKPLACE_STRINGS: dict[str, tuple[str, str]] = {
     "open_network": ("查看关系网络", "Open network"),
     "unmask": ("查看完整信息", "Reveal"),
     "unmask_field": ("字段", "Field"),
+    "unmask_person": ("人员", "Person"),
+    "search_page": ("页码（共 {pages} 页，每页 {n} 条）", "Page (of {pages}, {n} results each)"),
     "unmask_reason": ("查看理由（必填，记入审计）", "Reason (required, audited)"),
     "unmask_submit": ("查看", "Reveal"),
     "unmask_result": ("{field}：{value}（已记入审计日志）", "{field}: {value} (audited)"),

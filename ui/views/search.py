@@ -34,18 +34,27 @@ def hit_title(row: pd.Series) -> str:
             f"{label('category', row['category'])} · {place}{address} · {how}")  # fmt: skip
 
 
-def _unmask(ctx: PageContext, person_id: str) -> None:
+SEARCH_PAGE = 20  # hits drawn at once; a pager when there are more
+
+
+def _unmask(ctx: PageContext, persons: pd.DataFrame) -> None:
+    """One form to reveal one field of one of the persons found, for a stated reason (audited)."""
     fields = sorted(UNMASKABLE.get(ctx.principal.role, frozenset()))
-    if not fields:
+    if not fields or persons.empty:
         return
+    names = {
+        str(p): f"{n}（{p}）" for p, n in zip(persons["person_id"], persons["name"].fillna(""), strict=True)
+    }
     with st.expander(t("unmask")):
-        with st.form(f"unmask_{person_id}", clear_on_submit=True):
-            field = st.selectbox(t("unmask_field"), fields, key=f"unmask_field_{person_id}", format_func=t)
-            reason = st.text_input(t("unmask_reason"), key=f"unmask_reason_{person_id}")
+        with st.form("unmask_form", clear_on_submit=True):
+            person_id = st.selectbox(t("unmask_person"), list(names), key="unmask_person",
+                                     format_func=lambda p: names.get(p, p))  # fmt: skip
+            field = st.selectbox(t("unmask_field"), fields, key="unmask_field", format_func=t)
+            reason = st.text_input(t("unmask_reason"), key="unmask_reason")
             submitted = st.form_submit_button(t("unmask_submit"))
-        if submitted:
+        if submitted and person_id is not None:
             try:
-                value = ctx.scoped.unmask(field, person_id, reason)
+                value = ctx.scoped.unmask(field, str(person_id), reason)
             except ReasonRequired:
                 st.warning(t("unmask_need_reason"))
                 return
@@ -53,6 +62,20 @@ def _unmask(ctx: PageContext, person_id: str) -> None:
                 st.error(t("access_denied", error=md_text(exc)))
                 return
             st.success(t("unmask_result", field=t(field), value=md_text(value) or "—"))
+
+
+def _page_of(hits: pd.DataFrame) -> pd.DataFrame:
+    """The page of hits the user is on (:data:`SEARCH_PAGE` of them; a pager when there are more)."""
+    pages = max(1, -(-len(hits) // SEARCH_PAGE))
+    if pages == 1:
+        st.session_state.pop("search_page", None)
+        return hits
+    if int(st.session_state.get("search_page", 1)) > pages:  # a new search found fewer
+        st.session_state["search_page"] = 1
+    number = st.number_input(t("search_page", pages=pages, n=SEARCH_PAGE), min_value=1, max_value=pages, step=1,
+                             key="search_page")  # fmt: skip
+    start = (int(number) - 1) * SEARCH_PAGE
+    return hits.iloc[start : start + SEARCH_PAGE]
 
 
 @guarded("search")
@@ -68,8 +91,9 @@ def render(ctx: PageContext) -> None:
         st.warning(t("search_no_hit"))
         return
     st.caption(t("search_results", n=len(hits)))
+    shown = _page_of(hits)
     watched = ctx.register.watchlist(ctx.principal.username) if can(ctx.principal.role, "watch") else None
-    for i, row in hits.iterrows():
+    for i, row in shown.iterrows():
         with st.container(border=True):
             st.markdown(hit_title(row))
             c1, c2, c3 = st.columns(3)
@@ -78,7 +102,6 @@ def render(ctx: PageContext) -> None:
                           kwargs={"net_focus": str(row["person_id"])})  # fmt: skip
                 with c2:
                     watch_button(ctx, "person", str(row["person_id"]), key=f"hit_watch_{i}", watched=watched)
-                _unmask(ctx, str(row["person_id"]))
             else:
                 c1.button(t("open_case"), key=f"hit_open_{i}", on_click=state.go_next, args=("case",),
                           kwargs={"case_id": str(row["dispute_id"])})  # fmt: skip
@@ -86,3 +109,5 @@ def render(ctx: PageContext) -> None:
                     watch_button(
                         ctx, "dispute", str(row["dispute_id"]), key=f"hit_watch_{i}", watched=watched
                     )
+
+    _unmask(ctx, shown[shown["kind"].eq("person")].drop_duplicates("person_id"))
