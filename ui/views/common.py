@@ -6,6 +6,7 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import pandas as pd
 import streamlit as st
 
 from config import Settings, get_settings
@@ -72,3 +73,18 @@ def guarded(page: str) -> Callable[[Callable[[PageContext], None]], Callable[[],
 def can_open_page(role: str, page: str) -> bool:
     """Whether the role's policy lists the page."""
     return can_open(role, page)
+
+
+def paged(frame: pd.DataFrame, key: str, size: int, caption: str, restart: bool = False) -> pd.DataFrame:
+    """The page of ``frame`` the user is on: ``size`` rows, with a page number input (under
+    ``key``, labelled ``caption``) when there are more. A page number past the end (the rows
+    are now fewer) becomes the last page, or the first with ``restart``."""
+    pages = max(1, -(-len(frame) // size))
+    if pages == 1:
+        st.session_state.pop(key, None)
+        return frame
+    if int(st.session_state.get(key, 1)) > pages:
+        st.session_state[key] = 1 if restart else pages
+    number = st.number_input(caption, min_value=1, max_value=pages, step=1, key=key)
+    start = (int(number) - 1) * size
+    return frame.iloc[start : start + size]

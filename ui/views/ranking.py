@@ -15,7 +15,7 @@ from ui.format import fmt_day
 from ui.i18n import label, t
 from ui.reads import ranking_with_decisions, teams_for
 from ui.reasons import factor_column
-from ui.views.common import PageContext, guarded
+from ui.views.common import PageContext, guarded, paged
 from ui.workplace import team_roster
 
 TIERS = ["red", "orange", "yellow", "green"]
@@ -160,7 +160,10 @@ def render(ctx: PageContext) -> None:
         st.warning(t("empty_ranking"))
         return
     st.caption(t("shown_rows", n=len(frame)))
-    page = _page(frame)
+    pages = -(-len(frame) // PAGE_ROWS)
+    page = paged(frame, "ranking_page", PAGE_ROWS, t("ranking_page", pages=pages, n=PAGE_ROWS)).reset_index(
+        drop=True
+    )
     event = st.dataframe(
         display_frame(page),
         hide_index=True,
@@ -193,20 +196,6 @@ def render(ctx: PageContext) -> None:
 
     if can(ctx.principal.role, "export"):
         _export(ctx, frame)
-
-
-def _page(frame: pd.DataFrame) -> pd.DataFrame:
-    """The page of the ranking the user is on (:data:`PAGE_ROWS` rows; a pager when there are more)."""
-    pages = max(1, -(-len(frame) // PAGE_ROWS))
-    if pages == 1:
-        st.session_state.pop("ranking_page", None)
-        return frame
-    if int(st.session_state.get("ranking_page", 1)) > pages:  # the filters now leave fewer pages
-        st.session_state["ranking_page"] = pages
-    number = st.number_input(t("ranking_page", pages=pages, n=PAGE_ROWS), min_value=1, max_value=pages, step=1,
-                             key="ranking_page")  # fmt: skip
-    start = (int(number) - 1) * PAGE_ROWS
-    return frame.iloc[start : start + PAGE_ROWS].reset_index(drop=True)
 
 
 def _case_caption(row: object) -> str:

@@ -11,7 +11,7 @@ from security.scoped import AccessDenied, ReasonRequired
 from ui import state
 from ui.components import TIER_EMOJI, md_text
 from ui.i18n import label, t
-from ui.views.common import PageContext, guarded
+from ui.views.common import PageContext, guarded, paged
 from ui.views.watchlist import watch_button
 
 
@@ -64,20 +64,6 @@ def _unmask(ctx: PageContext, persons: pd.DataFrame) -> None:
             st.success(t("unmask_result", field=t(field), value=md_text(value) or "—"))
 
 
-def _page_of(hits: pd.DataFrame) -> pd.DataFrame:
-    """The page of hits the user is on (:data:`SEARCH_PAGE` of them; a pager when there are more)."""
-    pages = max(1, -(-len(hits) // SEARCH_PAGE))
-    if pages == 1:
-        st.session_state.pop("search_page", None)
-        return hits
-    if int(st.session_state.get("search_page", 1)) > pages:  # a new search found fewer
-        st.session_state["search_page"] = 1
-    number = st.number_input(t("search_page", pages=pages, n=SEARCH_PAGE), min_value=1, max_value=pages, step=1,
-                             key="search_page")  # fmt: skip
-    start = (int(number) - 1) * SEARCH_PAGE
-    return hits.iloc[start : start + SEARCH_PAGE]
-
-
 @guarded("search")
 def render(ctx: PageContext) -> None:
     """The search page."""
@@ -91,7 +77,10 @@ def render(ctx: PageContext) -> None:
         st.warning(t("search_no_hit"))
         return
     st.caption(t("search_results", n=len(hits)))
-    shown = _page_of(hits)
+    pages = -(-len(hits) // SEARCH_PAGE)
+    shown = paged(
+        hits, "search_page", SEARCH_PAGE, t("search_page", pages=pages, n=SEARCH_PAGE), restart=True
+    )
     watched = ctx.register.watchlist(ctx.principal.username) if can(ctx.principal.role, "watch") else None
     for i, row in shown.iterrows():
         with st.container(border=True):
