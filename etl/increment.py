@@ -21,6 +21,7 @@ import pandas as pd
 from etl.blocking import BLOCK_CAPS, block_keys, prepare_records
 from etl.constraints import record_keys
 from etl.contract import KEY_SPACES, TABLES
+from etl.frames import is_in
 from etl.link import link_followups
 from etl.link_increment import link_new_calls
 from etl.link_model import LinkModel
@@ -76,7 +77,7 @@ def _upsert(
     ``compare`` columns differ; (frame, new, changed)."""
     if rows.empty:
         return base, 0, 0
-    seen = rows[key].isin(set(base[key]))
+    seen = is_in(rows[key], base[key])
     fresh = rows[~seen]
     old = base.set_index(key)
     again = rows[seen].set_index(key)
@@ -271,7 +272,7 @@ def apply_export(
         spec = TABLES[name]
         merged, n_new, n_changed = _upsert(frame, rows, str(spec.key), spec.names)
         events[name] = merged
-        fresh[name] = merged[~merged[spec.key].isin(set(frame[spec.key]))]
+        fresh[name] = merged[~is_in(merged[spec.key], frame[spec.key])]
         counts[name] = {"new": n_new, "changed": n_changed}
 
     records = base.person_records
@@ -282,7 +283,7 @@ def apply_export(
             {**{t: clean[t] for t in person_tables}, **_empty_person_tables(clean)}
         )
         drop_records["record_key"] = record_keys(drop_records)
-        new_records = drop_records[~drop_records["record_key"].isin(set(records["record_key"]))].copy()
+        new_records = drop_records[~is_in(drop_records["record_key"], records["record_key"])].copy()
         new_records["record_id"] = (
             np.arange(len(new_records), dtype="int64")
             + int(records["record_id"].max() if len(records) else 0)
@@ -300,12 +301,12 @@ def apply_export(
         all_records["person_id"] = resolve_new_records(all_records, is_new).to_numpy()
 
     reports = events["reports"]
-    new_report = reports["report_id"].isin(set(fresh["reports"]["report_id"]))
+    new_report = is_in(reports["report_id"], fresh["reports"]["report_id"])
     reports.loc[new_report, "dispute_id"] = ("D-" + reports.loc[new_report, "dispute_ref"]).map(
         lambda d: alias.get(d, d)
     )
     calls = events["calls"]
-    new_call = calls["call_id"].isin(set(fresh["calls"]["call_id"]))
+    new_call = is_in(calls["call_id"], fresh["calls"]["call_id"])
     by_ref = ("D-" + calls["dispute_ref"]).map(lambda d: alias.get(d, d) if isinstance(d, str) else None)
     calls.loc[new_call, "dispute_id"] = by_ref[new_call]
     links = link_new_calls(calls, reports, all_records, new_call, link_model)
@@ -315,8 +316,8 @@ def apply_export(
         links.probability,
     )
     mediations, visits = events["mediations"], events["visits"]
-    new_med = mediations["mediation_id"].isin(set(fresh["mediations"]["mediation_id"]))
-    new_vis = visits["visit_id"].isin(set(fresh["visits"]["visit_id"]))
+    new_med = is_in(mediations["mediation_id"], fresh["mediations"]["mediation_id"])
+    new_vis = is_in(visits["visit_id"], fresh["visits"]["visit_id"])
     med_dispute, vis_dispute = link_followups(mediations[new_med], visits[new_vis], calls)
     mediations.loc[new_med, "dispute_id"] = med_dispute.map(lambda d: alias.get(d, d))
     visits.loc[new_vis, "dispute_id"] = vis_dispute.map(lambda d: alias.get(d, d))

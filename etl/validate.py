@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from etl.contract import TableSpec
+from etl.frames import is_in
 from etl.plausibility import DateWindow
 from etl.reader import LINE, RAW, READ_ERROR, ROW
 
@@ -191,7 +192,7 @@ def validate_table(
         if col.ref is None:
             continue
         values = text[col.name]
-        unknown = (values != "") & ~values.isin(known_keys.get(col.ref, set()))
+        unknown = (values != "") & ~is_in(values, known_keys.get(col.ref, set()))
         bad_parents = quarantined_keys.get(col.ref, {})
         if bad_parents and unknown.any():
             where = values.map(bad_parents)

@@ -17,6 +17,7 @@ import pandas as pd
 
 from config import get_settings
 from etl.errors import DropError
+from etl.frames import is_in
 from etl.increment import apply_export, known_keys
 from etl.link_model import link_model_from_summary
 from etl.pipeline import drop_timestamps, validate_drop
@@ -167,11 +168,9 @@ def update_job(sources: Path, as_of: str, out: Path, register: Register | None =
             if len(history)
             else pd.Series(dtype="str")
         )
-        renamed = tables.calls[tables.calls["call_id"].isin(set(increment.new_calls["call_id"]))]
-        new_reports = tables.reports[
-            tables.reports["report_id"].isin(set(increment.new_reports["report_id"]))
-        ]
-        new_visits = tables.visits[~tables.visits["visit_id"].isin(set(base_tables.visits["visit_id"]))]
+        renamed = tables.calls[is_in(tables.calls["call_id"], increment.new_calls["call_id"])]
+        new_reports = tables.reports[is_in(tables.reports["report_id"], increment.new_reports["report_id"])]
+        new_visits = tables.visits[~is_in(tables.visits["visit_id"], base_tables.visits["visit_id"])]
         alerts = build_alerts(
             known, effective_tiers(scores), before, renamed, new_reports, new_visits,
             follow_up_due(reg, known, scores, as_of_ts), pd.Timestamp(base["as_of"]), as_of_ts,

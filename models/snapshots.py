@@ -11,6 +11,7 @@ from dataclasses import replace
 
 import pandas as pd
 
+from etl.frames import is_in
 from etl.schema import EVENT_TIME_COLUMNS, CanonicalTables
 
 HORIZON_DAYS = 90
@@ -50,12 +51,12 @@ def tables_as_of(tables: CanonicalTables, as_of: pd.Timestamp) -> CanonicalTable
     records = tables.person_records
     keep_record = records["event_kind"].eq("relation")
     for kind, ids in known_events.items():
-        keep_record |= records["event_kind"].eq(kind) & records["event_id"].isin(ids)
+        keep_record |= records["event_kind"].eq(kind) & is_in(records["event_id"], ids)
     person_records = records.loc[keep_record].copy()
 
     events = event_log(CanonicalTables(**{**_as_dict(tables), **kept}))
     spans = events.groupby("dispute_id")["at"].agg(first_event_at="min", last_event_at="max")
-    disputes = tables.disputes.loc[tables.disputes["dispute_id"].isin(spans.index)].copy()
+    disputes = tables.disputes.loc[is_in(tables.disputes["dispute_id"], spans.index)].copy()
     disputes = disputes.drop(columns=["first_event_at", "last_event_at"]).join(spans, on="dispute_id")
     disputes = disputes[tables.disputes.columns]
     disputes["n_calls"] = (
@@ -68,7 +69,9 @@ def tables_as_of(tables: CanonicalTables, as_of: pd.Timestamp) -> CanonicalTable
     disputes.loc[future, "turned_criminal_at"] = pd.NaT
     disputes.loc[future, ["case_id", "offence"]] = None
     parties = tables.dispute_parties
-    parties = parties.loc[(parties["first_seen_at"] < as_of) & parties["dispute_id"].isin(spans.index)].copy()
+    parties = parties.loc[
+        (parties["first_seen_at"] < as_of) & is_in(parties["dispute_id"], spans.index)
+    ].copy()
     return replace(tables, **kept, person_records=person_records, disputes=disputes, dispute_parties=parties)
 
 

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from etl.frames import is_in
+
 HISTORY_COLUMNS = ["kind", "subject_id", "other_id", "n_records"]
 KNOWN_COLUMNS = ["key", "id", "former_id"]
 
@@ -96,8 +98,8 @@ def carry_ids(
     chosen = _greedy_pairs(_ordered_overlap(joined, "id", age, order), set(), set())
     taken_labels, taken_ids = set(chosen), set(chosen.values())
     # A group made of the former members of an id merged away takes it back.
-    revivable = joined[joined["former_id"].isin(set(revivable_ids) - taken_ids)]
-    revivable = revivable[~revivable["label"].isin(taken_labels)]
+    revivable = joined[is_in(joined["former_id"], set(revivable_ids) - taken_ids)]
+    revivable = revivable[~is_in(revivable["label"], taken_labels)]
     revived = _greedy_pairs(_ordered_overlap(revivable, "former_id", age, order), taken_labels, taken_ids)
     chosen.update(revived)
     fresh = []

@@ -229,3 +229,13 @@ def test_traditional_address_matches_its_simplified_form():
 
     got = normalise_address_text(pd.Series(["西陵區夜明珠街道東山社區 三組12號", None], dtype="str"))
     assert got[0] == "西陵区夜明珠街道东山社区三组12号" and pd.isna(got[1])
+
+
+def test_pinyin_keys_name_each_distinct_name_once_and_keep_the_index() -> None:
+    names = pd.Series(["王伟", None, "汪伟", "王伟", "Li Na"], dtype="str", index=[3, 4, 5, 6, 7])
+    keys = pinyin_keys(names)
+    assert keys.index.equals(names.index)
+    assert keys.iloc[0] == keys.iloc[2] == keys.iloc[3] == "wangwei"  # homophones share a key
+    assert pd.isna(keys.iloc[1])
+    assert keys.iloc[4] == "li na"
+    assert len(pinyin_keys(pd.Series([], dtype="str"))) == 0
