@@ -157,6 +157,39 @@ def test_override_needs_reason_and_is_audited(app_env: Path) -> None:
     assert (log["action"] == "override").sum() >= 1
 
 
+def test_a_visit_recorded_on_the_case_page_needs_a_note_lands_in_the_register_and_is_audited(
+    app_env: Path,
+) -> None:
+    from register.store import Register
+
+    at = open_page(logged_in("commander"), "case")
+    dispute_id = at.selectbox(key="case_pick").value
+    at.selectbox(key="case_follow_up_kind").select("feedback")
+    at.text_area(key="case_follow_up_note").input("  ")
+    at.button(key="case_follow_up_submit").click()
+    at.run()
+    assert any("未能保存" in w.value for w in at.warning)
+    note = "电话回访，双方同意周五再调解"
+    at.text_area(key="case_follow_up_note").input(note)
+    at.button(key="case_follow_up_submit").click()
+    at.run()
+    assert not at.exception
+    assert any("已记录" in s.value for s in at.success)
+    store = Register(os.environ["REGISTER_URL"])
+    try:
+        done = store.follow_ups([dispute_id])
+    finally:
+        store.close()
+    mine = done[done["note"] == note]
+    assert len(mine) == 1
+    assert mine["kind"].iloc[0] == "feedback" and mine["decided_by"].iloc[0] == "commander"
+    log = pd.read_json(app_env / "audit.log", lines=True)
+    recorded = log[(log["action"] == "record") & (log["object"] == f"dispute:{dispute_id}")]
+    assert "follow_up" in [d["kind"] for d in recorded["detail"]]
+    at.run()  # the log under the form shows it on the next draw
+    assert any((note == df.value.iloc[:, 3]).any() for df in at.dataframe if df.value.shape[1] >= 4)
+
+
 def test_expired_session_returns_to_login(app_env: Path) -> None:
     from dataclasses import replace
     from datetime import UTC, datetime, timedelta

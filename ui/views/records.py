@@ -24,7 +24,8 @@ def follow_up_form(ctx: PageContext, dispute_id: str, key: str) -> None:
     person's staff id when they have one)."""
     if not can(ctx.principal.role, "follow_up"):
         return
-    with st.form(f"{key}_form", clear_on_submit=True):
+    # Not cleared on submit: a refused entry (no note) keeps what was typed; cleared once saved.
+    with st.form(f"{key}_form"):
         st.markdown(f"**{t('record_follow_up')}** · {md_text(dispute_id)}")
         c1, c2 = st.columns(2)
         kind = c1.selectbox(t("follow_up_kind"), FOLLOW_UP_KINDS, key=f"{key}_kind",
@@ -49,7 +50,13 @@ def follow_up_form(ctx: PageContext, dispute_id: str, key: str) -> None:
         except AccessDenied as exc:
             st.error(t("access_denied", error=md_text(exc)))
             return
-        st.success(t("follow_up_saved", kind=label("follow_up", kind), time=fmt_time(happened)))
+        for field in ("kind", "mood", "day", "time", "note"):
+            st.session_state.pop(f"{key}_{field}", None)
+        st.session_state[f"{key}_saved"] = (kind, happened)
+        st.rerun()
+    saved = st.session_state.pop(f"{key}_saved", None)
+    if saved:
+        st.success(t("follow_up_saved", kind=label("follow_up", saved[0]), time=fmt_time(saved[1])))
 
 
 def follow_up_log(ctx: PageContext, dispute_id: str) -> None:
