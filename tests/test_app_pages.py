@@ -142,8 +142,21 @@ def test_the_case_page_in_english_states_its_reasons_in_english(app_env: Path) -
     assert {line[2:].replace("\\", "") for line in explanation.splitlines()} <= sentences
 
 
+def open_case_action(at, action: str) -> str:  # noqa: ANN001
+    """Pick ``action`` in the case page's 办理 control (its forms are drawn on demand, none
+    before); the case's id."""
+    dispute_id = at.selectbox(key="case_pick").value
+    forms = {"override_reason", "note_text", "case_follow_up_note"}
+    assert not forms & {area.key for area in at.text_area}
+    at.button_group(key=f"case_action_{dispute_id}").set_value(action).run()
+    assert not at.exception
+    assert len(forms & {area.key for area in at.text_area}) == 1
+    return dispute_id
+
+
 def test_override_needs_reason_and_is_audited(app_env: Path) -> None:
     at = open_page(logged_in("commander"), "case")
+    open_case_action(at, "override")
     at.selectbox(key="override_tier").select("green")
     at.text_area(key="override_reason").input("")
     at.button(key="override_submit").click()
@@ -163,7 +176,7 @@ def test_a_visit_recorded_on_the_case_page_needs_a_note_lands_in_the_register_an
     from register.store import Register
 
     at = open_page(logged_in("commander"), "case")
-    dispute_id = at.selectbox(key="case_pick").value
+    dispute_id = open_case_action(at, "follow_up")
     at.selectbox(key="case_follow_up_kind").select("feedback")
     at.text_area(key="case_follow_up_note").input("  ")
     at.button(key="case_follow_up_submit").click()
@@ -188,6 +201,33 @@ def test_a_visit_recorded_on_the_case_page_needs_a_note_lands_in_the_register_an
     assert "follow_up" in [d["kind"] for d in recorded["detail"]]
     at.run()  # the log under the form shows it on the next draw
     assert any((note == df.value.iloc[:, 3]).any() for df in at.dataframe if df.value.shape[1] >= 4)
+
+
+def test_a_case_note_needs_text_and_shows_with_its_author_and_time(app_env: Path) -> None:
+    from register.store import Register
+
+    at = open_page(logged_in("commander"), "case")
+    dispute_id = open_case_action(at, "note")
+    at.text_area(key="note_text").input(" ")
+    at.button(key="note_submit").click()
+    at.run()
+    assert any("请填写" in w.value for w in at.warning)
+    note = "双方已在社区调解室见面，建议下周回访"
+    at.text_area(key="note_text").input(note)
+    at.button(key="note_submit").click()
+    at.run()
+    assert not at.exception
+    shown = [m.value for m in at.markdown if note in m.value]
+    assert len(shown) == 1 and shown[0].startswith("**commander** · ")
+    store = Register(os.environ["REGISTER_URL"])
+    try:
+        notes = store.notes(dispute_id)
+    finally:
+        store.close()
+    assert (notes["text"] == note).sum() == 1
+    assert notes.loc[notes["text"] == note, "decided_by"].iloc[0] == "commander"
+    log = pd.read_json(app_env / "audit.log", lines=True)
+    assert "note" in [d["kind"] for d in log[(log["action"] == "record") & (log["object"] == f"dispute:{dispute_id}")]["detail"]]
 
 
 def test_expired_session_returns_to_login(app_env: Path) -> None:

@@ -69,6 +69,10 @@ WORKPLACE_STRINGS: dict[str, tuple[str, str]] = {
     "note_text": ("新增研判意见", "Add a note"),
     "note_submit": ("保存研判意见", "Save note"),
     "note_need_text": ("请填写研判意见内容。", "Write the note first."),
+    "case_actions": ("办理", "Act on this case"),
+    "case_action_follow_up": ("记录走访/反馈", "Record a visit"),
+    "case_action_note": ("写研判意见", "Write a note"),
+    "case_action_override": ("调整风险等级", "Decide the tier"),
     # watchlists
     "watchlist": ("我的关注", "My watchlist"),
     "watchlist_none": (

@@ -18,7 +18,7 @@ from ui.reads import decisions_for, plan_for, teams_for
 from ui.reasons import factor_lines, follow_up_rule, reason_text
 from ui.views.common import PageContext, guarded
 from ui.views.graph_panel import network_panel, network_view
-from ui.views.records import follow_up_form, follow_up_log, notes_section
+from ui.views.records import follow_up_form, follow_up_log, note_form, notes_list
 from ui.views.watchlist import watch_button
 from ui.workplace import team_roster, with_decisions
 
@@ -135,8 +135,8 @@ def render(ctx: PageContext) -> None:
 
     _team(ctx, dispute_id)
     _follow_ups(ctx, dispute_id, decided)
-    notes_section(ctx, dispute_id)
-    _override(ctx, dispute_id, decided)
+    notes_list(ctx, dispute_id)
+    _actions(ctx, dispute_id, decided)
 
 
 def _header(ctx: PageContext, dispute: dict, decided: pd.Series) -> None:
@@ -241,31 +241,48 @@ def _follow_ups(ctx: PageContext, dispute_id: str, decided: pd.Series) -> None:
         row = plan.iloc[0]
         st.markdown(f"- {follow_up_rule(row['tier'])}\n- {t('last_visit')}：{fmt_time(row['last_visit_at'])}\n"
                     f"- ⏰ {fmt_time(row['next_due_at'])}（{label('detail', row['due_kind'])}）")  # fmt: skip
-    follow_up_form(ctx, dispute_id, "case_follow_up")
     st.markdown(f"**{t('follow_ups_recorded')}**")
     follow_up_log(ctx, dispute_id)
 
 
-def _override(ctx: PageContext, dispute_id: str, decided: pd.Series) -> None:
-    if not can(ctx.principal.role, "override"):
+ACTIONS = ("follow_up", "note", "override")  # each a permission and a form
+
+
+def _actions(ctx: PageContext, dispute_id: str, decided: pd.Series) -> None:
+    """What the user may record on the case (a visit, a note, a tier decision), one form at a time
+    on demand: the three forms drawn on every visit made up about a fifth of the page's time in
+    the browser. The choice is kept per case, so a saved entry's confirmation shows under it."""
+    offered = [action for action in ACTIONS if can(ctx.principal.role, action)]
+    if not offered:
         return
-    with st.expander(t("override")):
-        with st.form("override_form", clear_on_submit=True):
-            tier = st.selectbox(t("override_tier"), TIERS, key="override_tier", format_func=tier_badge)
-            reason = st.text_area(t("override_reason"), key="override_reason")
-            submitted = st.form_submit_button(t("override_submit"), key="override_submit")
-        if submitted:
-            try:
-                ctx.scoped.override(dispute_id, tier, reason)
-                ctx.register.decide_tier(dispute_id, tier, reason, ctx.principal.username)
-            except ReasonRequired:
-                st.warning(t("override_need_reason"))
-                return
-            except (AccessDenied, DecisionError) as exc:
-                st.error(t("access_denied", error=md_text(exc)))
-                return
-            st.session_state["override_saved"] = (tier, decided["model_tier"])
-            st.rerun()
+    choice = st.segmented_control(t("case_actions"), offered, key=f"case_action_{dispute_id}",
+                                  format_func=lambda a: t(f"case_action_{a}"))  # fmt: skip
+    if choice == "follow_up":
+        follow_up_form(ctx, dispute_id, "case_follow_up")
+    elif choice == "note":
+        note_form(ctx, dispute_id)
+    elif choice == "override":
+        _override(ctx, dispute_id, decided)
+
+
+def _override(ctx: PageContext, dispute_id: str, decided: pd.Series) -> None:
+    st.markdown(f"**{t('override')}**")
+    with st.form("override_form", clear_on_submit=True):
+        tier = st.selectbox(t("override_tier"), TIERS, key="override_tier", format_func=tier_badge)
+        reason = st.text_area(t("override_reason"), key="override_reason")
+        submitted = st.form_submit_button(t("override_submit"), key="override_submit")
+    if submitted:
+        try:
+            ctx.scoped.override(dispute_id, tier, reason)
+            ctx.register.decide_tier(dispute_id, tier, reason, ctx.principal.username)
+        except ReasonRequired:
+            st.warning(t("override_need_reason"))
+            return
+        except (AccessDenied, DecisionError) as exc:
+            st.error(t("access_denied", error=md_text(exc)))
+            return
+        st.session_state["override_saved"] = (tier, decided["model_tier"])
+        st.rerun()
     saved = st.session_state.pop("override_saved", None)
     if saved:
         st.success(t("override_done", tier=label("tier", saved[0]), model=label("tier", saved[1])))

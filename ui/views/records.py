@@ -74,14 +74,18 @@ def follow_up_log(ctx: PageContext, dispute_id: str) -> None:
     )  # fmt: skip
 
 
-def notes_section(ctx: PageContext, dispute_id: str) -> None:
-    """The case notes (研判意见) with author and time, and a form to add one."""
+def notes_list(ctx: PageContext, dispute_id: str) -> None:
+    """The case notes (研判意见) of one dispute with author and time, newest first."""
     st.subheader(t("notes"))
     notes = ctx.register.notes(dispute_id)
     if notes.empty:
         st.caption(t("notes_none"))
     for row in notes.sort_values("note_id", ascending=False).itertuples():
         st.markdown(f"**{md_text(row.decided_by)}** · {fmt_time(row.decided_at)}  \n{md_text(row.text)}")
+
+
+def note_form(ctx: PageContext, dispute_id: str) -> None:
+    """A form to add a case note (研判意见) to ``dispute_id``, by the signed-in user."""
     if not can(ctx.principal.role, "note"):
         return
     with st.form("note_form", clear_on_submit=True):
