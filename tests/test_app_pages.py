@@ -227,7 +227,10 @@ def test_a_case_note_needs_text_and_shows_with_its_author_and_time(app_env: Path
     assert (notes["text"] == note).sum() == 1
     assert notes.loc[notes["text"] == note, "decided_by"].iloc[0] == "commander"
     log = pd.read_json(app_env / "audit.log", lines=True)
-    assert "note" in [d["kind"] for d in log[(log["action"] == "record") & (log["object"] == f"dispute:{dispute_id}")]["detail"]]
+    assert "note" in [
+        d["kind"]
+        for d in log[(log["action"] == "record") & (log["object"] == f"dispute:{dispute_id}")]["detail"]
+    ]
 
 
 def test_expired_session_returns_to_login(app_env: Path) -> None:
