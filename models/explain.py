@@ -140,9 +140,71 @@ def contributions(model: TrainedModel, frame: pd.DataFrame) -> pd.DataFrame:
     X = model.design(frame)
     if len(pipeline.steps) > 1:
         X = pipeline[:-1].transform(X)
-    booster = pipeline[-1].booster_
-    values = booster.predict(np.asarray(X, dtype=float), pred_contrib=True)
+    values = tree_contributions(pipeline[-1].booster_, np.asarray(X, dtype=float))
     return pd.DataFrame(values[:, :-1], columns=model.feature_columns, index=frame.index)
+
+
+ZERO = 1e-35  # LightGBM's kZeroThreshold: values this close to 0 may count as missing
+
+
+def tree_contributions(booster, X: np.ndarray) -> np.ndarray:  # noqa: ANN001
+    """``booster.predict(X, pred_contrib=True)`` (TreeSHAP: one column per feature and the
+    expected value last), computed tree by tree on one row per distinct way through the tree.
+
+    A tree's SHAP values for a row depend on the row only through the side of each of the
+    tree's splits it takes (LightGBM's numerical decision: a missing value counts as 0 unless
+    the split routes missing values, or zeros, by default), so each tree is evaluated on one
+    representative row per distinct set of sides and its values added to the features it splits
+    on: a city's 56,000 open disputes take a few thousand ways through a tree of 15 leaves. The
+    same sums as LightGBM's single pass in another order (equal to ~1e-12). Falls back to that
+    pass for categorical splits, deep trees or several trees per iteration.
+    """
+    trees = booster.dump_model()["tree_info"]
+    splits = [_splits(tree["tree_structure"]) for tree in trees]
+    if booster.num_model_per_iteration() != 1 or any(s is None for s in splits) or len(X) < 2:
+        return booster.predict(X, pred_contrib=True)
+    out = np.zeros((len(X), X.shape[1] + 1), order="F")
+    missing = np.isnan(X)
+    values_or_zero = np.asfortranarray(np.where(missing, 0.0, X))  # LightGBM reads NaN as 0 ...
+    by_default = {"NaN": np.asfortranarray(missing),  # ... except where a split routes it by default
+                  "Zero": np.asfortranarray(missing | (np.abs(X) <= ZERO))}  # fmt: skip
+    positions = np.arange(len(X))
+    expected = 0.0
+    for i, found in enumerate(splits):
+        key = np.zeros(len(X), dtype=np.int64)
+        for feature, threshold, missing_type in found:
+            side = (values_or_zero[:, feature] > threshold).astype(np.int64)
+            if missing_type in by_default:
+                side[by_default[missing_type][:, feature]] = 2
+            key *= 3
+            key += side
+        inverse, distinct = pd.factorize(key, sort=False)
+        representative = np.empty(len(distinct), dtype=np.int64)
+        representative[inverse] = positions  # any row of a group stands for all of it
+        values = booster.predict(X[representative], pred_contrib=True, start_iteration=i, num_iteration=1)
+        expected += values[0, -1]  # the tree's expected value, the same for every row
+        for feature in {feature for feature, _, _ in found}:
+            out[:, feature] += values[:, feature].take(inverse)
+    out[:, -1] = expected
+    return out
+
+
+def _splits(node: dict) -> list[tuple[int, float, str]] | None:
+    """(feature, threshold, missing type) of every split of a dumped tree; None if a split is
+    categorical or the tree too deep to key its ways through in 64 bits."""
+    found: list[tuple[int, float, str]] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if "split_feature" not in current:
+            continue
+        if current.get("decision_type") != "<=":
+            return None
+        found.append(
+            (int(current["split_feature"]), float(current["threshold"]), str(current["missing_type"]))
+        )
+        stack += [current["left_child"], current["right_child"]]
+    return found if len(found) <= 39 else None  # 3**39 < 2**63
 
 
 def explain(model: TrainedModel, frame: pd.DataFrame, k: int = 3) -> pd.Series:
