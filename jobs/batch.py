@@ -311,7 +311,7 @@ def score_job(
         target = catalog.check_out(target)
         tables = catalog.read_tables(run_dir)
         known = tables_as_of(tables, as_of_ts)
-        current = build_snapshot_frame(known, [as_of_ts], with_labels=False)
+        current = model.with_text_score(build_snapshot_frame(known, [as_of_ts], with_labels=False))
         scores = decisions_on_scores(score_frame(model, current, known), reg)
         plan, seen = staff_teams(known, scores, reg)
         scores = finish_scores(scores, plan)

@@ -245,9 +245,15 @@ def write_features(run_dir: Path, features: pd.DataFrame) -> Path:
     return path
 
 
-def read_features(run_dir: Path) -> pd.DataFrame:
-    """``features.parquet``."""
-    return pd.read_parquet(Path(run_dir) / FEATURES)
+def read_features(run_dir: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """``features.parquet`` (only ``columns``, those of them it has, when given)."""
+    path = Path(run_dir) / FEATURES
+    if columns is not None:
+        import pyarrow.parquet as pq
+
+        present = set(pq.read_schema(path).names)
+        columns = [c for c in columns if c in present]
+    return pd.read_parquet(path, columns=columns)
 
 
 def write_alerts(run_dir: Path, alerts: pd.DataFrame) -> Path:

@@ -49,6 +49,7 @@ from models.dataset import build_snapshot_frame
 from models.pipeline import BACKTEST_MONTHS, score_frame
 from models.snapshots import as_timestamp, tables_as_of
 from models.teams import effective_tiers
+from models.text import SCORE_COLUMN, TEXT_COLUMN, text_scores
 from register.decisions import DecisionError
 from register.reconcile import carry_identities
 from register.store import BatchRecord, Register, local_now
@@ -64,6 +65,14 @@ def base_batch(register: Register) -> dict:
     if batch is None or not catalog.is_run_folder(Path(batch["run_dir"])):
         raise UpdateRefused("no batch to update: run `cli.py run` on a drop of this city first")
     return batch
+
+
+def earlier_text_scores(base: dict, model_version: str) -> pd.Series | None:
+    """Text → text score of the batch an update builds on, when the model in force scored it
+    (another model's text scores do not carry over); None otherwise."""
+    if base.get("model_version") != model_version:
+        return None
+    return text_scores(catalog.read_features(Path(base["run_dir"]), columns=[TEXT_COLUMN, SCORE_COLUMN]))
 
 
 def _check_same_city(base: CanonicalTables, raw: dict[str, RawTable]) -> None:
@@ -157,7 +166,8 @@ def update_job(sources: Path, as_of: str, out: Path, register: Register | None =
         tables, identity = carry_identities(increment.tables, state)
         laps("identities")
         known = tables_as_of(tables, as_of_ts)
-        current = build_snapshot_frame(known, [as_of_ts], with_labels=False)
+        current = model.with_text_score(build_snapshot_frame(known, [as_of_ts], with_labels=False),
+                                        earlier_text_scores(base, model_info["model_version"]))  # fmt: skip
         scores = decisions_on_scores(score_frame(model, current, known), reg)
         plan, seen = staff_teams(known, scores, reg)
         scores = finish_scores(scores, plan)

@@ -68,6 +68,19 @@ def snapshot_texts(texts: pd.DataFrame, as_of: pd.Timestamp, dispute_ids: pd.Ind
     return joined.reindex(dispute_ids).fillna("").rename(TEXT_COLUMN)
 
 
+def text_scores(features: pd.DataFrame) -> pd.Series | None:
+    """Text → learned text score of a batch's features (one per distinct text), for scoring the
+    next batch with the same model (:meth:`models.train.TrainedModel.with_text_score`); None when
+    the features carry no text score."""
+    if TEXT_COLUMN not in features.columns or SCORE_COLUMN not in features.columns:
+        return None
+    scored = features.loc[features[SCORE_COLUMN].notna(), [TEXT_COLUMN, SCORE_COLUMN]]
+    texts = scored[TEXT_COLUMN].fillna("").astype(str)
+    return (
+        pd.Series(scored[SCORE_COLUMN].to_numpy(dtype=float), index=texts.to_numpy()).groupby(level=0).first()
+    )
+
+
 def hash_texts(texts: pd.Series) -> sparse.csr_matrix:
     """Character 1–2-gram counts of each text (each distinct text hashed once)."""
     codes, uniques = pd.factorize(texts.fillna("").astype(str), sort=False)
