@@ -52,30 +52,41 @@ def attach_by_context(
 
 
 def _record_facts(records: pd.DataFrame) -> pd.DataFrame:
-    """Per record: pinyin, valid id, phone, birth year, gender, community and event key."""
+    """Per record: pinyin, valid id, phone, birth year, gender, community and event, each as a
+    number that equal values share (NaN when missing: :func:`_codes`), and whether the event is
+    a relation row."""
     valid = records["id_valid"].astype(bool)
+    event = records["event_kind"].astype("str") + ":" + records["event_id"].astype("str")
+    year = records["birth_year"].astype("Int64").fillna(records["id_birth_year"].astype("Int64"))
     return pd.DataFrame(
         {
-            "pinyin": pinyin_keys(records["name_norm"]).to_numpy(),
-            "id": records["id_number"].where(valid).to_numpy(),
-            "phone": records["phone"].to_numpy(),
-            "year": records["birth_year"].astype("Int64").fillna(records["id_birth_year"].astype("Int64")),
-            "gender": records["gender"].fillna(records["id_gender"]).to_numpy(),
-            "community": records["community"].to_numpy(),
-            "event": (
-                records["event_kind"].astype("str") + ":" + records["event_id"].astype("str")
-            ).to_numpy(),
+            "pinyin": _codes(pinyin_keys(records["name_norm"])),
+            "id": _codes(records["id_number"].where(valid)),
+            "phone": _codes(records["phone"]),
+            "year": year.astype("Float64").to_numpy(dtype=float, na_value=np.nan),
+            "gender": _codes(records["gender"].fillna(records["id_gender"])),
+            "community": _codes(records["community"]),
+            "event": _codes(event),
+            "relation": records["event_kind"].astype("str").eq("relation").to_numpy(),
         }
     ).reset_index(drop=True)
+
+
+def _codes(values: pd.Series) -> np.ndarray:
+    """Equal values share a number, a missing value is NaN: the joins and duplicate checks below
+    compare numbers, not strings (on a city's two million records, several times faster)."""
+    codes, _ = pd.factorize(values, sort=False)
+    out = codes.astype(np.float64)
+    out[codes < 0] = np.nan
+    return out
 
 
 def _neighbours(facts: pd.DataFrame) -> pd.DataFrame:
     """Cluster pairs (a, b), both directions, named in one event; ``relation`` when (one of)
     the events naming both is a relation row."""
-    mentions = facts[["event", "c"]].drop_duplicates()
-    pairs = mentions.merge(mentions, on="event", suffixes=("", "_b"))
+    mentions = facts[["event", "c", "relation"]].drop_duplicates(["event", "c"])
+    pairs = mentions.merge(mentions[["event", "c"]], on="event", suffixes=("", "_b"))
     pairs = pairs.loc[pairs["c"] != pairs["c_b"]]
-    pairs = pairs.assign(relation=pairs["event"].str.startswith("relation:"))
     pairs = pairs.groupby(["c", "c_b"], sort=True)["relation"].any().reset_index()
     return pairs.set_axis(["a", "b", "relation"], axis=1)
 
@@ -157,7 +168,7 @@ def _merge(codes: np.ndarray, pairs: pd.DataFrame, facts: pd.DataFrame) -> np.nd
     n = int(codes.max()) + 1 if len(codes) else 0
     first_id = facts.dropna(subset=["id"]).drop_duplicates("c").set_index("c")["id"]
     ids = np.full(n, None, dtype=object)
-    ids[first_id.index.to_numpy()] = first_id.to_numpy()
+    ids[first_id.index.to_numpy()] = first_id.astype("int64").astype("str").to_numpy()  # the guard holds text
     nodes = np.unique(np.concatenate([pairs["x"].to_numpy(), pairs["y"].to_numpy()]))
     fixed = guarded_union_find(nodes, pairs["x"].to_numpy(), pairs["y"].to_numpy(), np.zeros(len(pairs)), ids)
     roots = np.arange(n)
