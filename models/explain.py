@@ -159,9 +159,9 @@ def tree_contributions(booster, X: np.ndarray) -> np.ndarray:  # noqa: ANN001
     same sums as LightGBM's single pass in another order (equal to ~1e-12). Falls back to that
     pass for categorical splits, deep trees or several trees per iteration.
     """
-    trees = booster.dump_model()["tree_info"]
-    splits = [_splits(tree["tree_structure"]) for tree in trees]
-    if booster.num_model_per_iteration() != 1 or any(s is None for s in splits) or len(X) < 2:
+    found_splits = [_splits(tree["tree_structure"]) for tree in booster.dump_model()["tree_info"]]
+    splits = [s for s in found_splits if s is not None]
+    if booster.num_model_per_iteration() != 1 or len(splits) < len(found_splits) or len(X) < 2:
         return booster.predict(X, pred_contrib=True)
     out = np.zeros((len(X), X.shape[1] + 1), order="F")
     missing = np.isnan(X)
