@@ -154,6 +154,27 @@ def open_case_action(at, action: str) -> str:  # noqa: ANN001
     return dispute_id
 
 
+def refused_blank_then_saved(at, area: str, submit: str, text: str, refusal: str) -> None:  # noqa: ANN001
+    """Submit a case form with only spaces in ``area`` (refused, ``refusal`` shown), then with ``text``."""
+    at.text_area(key=area).input("  ")
+    at.button(key=submit).click()
+    at.run()
+    assert any(refusal in w.value for w in at.warning)
+    at.text_area(key=area).input(text)
+    at.button(key=submit).click()
+    at.run()
+    assert not at.exception
+
+
+def recorded_kinds(app_env: Path, dispute_id: str) -> list[str]:
+    """The kinds of the entries recorded on ``dispute_id`` in the audit log."""
+    log = pd.read_json(app_env / "audit.log", lines=True)
+    return [
+        d["kind"]
+        for d in log[(log["action"] == "record") & (log["object"] == f"dispute:{dispute_id}")]["detail"]
+    ]
+
+
 def test_override_needs_reason_and_is_audited(app_env: Path) -> None:
     at = open_page(logged_in("commander"), "case")
     open_case_action(at, "override")
@@ -178,15 +199,8 @@ def test_a_visit_recorded_on_the_case_page_needs_a_note_lands_in_the_register_an
     at = open_page(logged_in("commander"), "case")
     dispute_id = open_case_action(at, "follow_up")
     at.selectbox(key="case_follow_up_kind").select("feedback")
-    at.text_area(key="case_follow_up_note").input("  ")
-    at.button(key="case_follow_up_submit").click()
-    at.run()
-    assert any("未能保存" in w.value for w in at.warning)
     note = "电话回访，双方同意周五再调解"
-    at.text_area(key="case_follow_up_note").input(note)
-    at.button(key="case_follow_up_submit").click()
-    at.run()
-    assert not at.exception
+    refused_blank_then_saved(at, "case_follow_up_note", "case_follow_up_submit", note, "未能保存")
     assert any("已记录" in s.value for s in at.success)
     store = Register(os.environ["REGISTER_URL"])
     try:
@@ -196,9 +210,7 @@ def test_a_visit_recorded_on_the_case_page_needs_a_note_lands_in_the_register_an
     mine = done[done["note"] == note]
     assert len(mine) == 1
     assert mine["kind"].iloc[0] == "feedback" and mine["decided_by"].iloc[0] == "commander"
-    log = pd.read_json(app_env / "audit.log", lines=True)
-    recorded = log[(log["action"] == "record") & (log["object"] == f"dispute:{dispute_id}")]
-    assert "follow_up" in [d["kind"] for d in recorded["detail"]]
+    assert "follow_up" in recorded_kinds(app_env, dispute_id)
     at.run()  # the log under the form shows it on the next draw
     assert any((note == df.value.iloc[:, 3]).any() for df in at.dataframe if df.value.shape[1] >= 4)
 
@@ -208,15 +220,8 @@ def test_a_case_note_needs_text_and_shows_with_its_author_and_time(app_env: Path
 
     at = open_page(logged_in("commander"), "case")
     dispute_id = open_case_action(at, "note")
-    at.text_area(key="note_text").input(" ")
-    at.button(key="note_submit").click()
-    at.run()
-    assert any("请填写" in w.value for w in at.warning)
     note = "双方已在社区调解室见面，建议下周回访"
-    at.text_area(key="note_text").input(note)
-    at.button(key="note_submit").click()
-    at.run()
-    assert not at.exception
+    refused_blank_then_saved(at, "note_text", "note_submit", note, "请填写")
     shown = [m.value for m in at.markdown if note in m.value]
     assert len(shown) == 1 and shown[0].startswith("**commander** · ")
     store = Register(os.environ["REGISTER_URL"])
@@ -226,11 +231,7 @@ def test_a_case_note_needs_text_and_shows_with_its_author_and_time(app_env: Path
         store.close()
     assert (notes["text"] == note).sum() == 1
     assert notes.loc[notes["text"] == note, "decided_by"].iloc[0] == "commander"
-    log = pd.read_json(app_env / "audit.log", lines=True)
-    assert "note" in [
-        d["kind"]
-        for d in log[(log["action"] == "record") & (log["object"] == f"dispute:{dispute_id}")]["detail"]
-    ]
+    assert "note" in recorded_kinds(app_env, dispute_id)
 
 
 def test_expired_session_returns_to_login(app_env: Path) -> None:
