@@ -70,7 +70,7 @@ def base_batch(register: Register) -> dict:
 def earlier_text_scores(base: dict, model_version: str) -> pd.Series | None:
     """Text → text score of the batch an update builds on, when the model in force scored it
     (another model's text scores do not carry over); None otherwise."""
-    if base.get("model_version") != model_version:
+    if base.get("model_version") != model_version or not (Path(base["run_dir"]) / catalog.FEATURES).exists():
         return None
     return text_scores(catalog.read_features(Path(base["run_dir"]), columns=[TEXT_COLUMN, SCORE_COLUMN]))
 
