@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from etl.constraints import PersonConstraint
+from etl.frames import is_in
 from register import schema as t
 from register.core import RegisterConflict, RegisterCore, local_now
 from register.reconcile import IdentityChanges, IdentityState
@@ -80,22 +81,16 @@ class BatchCommit(RegisterCore):
             decisions = self._frame(
                 conn, sa.select(t.person_decisions).order_by(t.person_decisions.c.decision_id)
             )
-        holding_persons = set(person_known["id"]) if len(person_known) else set()
-        holding_disputes = set(dispute_known["id"]) if len(dispute_known) else set()
         return IdentityState(
             person_known=person_known.astype("object"),
             person_age=persons.set_index("person_id")["seq"] if len(persons) else pd.Series(dtype="int64"),
-            person_revivable=frozenset(set(persons["person_id"]) - holding_persons)
-            if len(persons)
-            else frozenset(),
+            person_revivable=_holding_nothing(persons["person_id"], person_known["id"]),
             next_person_seq=int(persons["seq"].max()) + 1 if len(persons) else 1,
             dispute_known=dispute_known.astype("object"),
             dispute_age=disputes.set_index("dispute_id")["seq"]
             if len(disputes)
             else pd.Series(dtype="int64"),
-            dispute_revivable=frozenset(set(disputes["dispute_id"]) - holding_disputes)
-            if len(disputes)
-            else frozenset(),
+            dispute_revivable=_holding_nothing(disputes["dispute_id"], dispute_known["id"]),
             next_dispute_seq=int(disputes["seq"].max()) + 1 if len(disputes) else 1,
             person_constraints=tuple(_constraints_in_force(decisions)),
             version=version,
@@ -320,3 +315,12 @@ def _constraints_in_force(decisions: pd.DataFrame) -> list[PersonConstraint]:
         else:
             out.append(PersonConstraint("split", keys, frozenset(row.get("other_record_keys") or [])))
     return out
+
+
+def _holding_nothing(issued: pd.Series, holding: pd.Series) -> frozenset:
+    """The issued ids no member holds any more (merged away: a group of their former members
+    may take them back), compared column to column (a city has 1.9M member rows)."""
+    if issued.empty:
+        return frozenset()
+    held = pd.Series(pd.unique(holding.dropna()), dtype=holding.dtype)
+    return frozenset(issued[~is_in(issued, held)].tolist())

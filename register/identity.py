@@ -102,12 +102,12 @@ def carry_ids(
     revivable = revivable[~is_in(revivable["label"], taken_labels)]
     revived = _greedy_pairs(_ordered_overlap(revivable, "former_id", age, order), taken_labels, taken_ids)
     chosen.update(revived)
+    carried = pd.Series(labels, dtype="object").map(chosen).astype("object")
     fresh = []
-    for label in labels:
-        if label not in chosen:
-            chosen[label] = new_id(str(label))
-            fresh.append(chosen[label])
-    ids = pd.Series([chosen[label] for label in labels], index=labels, dtype="str")
+    for position in np.flatnonzero(carried.isna().to_numpy()):  # in order of first appearance
+        fresh.append(new_id(str(labels[position])))
+        carried.iat[position] = fresh[-1]
+    ids = pd.Series(carried.to_numpy(), index=labels, dtype="str")
 
     joined["new"] = joined["label"].map(ids)
     moved = joined.dropna(subset=["id"])
