@@ -104,7 +104,7 @@ def carry_ids(
     chosen.update(revived)
     carried = pd.Series(labels, dtype="object").map(chosen).astype("object")
     fresh = []
-    for position in np.flatnonzero(carried.isna().to_numpy()):  # in order of first appearance
+    for position in np.flatnonzero(carried.isna().to_numpy()).tolist():  # in order of first appearance
         fresh.append(new_id(str(labels[position])))
         carried.iat[position] = fresh[-1]
     ids = pd.Series(carried.to_numpy(), index=labels, dtype="str")
