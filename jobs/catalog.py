@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from etl.schema import CANONICAL_COLUMNS, CanonicalTables
 from etl.validate import QUARANTINE_COLUMNS
@@ -249,8 +250,6 @@ def read_features(run_dir: Path, columns: list[str] | None = None) -> pd.DataFra
     """``features.parquet`` (only ``columns``, those of them it has, when given)."""
     path = Path(run_dir) / FEATURES
     if columns is not None:
-        import pyarrow.parquet as pq
-
         present = set(pq.read_schema(path).names)
         columns = [c for c in columns if c in present]
     return pd.read_parquet(path, columns=columns)
