@@ -7,8 +7,10 @@
   by Debian's Chromium through Playwright. Each session is a thread with its own Chromium and
   one browser context (its cache warmed by one untimed visit, as a returning user's), signing
   in as the demo commander or analyst in turn and looping :data:`STEPS` a bounded number of
-  times back to back (no think time: heavier than as many people). Every number of sessions
-  asked for is one phase on the same server, its sessions started together.
+  times: back to back (no think time: heavier than as many people), or pausing before each step
+  as a person reads the page (a phase's think time: a seeded uniform draw of 0.5–1.5 times its
+  mean, never inside a timed step). Every number of sessions asked for is one phase on the same
+  server, its sessions started together.
 
 A step is timed from the user's action (opening the address, submitting the sign-in, a click, a
 key press) to the page being ready: its heading and main content drawn (the queue's first case,
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -38,7 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bench.dashboard_figures import STEPS, step_summary
+from bench.dashboard_figures import STEPS, phase_name, step_summary
 from bench.stages import PROJECT_ROOT, StageContext, stage, timed
 
 if TYPE_CHECKING:
@@ -228,10 +231,22 @@ class Session:
     first_visit_s: float | None = None
     errors: list[dict] = field(default_factory=list)
     first_cases: list[str] = field(default_factory=list)
+    think_s: float = 0.0
+    paused_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        self._pauses = random.Random(self.index)  # the same pauses in every run of the bench
 
     def record(self, step: str, seconds: float) -> None:
         """Keep one step's time."""
         self.samples.setdefault(step, []).append(seconds)
+
+    def think(self) -> None:
+        """Pause as a person reading the page would: 0.5–1.5 times the mean think time."""
+        if self.think_s > 0:
+            pause = self.think_s * self._pauses.uniform(0.5, 1.5)
+            self.paused_s += pause
+            time.sleep(pause)
 
 
 def _shot(page, session: Session, step: str) -> None:  # noqa: ANN001
@@ -247,6 +262,7 @@ def drive_path(page, url: str, session: Session) -> dict[str, float]:  # noqa: A
     times: dict[str, float] = {}
 
     def step(name: str, action: Callable[[], None], arg: object = None) -> None:
+        session.think()
         started = time.monotonic()
         action()
         times[name] = wait_ready(page, name, arg) - started
@@ -504,15 +520,27 @@ def search_query(run_dir: Path) -> str:
 
 
 def run_phase(
-    url: str, sessions: int, loops: int, query: str, shots: Path | None, deadline: float, server_pid: int
+    url: str,
+    sessions: int,
+    loops: int,
+    query: str,
+    shots: Path | None,
+    deadline: float,
+    server_pid: int,
+    think_s: float = 0.0,
 ) -> dict:
     """``sessions`` sessions at once (commander and analyst in turn), each looping the path
-    ``loops`` times; their per-step figures pooled, their failures, the wall time, the server's
-    CPU seconds and the machine's load average (1 min) before and after."""
+    ``loops`` times and pausing ``think_s`` on average before each step; their per-step figures
+    pooled, their failures, the wall time, the server's CPU seconds and the machine's load
+    average (1 min) before and after."""
     people = [
         Session(
-            i, *USERS[i % len(USERS)], query=query, shots=shots / f"session{i}" if shots and i == 0 else None
-        )
+            i,
+            *USERS[i % len(USERS)],
+            query=query,
+            shots=shots / f"session{i}" if shots and i == 0 else None,
+            think_s=think_s,
+        )  # fmt: skip
         for i in range(sessions)
     ]
     start = threading.Barrier(sessions) if sessions > 1 else None
@@ -537,6 +565,8 @@ def run_phase(
     return {
         "sessions": sessions,
         "loops": loops,
+        "think_s": think_s,
+        "paused_s_per_session": sum(p.paused_s for p in people) / len(people),
         "users": sorted({p.username for p in people}),
         "wall_s": wall,
         "server_cpu_s": None if cpu_before is None or cpu_after is None else cpu_after - cpu_before,
@@ -560,6 +590,10 @@ def stage_dashboard_browser(ctx: StageContext) -> dict:
         int(n) for n in ctx.options.get("sessions") or DEFAULT_SESSIONS.get(ctx.scale, DEFAULT_SESSIONS_OTHER)
     ]
     loops = int(ctx.options.get("loops") or DEFAULT_LOOPS.get(ctx.scale, DEFAULT_LOOPS_OTHER))
+    thinks = [float(s) for s in ctx.options.get("think_s") or [0.0]]
+    if len(thinks) not in (1, len(counts)):
+        raise ValueError(f"{len(thinks)} think times for {len(counts)} phases: give one, or one per phase")
+    thinks = thinks * len(counts) if len(thinks) == 1 else thinks
     folder = ctx.work / "dashboard_browser"
     shots = folder / "shots"
     figures: dict = {"store": store, "loops": loops, "sessions": counts, "phases": []}
@@ -577,15 +611,14 @@ def stage_dashboard_browser(ctx: StageContext) -> dict:
                            "steps": {k: v["p50"] for k, v in cold["steps"].items()}}  # fmt: skip
         figures["server_warm_rss_mib"] = memory.reset()
         total = 0.0
-        for sessions in counts:
-            phase = run_phase(
-                url, sessions, loops, query, shots / f"{sessions}_sessions", deadline, process.pid
-            )
+        for sessions, think_s in zip(counts, thinks, strict=True):
+            phase = run_phase(url, sessions, loops, query, shots / f"{sessions}_sessions_think{think_s:g}",
+                              deadline, process.pid, think_s)  # fmt: skip
             phase["server_peak_rss_mib"] = memory.reset()
             figures["phases"].append(phase)
             total += phase["wall_s"]
         figures["server_peak_rss_mib"] = memory.overall
     figures["seconds"] = total
-    figures["substages"] = {f"{p['sessions']}_sessions_wall": p["wall_s"] for p in figures["phases"]}
+    figures["substages"] = {phase_name(p) + "_wall": p["wall_s"] for p in figures["phases"]}
     figures["shots"] = str(shots)
     return figures

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bench.dashboard_figures import STEPS
+from bench.dashboard_figures import STEPS, phase_title
 from bench.runner import GROWTH_SHARES, STAGES, derive
 
 JSON_NAME = "bench.json"
@@ -94,7 +94,7 @@ def _stage_note(name: str, figures: dict) -> str:
             f"ranking rows {fmt(f['rows_before_filter'])} → {fmt(f['rows_after_filter'])} after the filter"
         ),
         "dashboard_browser": lambda f: (
-            f"{f['store']} store; {' and '.join(str(n) for n in f['sessions'])} sessions × {f['loops']} rounds; "
+            f"{f['store']} store; {' and '.join(phase_title(p) for p in f['phases'])} × {f['loops']} rounds; "
             f"server peak {fmt(f['server_peak_rss_mib'])} MiB; peak MiB here is the driver's (see below)"
         ),
         "neo4j": lambda f: (
@@ -220,10 +220,11 @@ def dashboard_section(stage: dict) -> list[str]:
         "",
         "### Dashboard in a browser (`dashboard_browser`)",
         "",
-        f"`streamlit run app.py` on 127.0.0.1 with the {f['store']} graph store over this run; each session is "
+        f"`streamlit run serve.py` on 127.0.0.1 with the {f['store']} graph store over this run; each session is "
         "its own headless Chromium (Playwright) signing in as the demo commander or analyst in turn and "
-        f"looping the path below {f['loops']} times back to back (no think time); its browser cache is warm "
-        "(one untimed visit first). A step is timed from the user's action to the page being ready: its "
+        f"looping the path below {f['loops']} times, back to back, or, in a phase with a think time, "
+        "pausing before each step for 0.5–1.5 times that mean (seeded; the pauses are not in any step's "
+        "time); its browser cache is warm (one untimed visit first). A step is timed from the user's action to the page being ready: its "
         "heading and main content drawn (the queue's first case, the ranking table, the network canvas, the "
         "results), Streamlit's script no longer running, nothing stale, no spinner, held for 0.2 s. "
         f"Search text: “{f.get('query', '')}”. Percentiles interpolate between ranks (p95 of few rounds is "
@@ -236,7 +237,7 @@ def dashboard_section(stage: dict) -> list[str]:
     ]
     header = ["step", "user action → ready"]
     for p in phases:
-        header += [f"{p['sessions']} session{'s' if p['sessions'] > 1 else ''}: p50 s", "p95 s", "n"]
+        header += [f"{phase_title(p)}: p50 s", "p95 s", "n"]
     rows: list[list[object]] = []
     for step, what in STEPS.items():
         row: list[object] = [step, what]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.dashboard import Session
 from bench.dashboard_figures import (
     DASHBOARD_TARGETS,
     PAGE_CHANGES,
@@ -42,9 +43,9 @@ def test_a_step_summary_counts_and_takes_the_slowest():
     assert step_summary([]) == {"n": 0, "p50": None, "p95": None, "max": None}
 
 
-def _phase(sessions: int, seconds: dict[str, list[float]], missing: int = 0) -> dict:
+def _phase(sessions: int, seconds: dict[str, list[float]], missing: int = 0, think_s: float = 0.0) -> dict:
     steps = {name: {**step_summary(seconds.get(name, [0.2, 0.3])), "missing": missing} for name in STEPS}
-    return {"sessions": sessions, "loops": 2, "steps": steps, "errors": []}
+    return {"sessions": sessions, "loops": 2, "steps": steps, "errors": [], "think_s": think_s}
 
 
 def _stage(store: str, phases: list[dict], peak_mib: float = 900.0) -> dict:
@@ -87,6 +88,33 @@ def test_city_targets_need_neo4j_and_their_number_of_sessions():
     assert one_phase["dash_city_10_sessions"] == "not measured"
 
 
+def test_paced_and_back_to_back_sessions_are_judged_apart():
+    back_to_back = _phase(10, {"landing": [9.0, 26.0]})
+    paced = _phase(10, {"landing": [1.0, 2.0]}, think_s=8.0)
+    both = _verdicts(_stage("neo4j", [_phase(1, {}), back_to_back, paced]), "city")
+    assert both["dash_city_10_sessions"] == "missed"  # the pauses of the paced phase do not help it
+    assert both["dash_city_10_sessions_paced"] == "met"
+    only_back_to_back = _verdicts(_stage("neo4j", [_phase(1, {}), back_to_back]), "city")
+    assert only_back_to_back["dash_city_10_sessions_paced"] == "not measured"
+    only_paced = _verdicts(_stage("neo4j", [_phase(1, {}), paced]), "city")
+    assert only_paced["dash_city_10_sessions"] == "not measured"
+
+
+def test_a_session_pauses_between_half_and_one_and_a_half_times_its_think_time(monkeypatch):
+    slept: list[float] = []
+    monkeypatch.setattr("bench.dashboard.time.sleep", slept.append)
+    first, again = Session(3, "analyst", "x", "q", think_s=4.0), Session(3, "analyst", "x", "q", think_s=4.0)
+    for session in (first, again):
+        for _ in range(50):
+            session.think()
+    assert slept[:50] == slept[50:]  # seeded: every run of the bench pauses alike
+    assert all(2.0 <= s <= 6.0 for s in slept) and max(slept) - min(slept) > 2.0
+    assert first.paused_s == pytest.approx(sum(slept[:50]))
+    still = Session(0, "analyst", "x", "q")
+    still.think()
+    assert len(slept) == 100 and still.paused_s == 0.0  # no think time: no pause at all
+
+
 def test_a_failed_round_is_a_miss_not_a_flattering_figure():
     failed = _stage("memory", [_phase(1, {"landing": [1.0]}, missing=1)])
     assert _verdicts(failed, "small")["dash_small_landing"] == "missed (a step failed)"
@@ -112,6 +140,8 @@ def test_the_browser_table_has_a_row_per_step_and_a_column_per_phase():
     text = "\n".join(lines)
     assert "### Dashboard in a browser" in text and "“张伟”" in text
     assert "| 1 session: p50 s | p95 s | n | 4 sessions: p50 s |" in text
+    stage["figures"]["phases"][1]["think_s"] = 8.0
+    assert "| 4 sessions, think 8 s: p50 s |" in "\n".join(dashboard_section(stage))
     assert all(f"| {name} |" in text for name in STEPS)
     assert "| server CPU s per round |  | 6.00 |" in text  # 12 s over 1 session × 2 rounds
     assert dashboard_section({"status": "error"}) == []
@@ -137,3 +167,5 @@ def test_the_bench_refuses_bad_dashboard_options(tmp_path: Path):
         run_bench("tiny", tmp_path, loops=0)
     with pytest.raises(ValueError, match="dashboard_store"):
         run_bench("tiny", tmp_path, dashboard_store="postgres")
+    with pytest.raises(ValueError, match="think_s"):
+        run_bench("tiny", tmp_path, think_s=[-1.0])
