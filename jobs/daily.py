@@ -102,7 +102,7 @@ def follow_up_plan(
     batch). ``dispute_ids`` limits the register's reads (and the plan) to those disputes."""
     if dispute_ids is not None:
         wanted = set(map(str, dispute_ids))
-        scores = scores[scores["dispute_id"].astype("str").isin(wanted)]
+        scores = scores[is_in(scores["dispute_id"].astype("str"), wanted)]
     ids = None if dispute_ids is None else sorted(wanted)
     history = register.tier_history(ids)
     history = (
@@ -115,7 +115,7 @@ def follow_up_plan(
     )
     visits = tables.visits[["dispute_id", "visited_at"]]
     if dispute_ids is not None:
-        visits = visits[visits["dispute_id"].isin(wanted)]
+        visits = visits[is_in(visits["dispute_id"], wanted)]
     recorded = register.follow_ups(ids)
     if len(recorded):
         done = recorded[recorded["kind"].eq("visit")].rename(columns={"happened_at": "visited_at"})

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from etl.frames import is_in
 from etl.schema import CanonicalTables
 from texts.labels import label_in
 from texts.reasons import Reason, render
@@ -214,7 +215,7 @@ def follow_up_schedule(scores: pd.DataFrame, visits: pd.DataFrame, as_of: object
 
     seen = visits[["dispute_id", "visited_at"]].dropna()
     seen = seen.astype({"dispute_id": "str"})
-    seen = seen[seen["dispute_id"].isin(current.index) & (seen["visited_at"] <= when)]
+    seen = seen[is_in(seen["dispute_id"], current.index) & (seen["visited_at"] <= when)]
     seen = seen[seen["visited_at"] >= seen["dispute_id"].map(current["warned_at"])]
     current["last_visit_at"] = seen.groupby("dispute_id")["visited_at"].max().reindex(current.index)
     current["last_visit_at"] = pd.to_datetime(current["last_visit_at"])

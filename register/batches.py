@@ -280,9 +280,7 @@ class BatchCommit(RegisterCore):
     def _alerted_before(self, conn: Connection, alerts: pd.DataFrame) -> np.ndarray:
         """Per alert, whether the register holds one of its dispute and kind on its day."""
         query = sa.select(t.alerts.c.dispute_id, t.alerts.c.kind, t.alerts.c.day)
-        existing = self._frame_in(
-            conn, query, t.alerts.c.dispute_id, sorted(set(alerts["dispute_id"])), ["dispute_id"]
-        )
+        existing = self._frame_in(conn, query, t.alerts.c.dispute_id, sorted(set(alerts["dispute_id"])))
         seen = (
             set(
                 zip(

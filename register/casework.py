@@ -83,7 +83,7 @@ class Casework(RegisterCore):
         """Follow-ups recorded in the platform, oldest first."""
         query = sa.select(t.follow_ups).order_by(t.follow_ups.c.follow_up_id)
         with self._read() as conn:
-            return self._frame_in(conn, query, t.follow_ups.c.dispute_id, dispute_ids, ["follow_up_id"])
+            return self._frame_in(conn, query, t.follow_ups.c.dispute_id, dispute_ids)
 
     def set_closure(self, dispute_id: str, action: str, reason: str, user: str) -> dict:
         """Close a dispute (结案: its team is released) or reopen it."""
@@ -135,7 +135,7 @@ class Casework(RegisterCore):
         if since is not None:
             query = query.where(a.c.at >= since)
         with self._read() as conn:
-            return self._frame_in(conn, query, a.c.dispute_id, dispute_ids, ["-at", "-alert_id"])
+            return self._frame_in(conn, query, a.c.dispute_id, dispute_ids)
 
     def acknowledge_alert(self, alert_id: int, user: str) -> dict:
         """Record that ``user`` has seen and taken on an alert."""

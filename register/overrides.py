@@ -53,7 +53,7 @@ class Overrides(RegisterCore):
         """Every tier decision, oldest first."""
         query = sa.select(t.tier_decisions).order_by(t.tier_decisions.c.decision_id)
         with self._read() as conn:
-            return self._frame_in(conn, query, t.tier_decisions.c.dispute_id, dispute_ids, ["decision_id"])
+            return self._frame_in(conn, query, t.tier_decisions.c.dispute_id, dispute_ids)
 
     def tiers_in_force(self, dispute_ids: Sequence[str] | None = None) -> pd.DataFrame:
         """The tier decision in force per dispute (register.decisions.TIER_IN_FORCE_COLUMNS), of
@@ -66,7 +66,7 @@ class Overrides(RegisterCore):
         """Every team event (joins and leaves), oldest first."""
         query = sa.select(t.team_events).order_by(t.team_events.c.event_id)
         with self._read() as conn:
-            return self._frame_in(conn, query, t.team_events.c.dispute_id, dispute_ids, ["event_id"])
+            return self._frame_in(conn, query, t.team_events.c.dispute_id, dispute_ids)
 
     def teams_in_force(self, dispute_ids: Sequence[str] | None = None) -> pd.DataFrame:
         """Members in force per dispute and role (register.decisions.TEAM_COLUMNS)."""

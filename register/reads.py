@@ -62,9 +62,7 @@ class Reads(RegisterCore):
         probability), oldest first."""
         query = sa.select(t.tier_history).order_by(t.tier_history.c.as_of, t.tier_history.c.batch_id)
         with self._read() as conn:
-            return self._frame_in(
-                conn, query, t.tier_history.c.dispute_id, dispute_ids, ["as_of", "batch_id"]
-            )
+            return self._frame_in(conn, query, t.tier_history.c.dispute_id, dispute_ids)
 
     # --- ids, records and staff ------------------------------------------------------------
 
@@ -72,7 +70,7 @@ class Reads(RegisterCore):
         """Which of ``dispute_ids`` the register has issued."""
         query = sa.select(t.disputes.c.dispute_id)
         with self._read() as conn:
-            found = self._frame_in(conn, query, t.disputes.c.dispute_id, dispute_ids, ["dispute_id"])
+            found = self._frame_in(conn, query, t.disputes.c.dispute_id, dispute_ids)
         return {str(d) for d in found["dispute_id"]}
 
     def staff_frame(self) -> pd.DataFrame:

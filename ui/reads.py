@@ -24,19 +24,28 @@ def as_of_moment(run: RunData) -> pd.Timestamp:
     return pd.Timestamp(run.as_of) if run.as_of else pd.Timestamp.now().normalize()
 
 
+def _ids(dispute_ids: Iterable[str]) -> list[str]:
+    # A ranking's column converts to Python strings at once: one by one, a city's ids took
+    # a tenth of a second each time.
+    values = (
+        dispute_ids.astype("str").tolist() if isinstance(dispute_ids, pd.Series) else map(str, dispute_ids)
+    )
+    return sorted(set(values))
+
+
 def decisions_for(register: Register, dispute_ids: Iterable[str]) -> pd.DataFrame:
     """The tier decision in force of each of ``dispute_ids`` that has one."""
-    return register.tiers_in_force(sorted(set(map(str, dispute_ids))))
+    return register.tiers_in_force(_ids(dispute_ids))
 
 
 def teams_for(register: Register, dispute_ids: Iterable[str]) -> pd.DataFrame:
     """The 多包一 members in force of ``dispute_ids``."""
-    return register.teams_in_force(sorted(set(map(str, dispute_ids))))
+    return register.teams_in_force(_ids(dispute_ids))
 
 
 def alerts_for(register: Register, dispute_ids: Iterable[str]) -> pd.DataFrame:
     """The alerts of ``dispute_ids`` with their acknowledgements, newest first."""
-    return register.alerts(dispute_ids=sorted(set(map(str, dispute_ids))))
+    return register.alerts(dispute_ids=_ids(dispute_ids))
 
 
 def ranking_with_decisions(register: Register, ranking: pd.DataFrame) -> pd.DataFrame:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from etl.frames import is_in
 from security.policy import Role, can
 from ui import state
 from ui.components import TIER_EMOJI, md_text
@@ -86,7 +87,7 @@ def render(ctx: PageContext) -> None:
     ranking = ctx.scoped.ranking()
     cases = ranking_with_decisions(ctx.register, ranking)
     ids = list(cases.loc[cases["tier"].isin(["red", "orange", "yellow"]), "dispute_id"])
-    warned = ranking[ranking["dispute_id"].isin(ids)]  # the model's tiers; the queue adds the decisions
+    warned = ranking[is_in(ranking["dispute_id"], ids)]  # the model's tiers; the queue adds the decisions
     teams, alerts = teams_for(ctx.register, ids), alerts_for(ctx.register, ranking["dispute_id"])
     plan = plan_for(ctx.register, ctx.run, cases)
     decisions = decisions_for(ctx.register, ids)
