@@ -68,125 +68,213 @@ def attach_by_unique_name(records: pd.DataFrame, person_ids: pd.Series) -> tuple
     there is exactly one. Returns (renumbered person ids in record order, clusters joined).
     """
     person_ids, by_context = attach_by_context(records, person_ids)
-    frame = pd.DataFrame(
-        {
-            "person_id": person_ids.to_numpy(),
-            "name": records["name_norm"].to_numpy(),
-            "id": records["id_number"].where(records["id_valid"].astype(bool)).to_numpy(),
-            "phone": records["phone"].to_numpy(),
-            "year": records["birth_year"]
-            .astype("Int64")
-            .fillna(records["id_birth_year"].astype("Int64"))
-            .to_numpy(),
-            "gender": records["gender"].fillna(records["id_gender"]).to_numpy(),
-        }
+    # Clusters and names are integer codes from here on: on a city's two million records,
+    # grouping and joining strings costs many times more than the work itself.
+    person, n_persons = _ranked_codes(person_ids)
+    name, spellings = pd.factorize(records["name_norm"], sort=False)
+    n_names = len(spellings)
+    valid = records["id_valid"].astype(bool).to_numpy()
+    year = records["birth_year"].astype("Int64").fillna(records["id_birth_year"].astype("Int64"))
+    known = (valid & records["id_number"].notna().to_numpy()) | records["phone"].notna().to_numpy()
+    strong = np.zeros(n_persons, dtype=bool)
+    strong[person[known | year.notna().to_numpy()]] = True
+
+    # Each (name, cluster) once, in order of first appearance.
+    named = np.flatnonzero(name >= 0)
+    named = named[_first_of(name[named] * n_persons + person[named])]
+    names_name, names_person = name[named].astype(np.int64), person[named]
+    is_strong = strong[names_person]
+    strong_name, strong_person = names_name[is_strong], names_person[is_strong]
+
+    twins = np.bincount(strong_name, minlength=n_names)[strong_name] == 2
+    later, earlier = _agreeing_twins(
+        records, person, year, spellings, strong_name[twins], strong_person[twins]
     )
-    stats = frame.groupby("person_id").agg(
-        ids=("id", "nunique"),
-        id=("id", "first"),
-        phones=("phone", "count"),
-        years=("year", "nunique"),
-        year=("year", "first"),
-        genders=("gender", "nunique"),
-        gender=("gender", "first"),
+    root = np.arange(n_persons)
+    root[later] = earlier
+    strong_root = root[strong_person]
+    distinct = _first_of(strong_name * n_persons + strong_root)
+    roots_per_name = np.bincount(strong_name[distinct], minlength=n_names)
+    holder = np.full(n_names, -1, dtype=np.int64)
+    single = distinct & (roots_per_name[strong_name] == 1)
+    holder[strong_name[single]] = strong_root[single]
+
+    weak_name, weak_person = names_name[~is_strong], names_person[~is_strong]
+    goal = holder[weak_name]
+    direct = np.flatnonzero(goal >= 0)
+    direct = direct[_first_of(weak_person[direct])]
+    shared = distinct & (roots_per_name[strong_name] > 1)
+    nearby_person, nearby_goal = _holders_nearby(
+        records,
+        person,
+        weak_name[goal < 0],
+        weak_person[goal < 0],
+        strong_name[shared],
+        strong_root[shared],
     )
-    stats["strong"] = (stats["ids"] > 0) | (stats["phones"] > 0) | (stats["years"] > 0)
-    names = frame.dropna(subset=["name"]).drop_duplicates(["name", "person_id"])[["name", "person_id"]]
-    names = names.merge(stats, left_on="person_id", right_index=True)
-    strong = names[names["strong"]]
-    per_name = strong.groupby("name")["person_id"].transform("size")
-    twins = strong[per_name == 2].sort_values(["name", "person_id"])
-    first, second = twins.iloc[0::2].reset_index(drop=True), twins.iloc[1::2].reset_index(drop=True)
+    joins_person = np.concatenate([weak_person[direct], nearby_person])
+    joins_goal = np.concatenate([goal[direct], nearby_goal])
+    plausible = _plausible_holders(records, person, joins_person, joins_goal)
+    joins_person, joins_goal = joins_person[plausible], joins_goal[plausible]
+    # Of two joins of one cluster the later stands (a holder found nearby over a direct one).
+    last = _first_of(joins_person[::-1])[::-1]
+    target = root.copy()
+    target[joins_person[last]] = joins_goal[last]
+    joined = len(later) + int(last.sum())
+    return pd.Series(number_persons(target[person]), index=person_ids.index, dtype="str"), by_context + joined
+
+
+def _first_of(keys: np.ndarray) -> np.ndarray:
+    """True at the first occurrence of each key."""
+    return ~pd.Series(keys).duplicated().to_numpy()
+
+
+def _ranked_codes(labels: pd.Series) -> tuple[np.ndarray, int]:
+    """Per label a code that orders as the labels sort, and the number of distinct labels."""
+    codes, uniques = pd.factorize(labels, sort=False)
+    if not uniques.is_monotonic_increasing:
+        rank = np.empty(len(uniques), dtype=np.int64)
+        rank[np.argsort(uniques.to_numpy(dtype=object), kind="stable")] = np.arange(len(uniques))
+        codes = rank[codes]
+    return codes.astype(np.int64), len(uniques)
+
+
+def _agreeing_twins(
+    records: pd.DataFrame,
+    person: np.ndarray,
+    year: pd.Series,
+    spellings: pd.Index,
+    name: np.ndarray,
+    twin: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Of names exactly two strong clusters carry (``name``, ``twin``: two entries per name), the
+    pairs that hold at most one valid id between them, one birth year each and the same, at most
+    one gender each and no two different ones. Returns (later cluster, earlier cluster), one entry
+    per later cluster: the pair of the last name in sort order when it is in several."""
+    order = (
+        pd.DataFrame({"name": spellings.take(name), "twin": twin})
+        .sort_values(["name", "twin"])
+        .index.to_numpy()
+    )
+    twin = twin[order]
+    involved = np.zeros(int(person.max()) + 1 if len(person) else 0, dtype=bool)
+    involved[twin] = True
+    rows = np.flatnonzero(involved[person])
+    of = person[rows]
+    valid = records["id_valid"].astype(bool).to_numpy()[rows]
+    ids = pd.factorize(records["id_number"].iloc[rows], sort=False)[0]
+    ids[~valid] = -1
+    gender = records["gender"].fillna(records["id_gender"]).iloc[rows]
+    n_ids, _ = _distinct_values(of, ids, len(involved))
+    n_years, one_year = _distinct_values(of, pd.factorize(year.iloc[rows], sort=False)[0], len(involved))
+    n_genders, one_gender = _distinct_values(of, pd.factorize(gender, sort=False)[0], len(involved))
+    a, b = twin[0::2], twin[1::2]
     agree = (
-        (
-            (first["ids"] + second["ids"] <= 1)
-            & (first["years"] == 1)
-            & (second["years"] == 1)
-            & (first["year"] == second["year"])
-            & (first["genders"] <= 1)
-            & (second["genders"] <= 1)
-            & (first["gender"].isna() | second["gender"].isna() | (first["gender"] == second["gender"]))
-        )
-        .fillna(False)
-        .astype(bool)
+        (n_ids[a] + n_ids[b] <= 1)
+        & (n_years[a] == 1)
+        & (n_years[b] == 1)
+        & (one_year[a] == one_year[b])
+        & (n_genders[a] <= 1)
+        & (n_genders[b] <= 1)
+        & ((n_genders[a] == 0) | (n_genders[b] == 0) | (one_gender[a] == one_gender[b]))
     )
-    target = dict(zip(second.loc[agree, "person_id"], first.loc[agree, "person_id"], strict=True))
-    strong = strong.assign(root=strong["person_id"].map(lambda p: target.get(p, p)))
-    holders = strong.groupby("name")["root"].agg(["nunique", "first"])
-    holder = holders.loc[holders["nunique"] == 1, "first"]
-    weak = names[~names["strong"]]
-    goal = weak["name"].map(holder)
-    weak_target = weak[goal.notna()].assign(goal=goal[goal.notna()]).drop_duplicates("person_id")
-    shared = strong.loc[strong["name"].isin(holders.index[holders["nunique"] > 1]), ["name", "root"]]
-    nearby = _holders_nearby(records, person_ids, weak[goal.isna()], shared.drop_duplicates())
-    weak_target = pd.concat([weak_target, nearby], ignore_index=True)
-    weak_target = weak_target[_plausible_holders(records, person_ids, weak_target)]
-    target.update(zip(weak_target["person_id"], weak_target["goal"], strict=True))
-    mapped = pd.Series(person_ids.to_numpy()).map(lambda p: target.get(p, p)).to_numpy()
-    return pd.Series(number_persons(mapped), index=person_ids.index, dtype="str"), by_context + len(target)
+    a, b = a[agree], b[agree]
+    last = _first_of(b[::-1])[::-1]
+    return b[last], a[last]
+
+
+def _distinct_values(of: np.ndarray, codes: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per cluster: the number of distinct known values (``codes`` >= 0) of its records, and one
+    of them (-1 when none)."""
+    keep = codes >= 0
+    of, codes = of[keep], codes[keep]
+    distinct = _first_of(of * (int(codes.max()) + 1 if len(codes) else 1) + codes)
+    value = np.full(n, -1, dtype=np.int64)
+    value[of[distinct]] = codes[distinct]
+    return np.bincount(of[distinct], minlength=n), value
+
+
+def _event_codes(records: pd.DataFrame) -> np.ndarray:
+    """Per record a number that records of one event (kind and id) share; all records missing
+    either share one."""
+    kind = records["event_kind"].astype("str")
+    ident = records["event_id"].astype("str")
+    kind_codes, kinds = pd.factorize(kind, sort=False)
+    if any(":" in str(k) for k in kinds):
+        # ``kind:id`` no longer tells kind and id apart: compare the joined text itself.
+        return pd.factorize(kind + ":" + ident, sort=False, use_na_sentinel=False)[0].astype(np.int64)
+    ident_codes, idents = pd.factorize(ident, sort=False)
+    codes = kind_codes.astype(np.int64) * len(idents) + ident_codes
+    codes[(kind_codes < 0) | (ident_codes < 0)] = -1
+    return codes
 
 
 def _holders_nearby(
-    records: pd.DataFrame, person_ids: pd.Series, weak: pd.DataFrame, holders: pd.DataFrame
-) -> pd.DataFrame:
-    """For weak clusters whose name several strong clusters carry: the one holder that lives
-    where the weak cluster's surroundings do — a community of a person named beside it, or of
-    a person named beside those — when there is exactly one. Returns person_id, goal."""
-    frame = pd.DataFrame(
-        {
-            "person_id": person_ids.to_numpy(),
-            "event": (
-                records["event_kind"].astype("str") + ":" + records["event_id"].astype("str")
-            ).to_numpy(),
-            "community": records["community"].to_numpy(),
-        }
+    records: pd.DataFrame,
+    person: np.ndarray,
+    weak_name: np.ndarray,
+    weak_person: np.ndarray,
+    holder_name: np.ndarray,
+    holder: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """For weak clusters (``weak_person``, first of its ``weak_name`` entries) whose name several
+    strong clusters carry (``holder_name``, ``holder``): the one holder that lives where the weak
+    cluster's surroundings do — a community of a person named beside it, or of a person named
+    beside those — when there is exactly one. Returns (weak cluster, holder)."""
+    first = _first_of(weak_person)
+    weak = pd.DataFrame({"person": weak_person[first], "name": weak_name[first]})
+    weak = weak.loc[weak["name"].isin(np.unique(holder_name))]
+    mentions = pd.DataFrame({"event": _event_codes(records), "person": person}).drop_duplicates()
+    near = _neighbours(mentions, weak["person"].to_numpy())
+    far = _neighbours(mentions, np.unique(near["near"].to_numpy()))
+    far = near.merge(far.rename(columns={"person": "near", "near": "far"}), on="near")
+    around = pd.concat([near, far[["person", "far"]].set_axis(["person", "near"], axis=1)])
+    community = pd.factorize(records["community"], sort=False)[0]
+    known = community >= 0
+    places = pd.DataFrame({"place": person[known], "community": community[known]}).drop_duplicates()
+    around = around.merge(places.rename(columns={"place": "near"}), on="near")[["person", "community"]]
+    around = around.drop_duplicates().merge(weak, on="person")
+    homes = pd.DataFrame({"name": holder_name, "root": holder}).merge(
+        places.rename(columns={"place": "root"}), on="root"
     )
-    mentions = frame[["event", "person_id"]].drop_duplicates()
-    edges = mentions.merge(mentions, on="event", suffixes=("", "_b"))
-    edges = edges.loc[
-        edges["person_id"] != edges["person_id_b"], ["person_id", "person_id_b"]
-    ].drop_duplicates()
-    first = edges.loc[edges["person_id"].isin(weak["person_id"])]
-    second = first.merge(
-        edges.rename(columns={"person_id": "person_id_b", "person_id_b": "far"}), on="person_id_b"
-    )
-    around = pd.concat(
-        [
-            first.set_axis(["person_id", "near"], axis=1),
-            second[["person_id", "far"]].set_axis(["person_id", "near"], axis=1),
-        ]
-    )
-    places = frame[["person_id", "community"]].dropna().drop_duplicates()
-    around = around.merge(places.rename(columns={"person_id": "near"}), on="near")[["person_id", "community"]]
-    around = around.drop_duplicates().merge(
-        weak[["person_id", "name"]].drop_duplicates("person_id"), on="person_id"
-    )
-    homes = holders.merge(places.rename(columns={"person_id": "root"}), on="root")
-    found = around.merge(homes, on=["name", "community"])[["person_id", "root"]].drop_duplicates()
-    unique = found.groupby("person_id")["root"].transform("size") == 1
-    return found.loc[unique].rename(columns={"root": "goal"})[["person_id", "goal"]]
+    found = around.merge(homes, on=["name", "community"])[["person", "root"]].drop_duplicates()
+    unique = (found.groupby("person")["root"].transform("size") == 1).to_numpy()
+    return found["person"].to_numpy()[unique], found["root"].to_numpy()[unique]
 
 
-def _plausible_holders(records: pd.DataFrame, person_ids: pd.Series, joins: pd.DataFrame) -> np.ndarray:
-    """Per weak cluster (``person_id``) and the only strong cluster of its name (``goal``):
+def _neighbours(mentions: pd.DataFrame, of: np.ndarray) -> pd.DataFrame:
+    """Distinct (person, near): ``of``'s persons and each other person named in one of their events."""
+    own = mentions.loc[mentions["person"].isin(of)]
+    pairs = own.merge(mentions.rename(columns={"person": "near"}), on="event")
+    return pairs.loc[pairs["person"] != pairs["near"], ["person", "near"]].drop_duplicates()
+
+
+def _plausible_holders(
+    records: pd.DataFrame, person: np.ndarray, joins_person: np.ndarray, joins_goal: np.ndarray
+) -> np.ndarray:
+    """Per weak cluster (``joins_person``) and the only strong cluster of its name (``joins_goal``):
     False when the weak cluster carries an (invalid) id that is no typo of the holder's valid
-    ids (one character apart), or that the holder cannot be checked against (no valid id)."""
-    typed = pd.DataFrame(
-        {
-            "person_id": person_ids.to_numpy(),
-            "raw_id": records["id_number"].where(~records["id_valid"].astype(bool)).to_numpy(),
-        }
-    ).dropna()
-    holders = pd.DataFrame(
-        {
-            "goal": person_ids.to_numpy(),
-            "valid_id": records["id_number"].where(records["id_valid"].astype(bool)).to_numpy(),
-        }
-    ).dropna()
-    typed = typed.merge(joins[["person_id", "goal"]], on="person_id").merge(holders, on="goal", how="left")
+    ids (one character apart), or that the holder cannot be checked against (no valid id).
+    A weak cluster with several joins passes all of them when any of its holders fits."""
+    n = int(person.max()) + 1 if len(person) else 0
+    valid = records["id_valid"].astype(bool).to_numpy()
+    ids = records["id_number"]
+    present = ids.notna().to_numpy()
+    joining, holding = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    joining[joins_person] = True
+    holding[joins_goal] = True
+    raw = np.flatnonzero(~valid & present & joining[person])
+    held = np.flatnonzero(valid & present & holding[person])
+    typed = pd.DataFrame({"person": person[raw], "raw_id": ids.iloc[raw].to_numpy()}).drop_duplicates()
+    holders = pd.DataFrame({"goal": person[held], "valid_id": ids.iloc[held].to_numpy()}).drop_duplicates()
+    joins = pd.DataFrame({"person": joins_person, "goal": joins_goal}).drop_duplicates()
+    typed = typed.merge(joins, on="person").merge(holders, on="goal", how="left")
     close = ids_close(typed["raw_id"].to_numpy(dtype=str), typed["valid_id"].fillna("").to_numpy(dtype=str))
-    with_raw = joins["person_id"].isin(set(typed["person_id"])).to_numpy()
-    return ~with_raw | joins["person_id"].isin(set(typed.loc[close, "person_id"])).to_numpy()
+    with_raw = np.zeros(n, dtype=bool)
+    with_raw[typed["person"].to_numpy()] = True
+    fits = np.zeros(n, dtype=bool)
+    fits[typed["person"].to_numpy()[close]] = True
+    return ~with_raw[joins_person] | fits[joins_person]
 
 
 # Relations whose two sides usually share a home, or at least a community.

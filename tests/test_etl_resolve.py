@@ -7,7 +7,7 @@ import pandas as pd
 from etl.blocking import pinyin_keys
 from etl.match_weights import MATCH_THRESHOLD, explain_pair
 from etl.normalise import normalise_ids, normalise_names, normalise_phones
-from etl.resolve import representative_persons, resolve_persons
+from etl.resolve import attach_by_unique_name, representative_persons, resolve_persons
 
 WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 
@@ -239,3 +239,39 @@ def test_pinyin_keys_name_each_distinct_name_once_and_keep_the_index() -> None:
     assert pd.isna(keys.iloc[1])
     assert keys.iloc[4] == "li na"
     assert len(pinyin_keys(pd.Series([], dtype="str"))) == 0
+
+
+def test_unique_names_join_twins_weak_clusters_and_nearby_holders():
+    twin_id = valid_id("42050219800101001")
+    rows = [
+        ("a", {"name": "王强", "id": twin_id, "year": 1980}, "call", "C0"),
+        # The cluster labelled later is the first to carry 李华; n's mistyped id fits only a's.
+        ("b", {"name": "李华", "year": 1980, "gender": "M"}, "call", "C1"),
+        ("a", {"name": "李华", "year": 1980}, "call", "C2"),
+        ("n", {"name": "李华", "id": twin_id[:16] + "2" + twin_id[17]}, "report", "C3"),
+        ("c", {"name": "赵敏", "phone": "13800138003"}, "call", "C4"),
+        ("d", {"name": "赵敏"}, "report", "C5"),
+        ("e", {"name": "孙丽", "id": valid_id("42050219850312001")}, "call", "C6"),
+        ("f", {"name": "孙丽", "id": "12345"}, "report", "C7"),  # no typo of e's id
+        ("g", {"name": "周杰", "year": 1970}, "call", "C8"),
+        ("h", {"name": "周杰", "year": 1971}, "call", "C9"),
+        ("i", {"name": "周杰"}, "report", "C10"),
+        ("j", {"name": "吴刚", "phone": "13800138010", "year": 1960, "community": "东山社区"}, "call", "C11"),
+        ("k", {"name": "吴刚", "phone": "13800138011", "year": 1961, "community": "西山社区"}, "call", "C12"),
+        ("l", {"name": "吴刚"}, "relation", "R1"),
+        ("m", {"name": "吴妻", "community": "东山社区"}, "relation", "R1"),
+    ]
+    recs = records([fields for _, fields, _, _ in rows]).assign(
+        event_kind=pd.Series([kind for *_, kind, _ in rows], dtype="str"),
+        event_id=pd.Series([event for *_, event in rows], dtype="str"),
+    )
+    labels = pd.Series([label for label, *_ in rows], dtype="str")
+    ids, joined = attach_by_unique_name(recs, labels)
+    # a and b are twins of one year; n (a typo of a's id) and d join the only holder of their
+    # name, the earlier twin, l the holder
+    # living beside its partner; f's id is no typo of e's, g and h differ in birth year and i
+    # has two holders and no surroundings.
+    people = {"a": 1, "b": 1, "n": 1, "c": 2, "d": 2, "e": 3, "f": 4, "g": 5, "h": 6, "i": 7}
+    people |= {"j": 8, "k": 9, "l": 8, "m": 10}
+    assert ids.tolist() == [f"P{people[label]:06d}" for label in labels]
+    assert joined == 4
