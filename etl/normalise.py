@@ -37,12 +37,25 @@ def id_check_digit_valid(ids: pd.Series) -> pd.Series:
     return valid
 
 
+def normalise_id_text(ids: pd.Series) -> pd.Series:
+    """The written form of resident ids: NFKC, upper-cased, spaces and dashes removed; empty ->
+    missing."""
+    text = ids.astype("str").str.normalize("NFKC").str.upper().str.replace(r"[\s\-]", "", regex=True)
+    return text.where(text != "")
+
+
 def normalise_ids(ids: pd.Series) -> pd.DataFrame:
     """Resident ids: upper-cased, spaces removed; ``id_valid`` when the check digit and the birth
     date hold. Valid ids give ``id_birth_date``, ``id_birth_year``, ``id_gender`` (odd 17th digit =
     M) and ``id_region`` (first six digits). Invalid ids are kept as evidence only."""
-    text = ids.astype("str").str.normalize("NFKC").str.upper().str.replace(r"[\s\-]", "", regex=True)
-    text = text.where(text != "")
+    # Each distinct id is worked out once: a person's id recurs in every row that names them.
+    codes, uniques = pd.factorize(ids.astype("str"), use_na_sentinel=False)
+    distinct = _normalise_distinct_ids(pd.Series(uniques, dtype="str"))
+    return distinct.take(codes).set_axis(ids.index)
+
+
+def _normalise_distinct_ids(ids: pd.Series) -> pd.DataFrame:
+    text = normalise_id_text(ids)
     valid = id_check_digit_valid(text)
     birth = pd.to_datetime(text.where(valid).str[6:14], format="%Y%m%d", errors="coerce")
     plausible = birth.notna() & (birth.dt.year >= 1900) & (birth.dt.year <= 2030)

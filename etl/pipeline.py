@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from etl.link import address_ids, build_dispute_parties, build_disputes, link_ca
 from etl.link_model import LinkModel
 from etl.normalise import (
     normalise_address_text,
+    normalise_id_text,
     normalise_ids,
     normalise_names,
     normalise_phones,
@@ -209,29 +211,34 @@ def build_person_records(clean: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 
 def _relation_event_ids(records: pd.DataFrame, relations: pd.DataFrame) -> pd.DataFrame:
-    """A relation's event id from what it says (both sides and the relation), not from its row
-    number: the same relation is the same event in every export."""
+    """The relation records with their relation's event id (:func:`relation_event_ids`)."""
     is_rel = records["event_kind"].eq("relation")
-    rel = records[is_rel]
-    own = rel["name_norm"].astype("object").fillna("") + "|" + rel["id_number"].astype("object").fillna("")
-    side_a = own[rel["role"].eq("a").to_numpy()].set_axis(
-        rel.loc[rel["role"].eq("a"), "source_row"].to_numpy()
-    )
-    side_b = own[rel["role"].eq("b").to_numpy()].set_axis(
-        rel.loc[rel["role"].eq("b"), "source_row"].to_numpy()
-    )
-    kind = relations.set_index(ROW)["relation"].astype("str")
-    rows = rel["source_row"].to_numpy()
-    content = (
-        side_a.reindex(rows).fillna("").to_numpy()
-        + "|"
-        + side_b.reindex(rows).fillna("").to_numpy()
-        + "|"
-        + kind.reindex(rows).fillna("").to_numpy()
-    )
+    by_row = pd.Series(relation_event_ids(relations).to_numpy(), index=relations[ROW].to_numpy())
     out = records.copy()
-    out.loc[is_rel, "event_id"] = [relation_event_id(c) for c in content]
+    out.loc[is_rel, "event_id"] = by_row.reindex(records.loc[is_rel, "source_row"].to_numpy()).to_numpy()
     return out
+
+
+def relation_event_ids(relations: pd.DataFrame) -> pd.Series:
+    """Each relation row's event id, made from what it says (both sides' normalised name and id,
+    and the relation), not from its row number: the same relation is the same event in every
+    export."""
+    n = len(relations)
+    both = {column: pd.concat([relations[f"{column}_a"], relations[f"{column}_b"]], ignore_index=True)
+            for column in ("name", "id_number")}  # fmt: skip
+    names = _each_distinct(both["name"].astype("str"), normalise_names)
+    numbers = _each_distinct(both["id_number"].astype("str").fillna(""), normalise_id_text)
+    side = names + "|" + numbers
+    kind = relations["relation"].astype("str").fillna("").to_numpy(dtype="object")
+    content = side[:n] + "|" + side[n:] + "|" + kind
+    return pd.Series([relation_event_id(c) for c in content], index=relations.index, dtype="str")
+
+
+def _each_distinct(values: pd.Series, normalise: Callable[[pd.Series], pd.Series]) -> np.ndarray:
+    """``normalise`` of each value as text (missing -> ""), worked out once per distinct value."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    done = normalise(pd.Series(uniques, dtype="str")).astype("object").fillna("").to_numpy()
+    return done[codes]
 
 
 def relation_event_id(content: str) -> str:
