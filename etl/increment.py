@@ -331,9 +331,11 @@ def apply_export(
         added = relations_frame(all_records[is_new.to_numpy()], relation_rows)
         relations = pd.concat([relations, added], ignore_index=True)
     relations = _relabel_relations(relations, records, all_records)
+    grids_as_before = counts.get("grids", {"new": 0, "changed": 0}) == {"new": 0, "changed": 0}
     addresses, disputes, dispute_parties = dispute_tables(
-        calls, reports, mediations, visits, events["cases"], all_records, grids
-    )
+        calls, reports, mediations, visits, events["cases"], all_records, grids,
+        known_addresses=base.addresses if grids_as_before else None,
+    )  # fmt: skip
     tables = assemble_tables(
         {
             "stations": stations,

@@ -19,6 +19,7 @@ from config import Settings, get_settings
 from etl.clusters import number_persons
 from etl.constraints import PersonConstraint, apply_person_constraints, record_keys
 from etl.contract import KEY_SPACES, PERSON_TABLES, TABLE_ORDER, TABLES
+from etl.frames import is_in
 from etl.link import address_ids, build_dispute_parties, build_disputes, link_calls, link_followups
 from etl.link_model import LinkModel
 from etl.normalise import (
@@ -320,17 +321,35 @@ def dispute_tables(
     cases: pd.DataFrame,
     records: pd.DataFrame,
     grids: pd.DataFrame,
+    known_addresses: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Addresses, disputes (with their 民转刑 outcomes) and dispute parties of linked events."""
+    """Addresses, disputes (with their 民转刑 outcomes) and dispute parties of linked events.
+
+    ``known_addresses``: an addresses table split against these same grids (the last batch's,
+    when an export leaves the grids as they were); its addresses are not split again.
+    """
     all_addresses = pd.concat([calls["address"], cases["address"], records["address"]], ignore_index=True)
     unique_addresses = pd.Series(sorted(all_addresses.dropna().unique()), dtype="str")
-    addresses = split_addresses(unique_addresses, grids)
+    addresses = _split_unique_addresses(unique_addresses, grids, known_addresses)
     addresses.insert(0, "address_id", address_ids(addresses["address"]))
     disputes = build_disputes(calls, reports, mediations, visits, grids, address_ids(calls["address"]))
     dispute_parties = build_dispute_parties(calls, reports, records)
     case_records = records[records["event_kind"] == "case"]
     disputes = derive_outcomes(disputes, dispute_parties, cases, case_records)
     return addresses, disputes, dispute_parties
+
+
+def _split_unique_addresses(
+    addresses: pd.Series, grids: pd.DataFrame, known: pd.DataFrame | None
+) -> pd.DataFrame:
+    """:func:`split_addresses` of sorted distinct ``addresses``, reusing the rows of ``known``."""
+    if known is None or known.empty:
+        return split_addresses(addresses, grids)
+    seen = is_in(addresses, known["address"])
+    fresh = split_addresses(addresses[~seen.to_numpy()].reset_index(drop=True), grids)
+    reused = known.loc[is_in(known["address"], addresses).to_numpy(), list(fresh.columns)]
+    both = pd.concat([reused, fresh], ignore_index=True) if len(fresh) else reused
+    return both.sort_values("address", kind="stable", ignore_index=True)
 
 
 def assemble_tables(frames: dict[str, pd.DataFrame]) -> CanonicalTables:
