@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property, partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -44,6 +44,8 @@ from security.run_index import RunIndex
 from security.scope import Scope, members, stripped
 from security.search import CJK, SearchIndex, search
 from security.user_store import SessionGuard, users_frame
+
+T = TypeVar("T")  # what a register write returns (record_decision)
 
 RANKING_FILTERS = frozenset({"tier", "county", "township", "grid_id", "category", "min_probability", "limit"})
 EXPORTABLE = ("ranking", "disputes", "parties", "persons")
@@ -506,17 +508,26 @@ class ScopedRun:
         )
 
     def record_decision(
-        self, action: str, dispute_id: str | None = None, person_id: str | None = None, **detail: object
-    ) -> None:
-        """Audit a note, follow-up, watch or acknowledgement a person records (``action``: note,
-        follow_up, watch) on a dispute or person in scope; the caller stores it in the register."""
+        self,
+        action: str,
+        store: Callable[[], T],
+        dispute_id: str | None = None,
+        person_id: str | None = None,
+        **detail: object,
+    ) -> T:
+        """A note, follow-up, watch or acknowledgement a person records (``action``: note,
+        follow_up, watch) on a dispute or person in scope: the scope checked, then ``store()``
+        (the register's write, which may refuse the entry), then the entry audited. What the
+        register refuses is not audited as recorded. Returns what ``store`` returns."""
         obj = f"dispute:{dispute_id}" if dispute_id is not None else f"person:{person_id}"
         self._require(action, obj)
         if dispute_id is not None:
             self._require_dispute(dispute_id)
         else:
             self._require_person(str(person_id), obj)
+        stored = store()
         self._log("record", obj, "", "", kind=action, **detail)
+        return stored
 
     def record_assignment(self, dispute_id: str, staff_ids: list[str], note: str = "") -> None:
         """Audit a 多包一 assignment of ``staff_ids`` to a dispute in scope (the caller stores it)."""

@@ -5,6 +5,7 @@ audited through the query layer."""
 from __future__ import annotations
 
 from datetime import datetime, time
+from functools import partial
 
 import pandas as pd
 import streamlit as st
@@ -41,9 +42,12 @@ def follow_up_form(ctx: PageContext, dispute_id: str, key: str) -> None:
     if submitted:
         happened = min(datetime.combine(day, hour), now_local())
         try:
-            ctx.scoped.record_decision("follow_up", dispute_id=dispute_id, follow_up=kind, mood=mood or None)
-            ctx.register.record_follow_up(dispute_id, kind, happened, note, ctx.principal.username,
-                                          mood=mood or None, staff_id=ctx.principal.staff_id)  # fmt: skip
+            ctx.scoped.record_decision(
+                "follow_up",
+                lambda: ctx.register.record_follow_up(dispute_id, kind, happened, note, ctx.principal.username,
+                                                      mood=mood or None, staff_id=ctx.principal.staff_id),
+                dispute_id=dispute_id, follow_up=kind, mood=mood or None,
+            )  # fmt: skip
         except DecisionError as exc:
             st.warning(t("record_refused", error=md_text(exc)))
             return
@@ -93,8 +97,8 @@ def note_form(ctx: PageContext, dispute_id: str) -> None:
         submitted = st.form_submit_button(t("note_submit"), key="note_submit")
     if submitted:
         try:
-            ctx.scoped.record_decision("note", dispute_id=dispute_id, length=len(text.strip()))
-            ctx.register.add_note(dispute_id, text, ctx.principal.username)
+            ctx.scoped.record_decision("note", lambda: ctx.register.add_note(dispute_id, text, ctx.principal.username),
+                                       dispute_id=dispute_id, length=len(text.strip()))  # fmt: skip
         except DecisionError:
             st.warning(t("note_need_text"))
             return
@@ -116,9 +120,9 @@ def alerts_section(ctx: PageContext, alerts: pd.DataFrame, key: str, limit: int 
                         f"{md_text(alert_message(row.message, row.dispute_id))}")  # fmt: skip
             if c2.button(t("acknowledge"), key=f"{key}_ack_{row.alert_id}"):
                 try:
-                    ctx.scoped.record_decision("note", dispute_id=str(row.dispute_id), alert=int(str(row.alert_id)),
-                                               acknowledged=True)  # fmt: skip
-                    ctx.register.acknowledge_alert(int(str(row.alert_id)), ctx.principal.username)
+                    alert_id = int(str(row.alert_id))
+                    ctx.scoped.record_decision("note", partial(ctx.register.acknowledge_alert, alert_id, ctx.principal.username),
+                                               dispute_id=str(row.dispute_id), alert=alert_id, acknowledged=True)  # fmt: skip
                 except (DecisionError, AccessDenied) as exc:
                     st.error(t("access_denied", error=md_text(exc)))
                     return

@@ -33,11 +33,9 @@ def watch_button(
     )
     if st.button(t("unwatch") if on else t("watch"), key=key, icon="⭐" if not on else "✖️"):
         try:
-            ctx.scoped.record_decision("watch", **{f"{kind}_id": subject_id}, watch=not on)  # type: ignore[arg-type]
-            if on:
-                ctx.register.unwatch(ctx.principal.username, kind, subject_id)
-            else:
-                ctx.register.watch(ctx.principal.username, kind, subject_id)
+            change = ctx.register.unwatch if on else ctx.register.watch
+            ctx.scoped.record_decision("watch", lambda: change(ctx.principal.username, kind, subject_id),
+                                       **{f"{kind}_id": subject_id}, watch=not on)  # type: ignore[arg-type]  # fmt: skip
         except (DecisionError, AccessDenied) as exc:
             st.error(t("access_denied", error=md_text(exc)))
             return
