@@ -280,7 +280,7 @@ def apply_export(
     new_records = records.iloc[0:0]
     person_tables = [t for t in ("call_persons", "report_persons", "case_persons", "relations") if t in clean]
     if person_tables:
-        person_rows = {t: clean[t] for t in person_tables}
+        person_rows: dict[str, pd.DataFrame] = {t: clean[t] for t in person_tables}
         if "relations" in person_rows:
             person_rows["relations"] = unseen_relations(person_rows["relations"], records)
         drop_records = build_person_records({**person_rows, **_empty_person_tables(clean)})
