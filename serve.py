@@ -1,10 +1,10 @@
-"""The dashboard's web server: ``streamlit run serve.py`` serves ``app.py`` with the graph
-widget's files cached by the browser (:mod:`ui.asset_cache`). ``streamlit run app.py`` serves the
-same pages without that cache."""
+"""The dashboard's web server: ``streamlit run serve.py`` serves ``app.py`` with its vendored
+scripts kept by the browser (:mod:`ui.asset_cache`). ``streamlit run app.py`` serves the same pages
+without that cache."""
 
 import streamlit as st
 from starlette.middleware import Middleware
 
-from ui.asset_cache import ComponentAssetCache
+from ui.asset_cache import VendorAssetCache
 
-app = st.App("app.py", middleware=[Middleware(ComponentAssetCache)])
+app = st.App("app.py", middleware=[Middleware(VendorAssetCache)])

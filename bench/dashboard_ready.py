@@ -25,8 +25,7 @@ const buttons = (text) => [...main.querySelectorAll("button")].filter((b) => b.i
 const table = () => [...main.querySelectorAll("[data-testid='stDataFrame']")].some(
   (d) => d.getBoundingClientRect().height > 0 && d.querySelector("canvas"));
 const network = () => {
-  const frame = main.querySelector("iframe[title*='streamlit_cytoscape']");
-  const canvas = frame && frame.contentDocument && frame.contentDocument.querySelector("canvas");
+  const canvas = main.querySelector(".case-network[data-ready='true'] canvas");
   return !!canvas && canvas.width > 0 && canvas.height > 0;
 };
 const count = (re) => { const m = main.innerText.match(re); return m ? +m[1] : null; };

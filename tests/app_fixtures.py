@@ -47,9 +47,8 @@ def all_text(at: AppTest) -> str:
 
 
 def graph_elements(at: AppTest) -> dict:
-    """The elements the network component was given on the page (the first one drawn)."""
-    for element in at.get("component_instance"):
-        args = json.loads(element.proto.json_args)
-        if "elements" in args:
-            return args["elements"]
+    """The elements the network canvas was given on the page (the first one drawn)."""
+    for element in at.get("bidi_component"):
+        if element.proto.component_name.endswith("case_network"):
+            return json.loads(element.proto.json)["elements"]
     raise AssertionError("no network component on the page")

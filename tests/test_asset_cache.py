@@ -1,21 +1,22 @@
-"""The graph widget's files are cached by the browser; pages and everything else are left alone."""
+"""The dashboard's vendored scripts are kept by the browser; everything else is left alone."""
 
 from __future__ import annotations
 
 import asyncio
 
-from ui.asset_cache import AN_HOUR, IMMUTABLE, ComponentAssetCache, cache_control
+from ui.asset_cache import IMMUTABLE, VendorAssetCache, cache_control
+from ui.network_widget import LIBRARY
 
-BASE = "/component/streamlit_cytoscape.component.streamlit_cytoscape/"
+VENDORED = "/app/static/vendor/cytoscape-3.35.0.esm.min.js"
 
 
-def test_hashed_bundles_are_immutable_other_files_an_hour_pages_untouched() -> None:
-    assert cache_control(BASE + "cytoscape.d79c1b90347d060a0bc2.bundle.js") == IMMUTABLE
-    assert cache_control(BASE + "32b01d6a21d9433a251c.ttf") == IMMUTABLE
-    assert cache_control(BASE + "icons/person.svg") == AN_HOUR
-    assert cache_control(BASE + "index.html") is None
-    assert cache_control(BASE) is None
-    assert cache_control("/static/js/main.d79c1b90347d060a0bc2.js") is None  # not a component's
+def test_versioned_vendored_files_are_immutable_everything_else_untouched() -> None:
+    assert cache_control("/" + LIBRARY) == IMMUTABLE
+    assert cache_control("/base/path" + VENDORED) == IMMUTABLE  # under a server.baseUrlPath too
+    assert cache_control("/app/static/vendor/cytoscape-3.35.0.LICENSE") is None  # not a versioned script
+    assert cache_control("/app/static/vendor/notes.txt") is None
+    assert cache_control("/app/static/logo-1.2.3.png") is None  # not vendored
+    assert cache_control("/static/js/main.d79c1b90347d060a0bc2.js") is None  # Streamlit's own
     assert cache_control("/_stcore/health") is None
 
 
@@ -33,15 +34,15 @@ def _serve(path: str, status: int = 200) -> list[dict]:
     async def send(message: dict) -> None:
         sent.append(message)
 
-    asyncio.run(ComponentAssetCache(inner)({"type": "http", "path": path}, receive, send))
+    asyncio.run(VendorAssetCache(inner)({"type": "http", "path": path}, receive, send))
     return sent
 
 
 def test_the_middleware_replaces_the_header_of_a_good_response_only() -> None:
-    start, body = _serve(BASE + "vendors.b5fe41f71a01197edd92.bundle.js")
+    start, body = _serve(VENDORED)
     assert start["headers"] == [(b"content-type", b"text/javascript"), (b"cache-control", IMMUTABLE.encode())]
     assert body["body"] == b"x"
-    missing = _serve(BASE + "vendors.b5fe41f71a01197edd92.bundle.js", status=404)[0]
+    missing = _serve(VENDORED, status=404)[0]
     assert (b"Cache-Control", b"public") in missing["headers"]  # an error is never kept
-    page = _serve(BASE + "index.html")[0]
-    assert (b"Cache-Control", b"public") in page["headers"]
+    other = _serve("/app/static/vendor/notes.txt")[0]
+    assert (b"Cache-Control", b"public") in other["headers"]

@@ -138,23 +138,18 @@ def test_commander_flow(server: str, browser) -> None:  # noqa: ANN001
     assert 0 < after < before
     shot(page, "04_ranking_filtered")
 
-    widget_files: dict[str, str | None] = {}
-    page.on("response", lambda r: widget_files.__setitem__(r.url.split("?")[0], r.headers.get("cache-control"))
-            if "/component/" in r.url else None)  # fmt: skip
+    vendored: dict[str, str | None] = {}
+    page.on("response", lambda r: vendored.__setitem__(r.url.split("?")[0], r.headers.get("cache-control"))
+            if "/app/static/vendor/" in r.url else None)  # fmt: skip
     page.get_by_role("button", name="打开案件详情").click()
     page.get_by_role("heading", name="案件详情").wait_for(timeout=TIMEOUT_MS)
-    graph = page.frame_locator("iframe[title*='streamlit_cytoscape']").locator("canvas").first
-    graph.wait_for(timeout=TIMEOUT_MS)
+    page.locator(".case-network[data-ready='true'] canvas").first.wait_for(timeout=TIMEOUT_MS)
     wait_idle(page)
-    page.wait_for_timeout(1500)  # the layout animation settles
     shot(page, "05_case")
     assert shot_login is not None
-    # The graph widget's hashed bundles are kept by the browser; its page is asked for each time.
-    bundles = {u: c for u, c in widget_files.items() if u.endswith(".bundle.js")}
-    pages = {u: c for u, c in widget_files.items() if u.endswith(".html")}
-    assert bundles and pages, widget_files
-    assert set(bundles.values()) == {"public, max-age=31536000, immutable"}, bundles
-    assert set(pages.values()) == {"no-cache"}, pages
+    # The network is drawn in the page itself (no frame) by the vendored Cytoscape.js, kept by the browser.
+    assert page.locator("iframe").count() == 0
+    assert set(vendored.values()) == {"public, max-age=31536000, immutable"} and len(vendored) == 1, vendored
     page.close()
 
 
@@ -260,6 +255,51 @@ def test_a_deep_link_to_a_case_opens_it_after_sign_in(server: str, browser, tiny
     page.reload(timeout=TIMEOUT_MS)  # the case stays open after a refresh
     page.get_by_role("heading", name=f"纠纷 {dispute_id}").wait_for(timeout=TIMEOUT_MS)
     context.close()
+
+
+_NODE_ON_SCREEN_JS = """(kind) => {
+  const box = document.querySelector('.case-network-canvas');
+  const cy = box._cyreg.cy;  // Cytoscape.js keeps its instance on its container
+  const root = cy.nodes('[?_pinned]').first().id();
+  const node = cy.nodes(`[label = "${kind}"]`).filter((n) => n.id() !== root).first();
+  const at = node.renderedPosition(), frame = box.getBoundingClientRect();
+  return {id: node.id(), name: node.data('name'), x: frame.left + at.x, y: frame.top + at.y,
+          count: cy.nodes().length, root};
+}"""
+
+
+def test_the_network_canvas_opens_a_node_and_expands_hides_and_pins_it(server: str, browser) -> None:  # noqa: ANN001
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    login(page, server, "analyst", "demo-analyst")
+    page.get_by_role("link", name="案件详情").click()
+    canvas = page.locator(".case-network[data-ready='true'] canvas").first
+    canvas.wait_for(timeout=TIMEOUT_MS)
+    wait_idle(page)
+    page.locator(".case-network").evaluate("(e) => e.scrollIntoView({block: 'center'})")
+    # The scroll event reaches the canvas on the next frame: Cytoscape places clicks by the
+    # container's position it last saw, so the click waits for it.
+    page.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
+    node = page.evaluate(_NODE_ON_SCREEN_JS, "Person")
+    page.mouse.click(node["x"], node["y"])
+    panel = page.locator(".case-network-panel.open")
+    panel.wait_for(timeout=TIMEOUT_MS)
+    assert panel.locator(".case-network-title").inner_text() == node["name"]  # the node's own text
+    assert panel.get_by_role("button").all_inner_texts() == ["展开", "隐藏", "固定", "关闭"]
+    shot(page, "06_network_panel")
+    panel.get_by_role("button", name="展开").click()  # the action goes to the server: the view is reset-able
+    page.get_by_role("button", name="恢复初始视图").wait_for(timeout=TIMEOUT_MS)
+    canvas.wait_for(timeout=TIMEOUT_MS)
+    wait_idle(page)
+    node = page.evaluate(_NODE_ON_SCREEN_JS, "Person")
+    page.mouse.click(node["x"], node["y"])
+    panel.get_by_role("button", name="隐藏").click()
+    page.get_by_text(re.compile(r"已隐藏 1 个节点")).wait_for(timeout=TIMEOUT_MS)
+    page.locator(".case-network[data-ready='true'] canvas").first.wait_for(timeout=TIMEOUT_MS)
+    ids = page.evaluate(
+        "() => document.querySelector('.case-network-canvas')._cyreg.cy.nodes().map((n) => n.id())"
+    )
+    assert node["id"] not in ids and node["root"] in ids
+    page.close()
 
 
 def choose(page, label: str, text: str) -> None:  # noqa: ANN001

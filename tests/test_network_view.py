@@ -83,3 +83,65 @@ def test_the_view_keeps_what_the_canvas_asks_for():
     shown, shown_edges, _ = view(nodes, edges, hidden)
     assert "Person:P1" not in set(shown["id"])
     assert not (shown_edges["source"].eq("Person:P1") | shown_edges["target"].eq("Person:P1")).any()
+
+
+def _star(arms: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A root dispute with ``arms`` parties; the last party has three relatives of its own."""
+    people = [f"P{i}" for i in range(arms)]
+    relatives = ["R1", "R2", "R3"]
+    nodes = pd.DataFrame({"id": ["Dispute:D0"] + [f"Person:{p}" for p in people + relatives],
+                          "label": ["Dispute"] + ["Person"] * (arms + 3)})  # fmt: skip
+    edges = pd.DataFrame(
+        [(f"Person:{p}", "Dispute:D0", "PARTY", "party") for p in people]
+        + [(f"Person:{people[-1]}", f"Person:{r}", "KIN", "sibling") for r in relatives],
+        columns=VIEW_EDGE_COLUMNS,
+    )
+    return nodes, edges
+
+
+def test_expanding_a_node_at_the_limit_shows_its_neighbours_and_holds_back_others():
+    nodes, edges = _star(6)
+    canvas = Canvas("Dispute:D0", limit=5)
+    shown, _, held_back = view(nodes, edges, canvas)
+    assert "Person:P5" not in set(shown["id"]) and held_back == 5  # nine nodes, five shown
+    expanded = canvas.apply("expand", "Person:P5")
+    assert expanded.expanded == ("Person:P5",)
+    shown, _, held_back = view(nodes, edges, expanded)
+    ids = set(shown["id"])
+    # P5 and its three relatives come first (with the root): the limit holds back other parties.
+    assert {"Dispute:D0", "Person:P5", "Person:R1", "Person:R2", "Person:R3"} <= ids
+    assert len(ids) == 5 and held_back == 5
+
+
+def test_canvas_actions_from_the_widget():
+    canvas = Canvas("Dispute:D0")
+    assert canvas.apply("pin", "Person:P1").pinned == frozenset({"Person:P1"})
+    assert canvas.apply("hide", "Person:P1").hidden == frozenset({"Person:P1"})
+    assert canvas.apply("hide", "Dispute:D0").hidden == frozenset()  # the root stays
+    assert canvas.apply("expand", "Person:P1").expanded == ("Person:P1",)
+    assert canvas.apply("zoom", "Person:P1") == canvas  # an action the canvas does not know
+
+
+def test_the_canvas_takes_only_the_actions_it_knows():
+    from ui.network_widget import event_of
+
+    assert event_of({"action": "expand", "node": "Person:P1"}) == ("expand", "Person:P1")
+    assert event_of({"action": "drop", "node": "Person:P1"}) is None
+    assert event_of({"action": "hide", "node": ""}) is None
+    assert event_of({"action": "pin", "node": ["Person:P1"]}) is None
+    assert event_of(None) is None and event_of("expand") is None
+
+
+def test_every_node_and_tie_kind_has_a_style_and_every_icon_is_an_svg():
+    import base64
+
+    from ui.network_view import EDGE_KINDS, SHOWN_LABELS
+    from ui.network_widget import stylesheet
+
+    rules = {rule["selector"]: rule["style"] for rule in stylesheet()}
+    for kind in SHOWN_LABELS:
+        icon = rules[f"node[label = '{kind}']"]["background-image"]
+        svg = base64.b64decode(icon.removeprefix("data:image/svg+xml;base64,")).decode("ascii")
+        assert svg.startswith("<svg ") and "<path " in svg
+    for kind in EDGE_KINDS:
+        assert rules[f"edge[label = '{kind}']"]["line-color"].startswith("#")

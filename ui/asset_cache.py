@@ -1,9 +1,9 @@
-"""Browser caching of the graph widget's files.
+"""Browser caching of the dashboard's vendored scripts.
 
-Streamlit serves a component's files with ``Cache-Control: public`` and no lifetime or validator,
-so the browser downloads the widget's scripts (about 0.9 MB) again on every page that draws a
-network, from a server that is busy drawing that page. The bundles carry a content hash in their
-names, so they never change under the same name: this middleware lets the browser keep them.
+Streamlit serves ``static/`` at ``app/static/`` with a validator but no lifetime, so a browser asks
+again for the network canvas's Cytoscape.js (440 kB) on every new visit, from a server that is
+busy drawing the page. A file under ``static/vendor`` carries its version in its name and never
+changes under that name: this middleware lets the browser keep it for a year.
 """
 
 from __future__ import annotations
@@ -18,28 +18,21 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-COMPONENT_PREFIX = "/component/"
-HASHED = re.compile(r"(^|\.)[0-9a-f]{16,}\.")  # name.<hash>.bundle.js, <hash>.ttf
-STATIC_SUFFIXES = (".js", ".css", ".svg", ".png", ".ttf", ".woff", ".woff2")
+VENDOR_PREFIX = "/app/static/vendor/"
+VERSIONED = re.compile(r"-\d+\.\d+\.\d+\.(?:[\w-]+\.)*(?:js|css)$")  # name-3.35.0.esm.min.js
 IMMUTABLE = "public, max-age=31536000, immutable"
-AN_HOUR = "public, max-age=3600"
 
 
 def cache_control(path: str) -> str | None:
-    """The ``Cache-Control`` a component file at ``path`` is served with (None: leave Streamlit's):
-    a content-hashed file for a year, another static file for an hour, a page never."""
-    if COMPONENT_PREFIX not in path:
+    """The ``Cache-Control`` a file at ``path`` is served with (None: leave Streamlit's): a
+    versioned vendored file for a year."""
+    if VENDOR_PREFIX not in path:
         return None
-    name = path.rsplit("/", 1)[-1]
-    if HASHED.search(name):
-        return IMMUTABLE
-    if name.endswith(STATIC_SUFFIXES):
-        return AN_HOUR
-    return None
+    return IMMUTABLE if VERSIONED.search(path.rsplit("/", 1)[-1]) else None
 
 
-class ComponentAssetCache:
-    """ASGI middleware setting :func:`cache_control` on successful component file responses."""
+class VendorAssetCache:
+    """ASGI middleware setting :func:`cache_control` on successful responses for vendored files."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app

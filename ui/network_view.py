@@ -12,7 +12,6 @@ and :func:`view` applies it; :func:`elements` writes the Cytoscape.js elements.
 
 from __future__ import annotations
 
-import re
 from collections import deque
 from dataclasses import dataclass, field, replace
 
@@ -29,7 +28,6 @@ MORE = 30
 EDGE_KINDS = ("KIN", "SOCIAL", "PARTY", "CASE", "ADDRESS")
 VIEW_NODE_COLUMNS = ["id", "label", "key", "caption", "at"]
 VIEW_EDGE_COLUMNS = ["source", "target", "kind", "detail"]
-_LINK_MARKUP = re.compile(r"<(?=\s*a\b)", re.IGNORECASE)
 
 
 def node_id(node_label: str, key: object) -> str:
@@ -121,29 +119,22 @@ class Canvas:
         """Raise the node limit by :data:`MORE`."""
         return replace(self, limit=self.limit + MORE)
 
-    def apply(self, event: object) -> Canvas:
-        """The canvas after a graph component event (``{"action": "expand"|"remove"|"pin", "data": …}``)."""
-        if not isinstance(event, dict):
-            return self
-        data = event.get("data") or {}
-        action = event.get("action")
-        ids = [str(i) for i in (data.get("node_ids") or [])]
+    def apply(self, action: str, node: str) -> Canvas:
+        """The canvas after a graph action: ``expand``, ``hide`` or ``pin`` ``node``."""
         if action == "expand":
-            canvas = self
-            for node in ids:
-                canvas = canvas.expand(node)
-            return canvas
-        if action == "remove":
-            return self.hide(set(ids))
-        if action == "pin" and data.get("element_id"):
-            return self.pin(str(data["element_id"]))
+            return self.expand(node)
+        if action == "hide":
+            return self.hide({node})
+        if action == "pin":
+            return self.pin(node)
         return self
 
 
 def view(nodes: pd.DataFrame, edges: pd.DataFrame, canvas: Canvas) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     """The nodes and edges to draw and how many more the limit holds back: hidden nodes dropped,
-    then nodes kept in breadth-first order from the root (pinned ones first), at most
-    ``canvas.limit``; only what stays connected to the root or to a pinned node is drawn."""
+    then the root, pinned nodes and the neighbours of expanded nodes (what the analyst asked to
+    see), then the rest in breadth-first order from the root, at most ``canvas.limit`` in all;
+    only what stays connected to the root or to a pinned node is drawn."""
     visible = nodes[~nodes["id"].isin(canvas.hidden)]
     keys = set(visible["id"])
     edges = edges[edges["source"].isin(keys) & edges["target"].isin(keys)]
@@ -162,25 +153,28 @@ def view(nodes: pd.DataFrame, edges: pd.DataFrame, canvas: Canvas) -> tuple[pd.D
         seen.add(node)
         order.append(node)
         queue.extend(sorted(n for n in adjacency.get(node, []) if n not in seen))
-    pinned = [n for n in order if n in canvas.pinned or n == canvas.root]
-    rest = [n for n in order if n not in set(pinned)]
-    room = max(canvas.limit - len(pinned), 0)
-    kept = set(pinned) | set(rest[:room])
+    asked = {canvas.root, *canvas.pinned}
+    for node in canvas.expanded:
+        if node in seen:
+            asked.add(node)
+            asked.update(adjacency.get(node, []))
+    first = [n for n in order if n in asked]
+    rest = [n for n in order if n not in asked]
+    room = max(canvas.limit - len(first), 0)
+    kept = set(first) | set(rest[:room])
     shown = visible[visible["id"].isin(kept)].reset_index(drop=True)
     shown_edges = edges[edges["source"].isin(kept) & edges["target"].isin(kept)].reset_index(drop=True)
     return shown, shown_edges, max(len(rest) - room, 0)
 
 
-def _safe(text: object) -> str:
-    """Text for the graph's info panel shown as typed: an ``<a …>`` tag is broken with an invisible
-    character so the panel never turns it into a live link."""
-    return _LINK_MARKUP.sub(
-        "<\u200b", "" if text is None or (isinstance(text, float) and text != text) else str(text)
-    )
+def _text(value: object) -> str:
+    """A value as the canvas and its info panel show it (both set text, never markup)."""
+    return "" if value is None or (isinstance(value, float) and value != value) else str(value)
 
 
-def _node_text(row: pd.Series) -> str:
-    caption = str(row["caption"] or "")
+def node_text(row: pd.Series) -> str:
+    """A view node's words: a person's name, a dispute's id and category, a case's offence and id."""
+    caption = _text(row["caption"])
     if row["label"] == "Case":
         return f"{label('detail', caption)} {row['key']}".strip()
     if row["label"] == "Dispute":
@@ -204,8 +198,8 @@ def elements(nodes: pd.DataFrame, edges: pd.DataFrame, canvas: Canvas) -> dict[s
     out_nodes = []
     for _, row in nodes.iterrows():
         when = "" if pd.isna(row["at"]) else f"{pd.Timestamp(row['at']):%Y-%m-%d}"
-        data = {"id": row["id"], "label": row["label"], "name": _safe(_node_text(row)),
-                t("graph_type"): label("node", row["label"]), t("graph_key"): _safe(row["key"])}  # fmt: skip
+        data = {"id": row["id"], "label": row["label"], "name": node_text(row),
+                t("graph_type"): label("node", row["label"]), t("graph_key"): _text(row["key"])}  # fmt: skip
         if when:
             data[t("time")] = when
         if row["id"] == canvas.root or row["id"] in canvas.pinned:

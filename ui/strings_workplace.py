@@ -120,15 +120,16 @@ WORKPLACE_STRINGS: dict[str, tuple[str, str]] = {
     "graph_key": ("编号", "Id"),
     "graph_edge": ("关系类型", "Tie"),
     "graph_help": (
-        "双击节点展开，选中后按 Delete 隐藏，信息栏中可固定；也可使用下方按钮。仅显示您权限范围内的人员和纠纷。",
-        "Double-click a node to expand it, Delete hides the selection, pin from the info panel — or use the "
-        "buttons below. Only persons and disputes in your scope are shown.",
+        "单击节点查看信息并展开、隐藏或固定；双击节点展开，选中后按 Delete 隐藏；也可使用下方按钮。仅显示您权限范围内的人员和纠纷。",
+        "Click a node for its details and to expand, hide or pin it; double-click expands, Delete hides the "
+        "selection — or use the buttons below. Only persons and disputes in your scope are shown.",
     ),
     "graph_node": ("节点", "Node"),
     "graph_expand": ("展开", "Expand"),
     "graph_hide": ("隐藏", "Hide"),
     "graph_pin": ("固定", "Pin"),
     "graph_unpin": ("取消固定", "Unpin"),
+    "graph_close": ("关闭", "Close"),
     "graph_more": ("显示更多（{n}）", "Show more ({n})"),
     "graph_reset": ("恢复初始视图", "Reset view"),
     "graph_hidden": ("已隐藏 {n} 个节点。", "{n} nodes hidden."),

@@ -1,60 +1,24 @@
-"""The network explorer widget shared by 案件详情 and 关系网络: a Cytoscape.js graph
-(streamlit-cytoscape, bundled, no CDN) that expands a node on double-click, hides on delete and
-pins from its info panel — and the same actions as plain controls beside it."""
+"""The network explorer shared by 案件详情 and 关系网络: the canvas (:mod:`ui.network_widget`) that
+opens a node's details on click and expands, hides or pins it from there — and the same actions
+as plain controls beside it."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import pandas as pd
 import streamlit as st
-from streamlit_cytoscape import EdgeStyle, InfopanelAction, NodeStyle, streamlit_cytoscape
-from streamlit_cytoscape.layouts import LAYOUTS
 
 from security.scoped import AccessDenied
 from ui import state
 from ui.components import md_text
 from ui.i18n import label, t
-from ui.network_view import Canvas, collapse, elements, view
+from ui.network_view import Canvas, collapse, elements, node_text, view
+from ui.network_widget import EDGE_LOOK, event_of, network_widget
 from ui.views.common import PageContext
 
-NODE_LOOK = {  # colour, icon, shape
-    "Person": ("#1f77b4", "person", "ellipse"),
-    "Dispute": ("#d62728", "flag", "round-rectangle"),
-    "Case": ("#7f0000", "description", "diamond"),
-    "Address": ("#8c564b", "home", "round-triangle"),
-}
-EDGE_LOOK = {  # colour, width, line style
-    "KIN": ("#c2185b", 4, "solid"),
-    "SOCIAL": ("#9e9e9e", 2, "dashed"),
-    "PARTY": ("#1f77b4", 2, "solid"),
-    "CASE": ("#7f0000", 3, "dotted"),
-    "ADDRESS": ("#8c564b", 2, "dashed"),
-}
-# The force layout placed at once: its half-second closing animation held every case page back;
-# cooling faster settles the 40 nodes shown in about 130 rounds instead of about 700.
-LAYOUT = {**LAYOUTS["cose"], "animate": False, "coolingFactor": 0.95}
 VIEWS_KEPT = 32  # collapsed views a session keeps
 EDGE_SWATCH = {"KIN": "🟥", "SOCIAL": "⬜", "PARTY": "🟦", "CASE": "🟫", "ADDRESS": "🟧"}
-
-
-class _PinnedStyle:
-    """The ring of pinned nodes (a selector the component's label styles cannot express)."""
-
-    def dump(self) -> dict:
-        return {"selector": "node[?_pinned]", "style": {"border-width": 4, "border-color": "#111"}}
-
-
-def _styles() -> tuple[list, list]:
-    nodes: list = [
-        NodeStyle(kind, colour, "name", icon, custom_styles={"shape": shape, "font-size": 11, "text-wrap": "ellipsis",
-                                                          "text-max-width": 90})
-        for kind, (colour, icon, shape) in NODE_LOOK.items()
-    ]  # fmt: skip
-    nodes.append(_PinnedStyle())
-    edges = [
-        EdgeStyle(kind, colour, "name", custom_styles={"width": width, "line-style": style, "font-size": 9})
-        for kind, (colour, width, style) in EDGE_LOOK.items()
-    ]
-    return nodes, edges
 
 
 def fetch_neighbourhood(ctx: PageContext, node: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -103,36 +67,36 @@ def network_panel(ctx: PageContext, root: str, key: str, height: int = 520) -> N
         st.error(t("access_denied", error=md_text(exc)))
 
 
+def _on_graph_action(key: str) -> None:
+    """Apply the canvas's action to the explorer's state before the fragment reruns."""
+    result = st.session_state.get(f"{key}_graph")
+    event = event_of(getattr(result, "action", None))
+    canvas = st.session_state.get(key)
+    if event is not None and isinstance(canvas, Canvas):
+        st.session_state[key] = canvas.apply(*event)
+
+
 def _draw(ctx: PageContext, root: str, key: str, height: int) -> None:
     canvas: Canvas = st.session_state.get(key) or Canvas(root)
     if canvas.root != root:
         canvas = Canvas(root)
+    st.session_state[key] = canvas
     nodes, edges = network_view(ctx, root, canvas.expanded)
     if nodes.empty:
         st.info(t("network_empty"))
         return
     shown, shown_edges, held_back = view(nodes, edges, canvas)
-    node_styles, edge_styles = _styles()
-    event = streamlit_cytoscape(
-        elements(shown, shown_edges, canvas), layout=LAYOUT, node_styles=node_styles, edge_styles=edge_styles,
-        height=height, key=f"{key}_graph", node_actions=["remove", "expand"],
-        infopanel_actions=[InfopanelAction("pin", t("graph_pin"), icon="lock")],
-    )  # fmt: skip
-    stamp = event.get("timestamp") if isinstance(event, dict) else None
-    if stamp is not None and stamp != st.session_state.get(f"{key}_stamp"):
-        st.session_state[f"{key}_stamp"] = stamp
-        st.session_state[key] = canvas.apply(event)
-        st.rerun(scope="fragment")
+    network_widget(elements(shown, shown_edges, canvas), root=root, key=f"{key}_graph", height=height,
+                   on_action=partial(_on_graph_action, key))  # fmt: skip
     st.caption(
         " · ".join(f"{EDGE_SWATCH[k]} {t(f'edge_{k.lower()}')}" for k in EDGE_LOOK) + " · " + t("graph_help")
     )
     _controls(canvas, shown, key, held_back)
-    st.session_state[key] = canvas
 
 
 def _controls(canvas: Canvas, shown: pd.DataFrame, key: str, held_back: int) -> None:
     """The graph's actions as plain controls (keyboard, screen readers, small screens)."""
-    names = dict(zip(shown["id"], shown["caption"].fillna("").astype("str"), strict=True))
+    names = {row["id"]: node_text(row) for _, row in shown.iterrows()}
     options = list(shown["id"])
     c1, c2, c3, c4 = st.columns([3, 1, 1, 1], vertical_alignment="bottom")
     pick = c1.selectbox(t("graph_node"), options, key=f"{key}_pick",
