@@ -247,7 +247,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     result = run_bench(
         args.scale, work, repeat=args.repeat, seed=args.seed, sources=Path(args.sources) if args.sources else None,
         reuse_run=Path(args.run) if args.run else None, stages=args.stages, neo4j=args.neo4j, growth=args.growth,
-        sessions=args.sessions, loops=args.loops, think_s=args.think_s, dashboard_store=args.dashboard_store, label=args.label, timeout_s=args.timeout, on_stage=save,
+        sessions=args.sessions, loops=args.loops, think_s=args.think_s, crowd=args.crowd, dashboard_store=args.dashboard_store, label=args.label, timeout_s=args.timeout, on_stage=save,
         progress=lambda message: print(f"bench: {message}", file=sys.stderr, flush=True),
     )  # fmt: skip
     markdown, data = write_report(described(result), Path(args.out), args.merge)
@@ -414,6 +414,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="dashboard_browser: mean pause between a session's steps (uniform 0.5-1.5x, not timed), "
         "one value for every phase or one per --sessions value (default: 0, back to back)",
+    )
+    p.add_argument(
+        "--crowd",
+        type=int,
+        nargs="+",
+        default=None,
+        help="dashboard_browser: sessions over Streamlit's websocket protocol beside each phase's browsers "
+        "(they load the server without a browser's cost), one value or one per --sessions value (default: 0)",
     )
     p.add_argument(
         "--dashboard-store",

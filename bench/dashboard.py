@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bench.crowd import run_crowd_member
 from bench.dashboard_figures import STEPS, phase_name, step_summary
 from bench.dashboard_ready import STEP_TIMEOUT_S, NotReady, shown_count, wait_ready
 from bench.stages import PROJECT_ROOT, StageContext, stage, timed
@@ -440,11 +441,13 @@ def run_phase(
     deadline: float,
     server_pid: int,
     think_s: float = 0.0,
+    crowd: int = 0,
 ) -> dict:
-    """``sessions`` sessions at once (commander and analyst in turn), each looping the path
-    ``loops`` times and pausing ``think_s`` on average before each step; their per-step figures
-    pooled, their failures, the wall time, the server's CPU seconds and the machine's load
-    average (1 min) before and after."""
+    """``sessions`` browser sessions at once (commander and analyst in turn), each looping the
+    path ``loops`` times and pausing ``think_s`` on average before each step, with ``crowd``
+    socket sessions (:mod:`bench.crowd`) walking the same path beside them until they are done;
+    the browsers' per-step figures pooled, the crowd's apart, their failures, the wall time, the
+    server's CPU seconds and the machine's load average (1 min) before and after."""
     people = [
         Session(
             i,
@@ -455,16 +458,26 @@ def run_phase(
         )  # fmt: skip
         for i in range(sessions)
     ]
+    crowd_people = [Session(sessions + i, *USERS[(sessions + i) % len(USERS)], query=query, think_s=think_s)
+                    for i in range(crowd)]  # fmt: skip
     start = threading.Barrier(sessions) if sessions > 1 else None
     threads = [
         threading.Thread(target=run_session, args=(url, person, loops, start, deadline), daemon=True)
         for person in people
     ]
+    stop = threading.Event()
+    crowd_threads = [
+        threading.Thread(target=run_crowd_member, args=(url, person, stop, deadline), daemon=True)
+        for person in crowd_people
+    ]
     load_before, cpu_before = os.getloadavg()[0], tree_cpu_seconds(server_pid)
     began = time.perf_counter()
-    for thread in threads:
+    for thread in crowd_threads + threads:
         thread.start()
     for thread in threads:
+        thread.join()
+    stop.set()
+    for thread in crowd_threads:
         thread.join()
     wall = time.perf_counter() - began
     cpu_after = tree_cpu_seconds(server_pid)
@@ -473,9 +486,14 @@ def run_phase(
         pooled = [s for person in people for s in person.samples.get(name, [])]
         steps[name] = step_summary(pooled)
         steps[name]["missing"] = sessions * loops - steps[name]["n"]  # loops that failed before it
-    errors = [{"session": p.index, "user": p.username, **e} for p in people for e in p.errors]
+    errors = [{"session": p.index, "user": p.username, **e} for p in people + crowd_people for e in p.errors]
+    crowd_steps = {
+        name: step_summary([s for p in crowd_people for s in p.samples.get(name, [])]) for name in STEPS
+    }
     return {
         "sessions": sessions,
+        "crowd": crowd,
+        "crowd_steps": crowd_steps if crowd else {},
         "loops": loops,
         "think_s": think_s,
         "paused_s_per_session": sum(p.paused_s for p in people) / len(people),
@@ -506,9 +524,13 @@ def stage_dashboard_browser(ctx: StageContext) -> dict:
     if len(thinks) not in (1, len(counts)):
         raise ValueError(f"{len(thinks)} think times for {len(counts)} phases: give one, or one per phase")
     thinks = thinks * len(counts) if len(thinks) == 1 else thinks
+    crowds = [int(n) for n in ctx.options.get("crowd") or [0]]
+    if len(crowds) not in (1, len(counts)):
+        raise ValueError(f"{len(crowds)} crowd sizes for {len(counts)} phases: give one, or one per phase")
+    crowds = crowds * len(counts) if len(crowds) == 1 else crowds
     folder = ctx.work / "dashboard_browser"
     shots = folder / "shots"
-    figures: dict = {"store": store, "loops": loops, "sessions": counts, "phases": []}
+    figures: dict = {"store": store, "loops": loops, "sessions": counts, "crowd": crowds, "phases": []}
     if store == "neo4j":
         from jobs.batch import load_job
 
@@ -523,9 +545,9 @@ def stage_dashboard_browser(ctx: StageContext) -> dict:
                            "steps": {k: v["p50"] for k, v in cold["steps"].items()}}  # fmt: skip
         figures["server_warm_rss_mib"] = memory.reset()
         total = 0.0
-        for sessions, think_s in zip(counts, thinks, strict=True):
+        for sessions, think_s, crowd in zip(counts, thinks, crowds, strict=True):
             phase = run_phase(url, sessions, loops, query, shots / f"{sessions}_sessions_think{think_s:g}",
-                              deadline, process.pid, think_s)  # fmt: skip
+                              deadline, process.pid, think_s, crowd)  # fmt: skip
             phase["server_peak_rss_mib"] = memory.reset()
             figures["phases"].append(phase)
             total += phase["wall_s"]

@@ -45,18 +45,31 @@ def step_summary(samples: Sequence[float]) -> dict:
     }
 
 
+def concurrent(phase: dict) -> int:
+    """How many sessions a phase had at once: its browsers and its socket crowd."""
+    return int(phase["sessions"]) + int(phase.get("crowd") or 0)
+
+
 def phase_name(phase: dict) -> str:
-    """A phase's name in the figures: ``10_sessions``, or ``10_sessions_think8`` when its sessions
-    paused a mean of 8 s before each step."""
+    """A phase's name in the figures: ``10_sessions``, ``10_sessions_think8`` when its sessions
+    paused a mean of 8 s before each step, ``10_sessions_crowd9`` when 9 of them were sockets."""
     think = float(phase.get("think_s") or 0)
-    return f"{phase['sessions']}_sessions" + (f"_think{think:g}" if think else "")
+    crowd = int(phase.get("crowd") or 0)
+    return (
+        f"{concurrent(phase)}_sessions"
+        + (f"_crowd{crowd}" if crowd else "")
+        + (f"_think{think:g}" if think else "")
+    )
 
 
 def phase_title(phase: dict) -> str:
-    """A phase as a column heading: ``10 sessions`` or ``10 sessions, think 8 s``."""
+    """A phase as a column heading: ``10 sessions``, ``10 sessions, think 8 s`` or ``10 sessions
+    (1 browser + 9 sockets)``."""
     think = float(phase.get("think_s") or 0)
-    sessions = phase["sessions"]
-    return f"{sessions} session{'s' if sessions > 1 else ''}" + (f", think {think:g} s" if think else "")
+    crowd = int(phase.get("crowd") or 0)
+    total = concurrent(phase)
+    who = f" (browser {phase['sessions']} + sockets {crowd})" if crowd else ""
+    return f"{total} session{'s' if total > 1 else ''}{who}" + (f", think {think:g} s" if think else "")
 
 
 @dataclass(frozen=True)
@@ -102,7 +115,7 @@ DASHBOARD_TARGETS: tuple[DashboardTarget, ...] = (
 def _phase(figures: dict, sessions: int, paced: bool = False) -> dict | None:
     return next(
         (p for p in figures.get("phases", [])
-         if p["sessions"] == sessions and bool(float(p.get("think_s") or 0)) == paced),
+         if concurrent(p) == sessions and bool(float(p.get("think_s") or 0)) == paced),
         None,
     )  # fmt: skip
 
@@ -123,6 +136,12 @@ def target_value(target: DashboardTarget, figures: dict) -> float | None:
         if summary.get("p95") is None or summary.get("missing"):
             return None
         values.append(summary["p95"])
+        # The crowd's times are the server's alone: they count when worse than the browsers'.
+        crowd = (phase.get("crowd_steps") or {}).get(step) or {}
+        if phase.get("crowd"):
+            if crowd.get("p95") is None:
+                return None
+            values.append(crowd["p95"])
     return max(values)
 
 

@@ -247,8 +247,9 @@ def dashboard_section(stage: dict) -> list[str]:
         rows.append(row)
     extra = {
         "server peak RSS, MiB (process tree)": lambda p: p.get("server_peak_rss_mib"),
-        "server CPU s per round": lambda p: (p["server_cpu_s"] / max(1, p["sessions"] * p["loops"]))
+        "server CPU s per round": lambda p: (p["server_cpu_s"] / max(1, p["sessions"] * p["loops"] + _crowd_rounds(p)))
         if p.get("server_cpu_s") is not None else None,
+        "socket sessions' rounds": lambda p: _crowd_rounds(p) if p.get("crowd") else None,
         "wall s of the phase": lambda p: p.get("wall_s"),
         "load average (1 min) before → after": lambda p: " → ".join(fmt(v) for v in p.get("load_average_1min", [])),
         "failed rounds": lambda p: len(p.get("errors", [])),
@@ -259,6 +260,17 @@ def dashboard_section(stage: dict) -> list[str]:
             row += [read(p), "", ""]
         rows.append(row)
     lines += _table(header, rows)
+    crowded = [p for p in phases if p.get("crowd")]
+    if crowded:
+        lines += ["", "The socket sessions beside the browsers in those phases (`bench/crowd.py`: the same path "
+                  "over Streamlit's websocket protocol, as commanders and analysts in turn, nothing drawn): "
+                  "each step from the request to the end of the server's script run. A phase's target is "
+                  "judged by the worse of the browsers' p95 and theirs.", ""]  # fmt: skip
+        crowd_header = ["step", *[h for p in crowded for h in (f"{phase_title(p)}: p50 s", "p95 s", "n")]]
+        crowd_rows = [[step, *[v for p in crowded for v in (p["crowd_steps"].get(step, {}).get("p50"),
+                               p["crowd_steps"].get(step, {}).get("p95"), p["crowd_steps"].get(step, {}).get("n"))]]
+                      for step in STEPS]  # fmt: skip
+        lines += _table(crowd_header, crowd_rows)
     errors = [e for p in phases for e in p.get("errors", [])] + list(cold.get("errors", []))
     if errors:
         lines += ["", "Failures: " + "; ".join(f"{e.get('user', '')} round {e.get('loop')}: {e['error']}"
@@ -270,6 +282,11 @@ def dashboard_section(stage: dict) -> list[str]:
         + (f" The run was loaded into Neo4j first in {fmt(f['neo4j_load_s'])} s (not timed)." if "neo4j_load_s" in f else "")
     )  # fmt: skip
     return lines
+
+
+def _crowd_rounds(phase: dict) -> int:
+    """Rounds the socket crowd of a phase began (signed in)."""
+    return int(((phase.get("crowd_steps") or {}).get("landing") or {}).get("n") or 0)
 
 
 def ordered_labels(results: dict[str, dict]) -> list[str]:

@@ -345,6 +345,7 @@ def run_bench(
     sessions: Sequence[int] | None = None,
     loops: int | None = None,
     think_s: Sequence[float] | None = None,
+    crowd: Sequence[int] | None = None,
     dashboard_store: str | None = None,
     label: str | None = None,
     timeout_s: float | None = None,
@@ -361,8 +362,9 @@ def run_bench(
     ``growth``: graph features on random city-shaped tables at 0.25×, 0.5× and 1× city
     (default: at city scale only). ``sessions`` (numbers of concurrent browser sessions, one
     phase each), ``loops`` (rounds of the path per session), ``think_s`` (each phase's mean pause
-    between a session's steps, one value for all phases or one per phase; default none) and
-    ``dashboard_store`` ("memory" or "neo4j"; default neo4j with ``neo4j="require"``, else
+    between a session's steps, one value for all phases or one per phase; default none), ``crowd``
+    (socket sessions beside each phase's browsers, :mod:`bench.crowd`; one value or one per
+    phase; default none) and ``dashboard_store`` ("memory" or "neo4j"; default neo4j with ``neo4j="require"``, else
     memory) steer ``dashboard_browser``.
     ``label`` names the entry in bench.json (default: the scale).
     ``timeout_s`` limits every stage process (default: each stage's own limit).
@@ -390,9 +392,11 @@ def run_bench(
         raise ValueError("loops must be at least 1")
     if think_s is not None and (not think_s or min(think_s) < 0):
         raise ValueError("think_s must be one or more numbers of seconds, at least 0")
+    if crowd is not None and (not crowd or min(crowd) < 0):
+        raise ValueError("crowd must be one or more numbers of socket sessions, at least 0")
     dash_store = dashboard_store or ("neo4j" if neo4j == "require" else "memory")
     options: dict = {"naive_rows": naive_rows, "store": dash_store, "sessions": list(sessions or []),
-                     "loops": loops, "think_s": list(think_s or [])}  # fmt: skip
+                     "loops": loops, "think_s": list(think_s or []), "crowd": list(crowd or [])}  # fmt: skip
     if reuse_run is not None:
         reuse_run = Path(reuse_run).resolve()
         if not (reuse_run / "manifest.json").exists():

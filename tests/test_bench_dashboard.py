@@ -16,6 +16,8 @@ from bench.dashboard_figures import (
     STEPS,
     dashboard_targets,
     percentile,
+    phase_name,
+    phase_title,
     step_summary,
     target_value,
 )
@@ -98,6 +100,46 @@ def test_paced_and_back_to_back_sessions_are_judged_apart():
     assert only_back_to_back["dash_city_10_sessions_paced"] == "not measured"
     only_paced = _verdicts(_stage("neo4j", [_phase(1, {}), paced]), "city")
     assert only_paced["dash_city_10_sessions"] == "not measured"
+
+
+def _crowded(
+    browser: dict[str, list[float]], crowd: dict[str, list[float]], sockets: int, think_s: float
+) -> dict:
+    phase = _phase(1, browser, think_s=think_s)
+    phase["crowd"] = sockets
+    phase["crowd_steps"] = {name: step_summary(crowd.get(name, [0.1, 0.2])) for name in STEPS}
+    return phase
+
+
+def test_a_browser_and_a_socket_crowd_count_as_one_phase_judged_by_the_worse_of_them():
+    quick_crowd = _crowded({"landing": [1.0, 1.2]}, {"landing": [0.4, 0.5]}, sockets=9, think_s=8.0)
+    slow_crowd = _crowded({"landing": [1.0, 1.2]}, {"landing": [0.4, 3.5]}, sockets=9, think_s=8.0)
+    assert phase_name(quick_crowd) == "10_sessions_crowd9_think8"
+    assert phase_title(quick_crowd) == "10 sessions (browser 1 + sockets 9), think 8 s"
+    assert (
+        _verdicts(_stage("neo4j", [_phase(1, {}), quick_crowd]), "city")["dash_city_10_sessions_paced"]
+        == "met"
+    )
+    # The crowd's slow sign-in counts even though the browser's was quick.
+    assert (
+        _verdicts(_stage("neo4j", [_phase(1, {}), slow_crowd]), "city")["dash_city_10_sessions_paced"]
+        == "missed"
+    )
+    nine = _crowded({}, {}, sockets=8, think_s=8.0)  # nine at once is not ten
+    assert (
+        _verdicts(_stage("neo4j", [_phase(1, {}), nine]), "city")["dash_city_10_sessions_paced"]
+        == "not measured"
+    )
+    unmeasured = _crowded({}, {}, sockets=9, think_s=8.0)
+    unmeasured["crowd_steps"]["search"] = step_summary([])  # no crowd round got that far
+    assert _verdicts(_stage("neo4j", [_phase(1, {}), unmeasured]), "city")["dash_city_10_sessions_paced"] == (
+        "missed (a step failed)"
+    )
+    stage = _stage("neo4j", [quick_crowd])
+    stage["figures"].update(loops=2, sessions=[1], query="张伟", cold={"first_visit_s": 20.0, "steps": {}})
+    quick_crowd.update(server_cpu_s=10.0, wall_s=30.0, load_average_1min=[1.0, 2.0])
+    table = "\n".join(dashboard_section(stage))
+    assert "The socket sessions beside the browsers" in table and "browser 1 + sockets 9" in table
 
 
 def test_a_session_pauses_between_half_and_one_and_a_half_times_its_think_time(monkeypatch):

@@ -400,3 +400,21 @@ def test_every_role_lands_on_its_workplace(
         )
     shot(page, f"20_workplace_{username}")
     context.close()
+
+
+def test_a_socket_session_walks_the_browsers_path(server: str, tiny_run: Path) -> None:  # noqa: F811
+    """The bench's crowd (Streamlit's websocket protocol, no browser) reaches every page the
+    browser path reaches, with the same checks on what each page shows."""
+    import threading
+
+    from bench.crowd import socket_path
+    from bench.dashboard import Session, search_query
+    from bench.dashboard_figures import STEPS
+
+    session = Session(5, "commander", "demo-commander", query=search_query(tiny_run))
+    times = socket_path(server, session, threading.Event())
+    assert list(times) == list(STEPS)
+    assert all(0 < seconds < 60 for seconds in times.values()), times
+    stopped = threading.Event()
+    stopped.set()
+    assert socket_path(server, session, stopped) == {}  # asked to stop: not one more step
