@@ -60,32 +60,14 @@ def _version(run_dir: Path) -> float:
 
 
 def _long_lived(value: T) -> T:
-    """``value``, with it (and everything alive now) kept out of the garbage collector's scans,
-    and the memory its making freed given back to the system.
+    """``value``, with it (and everything alive now) kept out of the garbage collector's scans.
 
     Streamlit runs a full collection after every script run, and it walks every live object:
     with a run, its graph store and search index in memory that took seconds per click, with
-    every session waiting. Cached data live as long as the process, so they are frozen. Reading
-    a city's run leaves about 1.1 GiB of freed blocks in Arrow's pool and in malloc's arenas,
-    kept for reuse by a process that will not read that much again (2.7 -> 1.6 GiB)."""
+    every session waiting. Cached data live as long as the process, so they are frozen."""
     gc.collect()
     gc.freeze()
-    release_unused_memory()
     return value
-
-
-def release_unused_memory() -> None:
-    """Return freed memory to the system: Arrow's pool's unused blocks, then glibc's (where the
-    C library is glibc; elsewhere the pool's release is all)."""
-    import ctypes
-
-    import pyarrow
-
-    pyarrow.default_memory_pool().release_unused()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
-        pass
 
 
 @st.cache_resource(show_spinner=False, max_entries=RUNS_KEPT)
