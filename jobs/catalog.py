@@ -152,15 +152,18 @@ def write_tables(tables: CanonicalTables, run_dir: Path) -> list[Path]:
     return paths
 
 
-def read_tables(run_dir: Path) -> CanonicalTables:
-    """Read the canonical tables of a run folder written by :func:`write_tables`."""
+def read_tables(run_dir: Path, without: Mapping[str, Sequence[str]] | None = None) -> CanonicalTables:
+    """Read the canonical tables of a run folder written by :func:`write_tables`; ``without``
+    names columns of some tables not to read (a reader that never uses them)."""
     folder = Path(run_dir) / TABLES_DIR
     frames = {}
     for name in CanonicalTables.names():
         path = folder / f"{name}.parquet"
         if not path.exists():
             raise FileNotFoundError(f"{path}: missing canonical table (run `cli.py ingest` first)")
-        frames[name] = pd.read_parquet(path)
+        skipped = set((without or {}).get(name, ()))
+        columns = [c for c in pq.read_schema(path).names if c not in skipped] if skipped else None
+        frames[name] = pd.read_parquet(path, columns=columns)
     return CanonicalTables(**frames)
 
 

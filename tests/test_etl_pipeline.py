@@ -190,6 +190,12 @@ def test_outputs_are_byte_identical_and_round_trip(mini, tmp_path):
     back = read_tables(tmp_path / "a")
     for name, frame in mini.tables.items():
         pd.testing.assert_frame_equal(frame, getattr(back, name), obj=name)
+    from ui.data import UNSHOWN_COLUMNS
+
+    shown = read_tables(tmp_path / "a", without=UNSHOWN_COLUMNS)  # what the dashboard reads
+    kept = [c for c in mini.tables.person_records.columns if c not in UNSHOWN_COLUMNS["person_records"]]
+    pd.testing.assert_frame_equal(shown.person_records, mini.tables.person_records[kept])
+    pd.testing.assert_frame_equal(shown.calls, mini.tables.calls)  # other tables whole
     report = json.loads((tmp_path / "a" / "run_report.json").read_text(encoding="utf-8"))
     assert report["persons"] == 7 and len(report["files"]) == 12
     quarantine = pd.read_csv(tmp_path / "a" / "quarantine.csv", dtype=str, keep_default_na=False)

@@ -86,6 +86,14 @@ def batch_choices(settings: Settings, register: Register | None = None) -> list[
     return found
 
 
+# Columns of a run no page reads: the person records' keys, provenance and the parts of a
+# record the resolution used (a city's 1.9M records: about 230 MiB of the dashboard's memory).
+UNSHOWN_COLUMNS = {
+    "person_records": ("record_key", "address_key", "source_file", "source_row", "community", "id_valid",
+                       "id_birth_year", "id_gender"),
+}  # fmt: skip
+
+
 def load_run(run_dir: Path) -> RunData:
     """Read every file of a run folder the dashboard uses; missing optional files stay empty.
 
@@ -99,7 +107,7 @@ def load_run(run_dir: Path) -> RunData:
         # The codes go with the scores through the query layer, to be written in each session's
         # language; a run without them is read from its top_factors text (ui.reasons).
         scores[REASONS_COLUMN] = scores["dispute_id"].map(reasons)
-    tables = catalog.read_tables(run_dir)
+    tables = catalog.read_tables(run_dir, without=UNSHOWN_COLUMNS)
     if not scores.empty:
         # The drop may hold events after the scoring date: show the city as it stood then.
         tables = tables_as_of(tables, pd.Timestamp(str(scores["as_of"].iloc[0])))
