@@ -6,6 +6,7 @@ pin); double-click expands, Delete hides; each action comes back as ``{"action",
 from __future__ import annotations
 
 import base64
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,7 @@ def _icon(name: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("ascii")).decode("ascii")
 
 
+@functools.cache  # the same for every canvas; its icons are encoded once
 def stylesheet() -> list[dict[str, Any]]:
     """The Cytoscape.js stylesheet: a colour, shape and icon per node type, a colour, width and line
     per tie, the node's and tie's words as labels, pinned nodes ringed."""
