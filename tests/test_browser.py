@@ -290,6 +290,15 @@ def test_the_network_canvas_opens_a_node_and_expands_hides_and_pins_it(server: s
     page.get_by_role("button", name="恢复初始视图").wait_for(timeout=TIMEOUT_MS)
     canvas.wait_for(timeout=TIMEOUT_MS)
     wait_idle(page)
+    pinned = page.evaluate(_NODE_ON_SCREEN_JS, "Dispute")  # another dispute than the case's own
+    page.mouse.click(pinned["x"], pinned["y"])
+    panel.get_by_role("button", name="固定").click()
+    page.wait_for_function(
+        "(id) => { const c = document.querySelector(\".case-network[data-ready='true'] .case-network-canvas\");"
+        " return !!c && !!c._cyreg.cy.$id(id).data('_pinned'); }",
+        arg=pinned["id"], timeout=TIMEOUT_MS,
+    )  # fmt: skip
+    wait_idle(page)
     node = page.evaluate(_NODE_ON_SCREEN_JS, "Person")
     page.mouse.click(node["x"], node["y"])
     panel.get_by_role("button", name="隐藏").click()
@@ -298,7 +307,7 @@ def test_the_network_canvas_opens_a_node_and_expands_hides_and_pins_it(server: s
     ids = page.evaluate(
         "() => document.querySelector('.case-network-canvas')._cyreg.cy.nodes().map((n) => n.id())"
     )
-    assert node["id"] not in ids and node["root"] in ids
+    assert node["id"] not in ids and node["root"] in ids and pinned["id"] in ids  # a pinned node stays
     page.close()
 
 
