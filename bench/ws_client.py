@@ -28,7 +28,8 @@ _DONE = {ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_FRAGMENT_RUN_SUCC
 
 
 class ScriptFailed(RuntimeError):
-    """The server's script run ended without finishing (a compile error, a closed socket, a timeout)."""
+    """A script run that did not end as a browser would expect: a compile error, no end in time,
+    or a page without what the step looks for."""
 
 
 @dataclass
@@ -48,14 +49,12 @@ class Page:
 class StreamlitClient:
     """One browser tab's conversation with a Streamlit server, in the browser's protocol."""
 
-    def __init__(self, url: str, timeout_s: float = 90.0, cookies: str = "") -> None:
+    def __init__(self, url: str, timeout_s: float = 90.0) -> None:
         parts = urlsplit(url)
         scheme = "wss" if parts.scheme == "https" else "ws"
-        headers = {"Cookie": cookies} if cookies else None
         self.socket: ClientConnection = connect(
             f"{scheme}://{parts.netloc}{parts.path.rstrip('/')}{STREAM_PATH}",
             subprotocols=["streamlit"],  # type: ignore[list-item]
-            additional_headers=headers,
             max_size=None,
             open_timeout=timeout_s,
         )
